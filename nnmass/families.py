@@ -1,0 +1,154 @@
+"""Named model families: a name maps to a spec class and the defaults that make the
+named variant (``resnet50`` is a ResNetSpec with bottleneck blocks 3,4,6,3).
+
+``--set KEY=VALUE`` strings are parsed against the spec's field types here, so
+the CLI, sweeps and the design search all read them the same way.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UsageError
+from .spec import (DenseCNNSpec, DenseMLPSpec, DenseNetSpec, MobileNetV2Spec, ResNetSpec, Spec,
+                   VGGSpec, spec_from_json)
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    spec_type: type[Spec]
+    defaults: dict
+    group: str  # what the zoo table groups it under
+    summary: str
+
+
+FAMILIES: dict[str, Family] = {}
+
+
+def register(name: str, spec_type: type[Spec], group: str, summary: str, **defaults) -> None:
+    if name in FAMILIES:
+        raise ValueError(f"family {name!r} is already registered")
+    FAMILIES[name] = Family(name, spec_type, defaults, group, summary)
+
+
+register("dense-mlp", DenseMLPSpec, "dense", "DenseNet-type MLP with random skips (Fig. 1a)")
+register("dense-cnn", DenseCNNSpec, "dense", "DenseNet-type CNN, 3 cells, random skips")
+register("mobilenet_v2", MobileNetV2Spec, "mobilenet", "torchvision MobileNetV2")
+for _name, _block, _layers in (("resnet18", "basic", (2, 2, 2, 2)), ("resnet34", "basic", (3, 4, 6, 3)),
+                               ("resnet50", "bottleneck", (3, 4, 6, 3)), ("resnet101", "bottleneck", (3, 4, 23, 3)),
+                               ("resnet152", "bottleneck", (3, 8, 36, 3))):
+    register(_name, ResNetSpec, "resnet", f"torchvision {_name}", block=_block, layers=_layers)
+register("wide_resnet50_2", ResNetSpec, "resnet", "torchvision Wide-ResNet-50-2",
+         block="bottleneck", layers=(3, 4, 6, 3), width_per_group=128)
+register("wide_resnet101_2", ResNetSpec, "resnet", "torchvision Wide-ResNet-101-2",
+         block="bottleneck", layers=(3, 4, 23, 3), width_per_group=128)
+register("resnet", ResNetSpec, "resnet", "ResNet with any blocks per stage and width")
+for _name, _cfg in (("densenet121", dict(growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64)),
+                    ("densenet161", dict(growth_rate=48, block_config=(6, 12, 36, 24), num_init_features=96)),
+                    ("densenet169", dict(growth_rate=32, block_config=(6, 12, 32, 32), num_init_features=64)),
+                    ("densenet201", dict(growth_rate=32, block_config=(6, 12, 48, 32), num_init_features=64))):
+    register(_name, DenseNetSpec, "densenet", f"torchvision {_name}", **_cfg)
+for _name, _cfg in (("vgg11", "A"), ("vgg13", "B"), ("vgg16", "D"), ("vgg19", "E")):
+    register(_name, VGGSpec, "vgg", f"torchvision {_name}", config=_cfg)
+    register(f"{_name}_bn", VGGSpec, "vgg", f"torchvision {_name}_bn", config=_cfg, batch_norm=True)
+
+
+def settable_keys(spec_type: type[Spec]) -> list[str]:
+    return [f.name for f in dataclasses.fields(spec_type) if f.name != "skips"]
+
+
+def parse_sets(items: list[str] | None) -> dict[str, str]:
+    """``["width=8", "tc=1,2"]`` -> ``{"width": "8", "tc": "1,2"}``; one per key."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--set takes KEY=VALUE, got {item!r}")
+        if key in out:
+            raise UsageError(f"--set {key} given twice; give each key once (lists are comma-separated)")
+        out[key] = value.strip()
+    return out
+
+
+def _convert(spec_type: type[Spec], key: str, text: str):
+    field = next(f for f in dataclasses.fields(spec_type) if f.name == key)
+    default = field.default
+    try:
+        if isinstance(default, bool):
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return text.lower() in ("true", "1", "yes")
+        if isinstance(default, tuple):
+            return tuple(int(v) for v in text.split(","))
+        if isinstance(default, int) and not isinstance(default, bool):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+        return text
+    except ValueError:
+        kind = "true or false" if isinstance(default, bool) else (
+            "comma-separated integers" if isinstance(default, tuple) else type(default).__name__)
+        raise UsageError(f"--set {key}={text!r}: expected {kind}") from None
+
+
+def coerce_value(spec_type: type[Spec], key: str, value):
+    """A value for ``key`` given as text or already typed (from YAML/JSON grids)."""
+    if isinstance(value, str):
+        return _convert(spec_type, key, value)
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def spec_for(name: str, sets: dict | None = None) -> Spec:
+    """The spec for family ``name`` (or a spec JSON file path) with ``sets`` applied.
+
+    Values in ``sets`` may be strings (from ``--set``) or typed values (from a grid).
+    """
+    sets = dict(sets or {})
+    if name not in FAMILIES:
+        path = Path(name)
+        if name.endswith(".json") or path.is_file():
+            return _spec_from_file(path, sets)
+        raise UsageError(f"unknown model {name!r}; valid: {', '.join(FAMILIES)} or a spec .json file")
+    fam = FAMILIES[name]
+    keys = settable_keys(fam.spec_type)
+    unknown = sorted(set(sets) - set(keys))
+    if unknown:
+        raise UsageError(f"unknown key(s) {', '.join(unknown)} for {name}; valid keys: {' '.join(keys)}")
+    values = dict(fam.defaults)
+    values.update({k: coerce_value(fam.spec_type, k, v) for k, v in sets.items()})
+    return fam.spec_type(**values)
+
+
+def _spec_from_file(path: Path, sets: dict) -> Spec:
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise UsageError(f"cannot read spec file {str(path)!r}: {e.strerror}") from None
+    spec = spec_from_json(text)
+    if sets:
+        keys = settable_keys(type(spec))
+        unknown = sorted(set(sets) - set(keys))
+        if unknown:
+            raise UsageError(f"unknown key(s) {', '.join(unknown)} for {spec.family}; valid keys: {' '.join(keys)}")
+        spec = spec.replace(**{k: coerce_value(type(spec), k, v) for k, v in sets.items()})
+    return spec
+
+
+def family_of(spec: Spec) -> str:
+    """The registered name whose defaults produce ``spec`` exactly, else the spec family."""
+    for fam in FAMILIES.values():
+        if fam.spec_type is type(spec) and fam.defaults:
+            probe = fam.spec_type(**fam.defaults)
+            if spec == probe:
+                return fam.name
+    return spec.family
+
+
+def dump_spec(spec: Spec, path: str | Path) -> None:
+    Path(path).write_text(json.dumps(spec.to_dict(), indent=2) + "\n")

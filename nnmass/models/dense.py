@@ -1,0 +1,129 @@
+"""DenseNet-type networks with sampled skip links (the paper's Fig. 1a), MLP and CNN.
+
+Layer ``i >= 2`` of a cell reads the output of layer ``i-1`` concatenated with the
+skip channels sampled from layers ``0..i-2`` (``spec.skips``). The gather reads
+only those channels, source by source, so no layer copies the cell's whole
+feature history.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..spec import DenseCNNSpec, DenseMLPSpec
+
+_ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "elu": nn.ELU,
+    "leaky_relu": nn.LeakyReLU,
+    "tanh": nn.Tanh,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+}
+
+
+def make_activation(name: str) -> nn.Module:
+    return _ACTIVATIONS[name]()
+
+
+class SkipGather(nn.Module):
+    """Gathers the sampled skip channels of one layer from the earlier layers' outputs.
+
+    ``flat`` indexes the concatenation of layers ``0..i-2`` (``j * width + channel``);
+    it is split here into one index buffer per source layer.
+    """
+
+    def __init__(self, flat: tuple[int, ...], width: int):
+        super().__init__()
+        self.sources: list[int] = sorted({c // width for c in flat})
+        for j in self.sources:
+            idx = torch.tensor([c % width for c in flat if c // width == j], dtype=torch.long)
+            self.register_buffer(f"idx{j}", idx, persistent=False)
+
+    def forward(self, x_prev: torch.Tensor, history: list[torch.Tensor]) -> torch.Tensor:
+        parts = [x_prev] + [history[j].index_select(1, getattr(self, f"idx{j}")) for j in self.sources]
+        return torch.cat(parts, 1) if len(parts) > 1 else x_prev
+
+
+class DenseMLP(nn.Module):
+    """Input -> ``depth`` hidden layers of ``width`` (with skips) -> classifier."""
+
+    def __init__(self, spec: DenseMLPSpec):
+        super().__init__()
+        self.spec = spec
+        w = spec.width
+        fan_in = [spec.input_dim] + [w + len(spec.skips[i]) for i in range(1, spec.depth)]
+        self.layers = nn.ModuleList(nn.Linear(f, w) for f in fan_in)
+        self.gathers = nn.ModuleList(SkipGather(spec.skips[i], w) for i in range(spec.depth))
+        self.act = make_activation(spec.activation)
+        self.classifier = nn.Linear(w, spec.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act(self.layers[0](x.flatten(1)))
+        history = [x]
+        for i in range(1, len(self.layers)):
+            x = self.act(self.layers[i](self.gathers[i](x, history)))
+            history.append(x)
+        return self.classifier(x)
+
+
+class ConvLayer(nn.Module):
+    """One node of a DenseNet-type CNN cell: a linear conv operator, BN, activation.
+
+    ``regular`` is a 3x3 conv; ``separable`` is 1x1 -> depthwise 3x3 -> 1x1. Either
+    way the layer is ``phi(BN(W x))`` with ``W`` linear, so its Jacobian is ``D W``.
+    """
+
+    def __init__(self, c_in: int, c_out: int, stride: int, conv: str, activation: str):
+        super().__init__()
+        if conv == "regular":
+            self.conv = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        else:
+            self.conv = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, bias=False),
+                nn.Conv2d(c_out, c_out, 3, stride, 1, groups=c_out, bias=False),
+                nn.Conv2d(c_out, c_out, 1, bias=False),
+            )
+        self.bn = nn.BatchNorm2d(c_out)
+        self.act = make_activation(activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.bn(self.conv(x)))
+
+
+class DenseCell(nn.Module):
+    def __init__(self, c_in: int, width: int, depth: int, skips, stride: int, conv: str, activation: str):
+        super().__init__()
+        fan_in = [c_in] + [width + len(skips[i]) for i in range(1, depth)]
+        self.layers = nn.ModuleList(
+            ConvLayer(f, width, stride if i == 0 else 1, conv, activation) for i, f in enumerate(fan_in))
+        self.gathers = nn.ModuleList(SkipGather(skips[i], width) for i in range(depth))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.layers[0](x)
+        history = [x]
+        for i in range(1, len(self.layers)):
+            x = self.layers[i](self.gathers[i](x, history))
+            history.append(x)
+        return x
+
+
+class DenseCNN(nn.Module):
+    """Cells of DenseNet-type conv layers; cells after the first start with stride 2.
+    Global average pooling and a linear classifier follow the last cell."""
+
+    def __init__(self, spec: DenseCNNSpec):
+        super().__init__()
+        self.spec = spec
+        cells, c_in = [], spec.in_channels
+        for c, (w, d, skips) in enumerate(zip(spec.widths, spec.depth, spec.skips)):
+            cells.append(DenseCell(c_in, w, d, skips, 1 if c == 0 else 2, spec.conv, spec.activation))
+            c_in = w
+        self.cells = nn.ModuleList(cells)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c_in, spec.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for cell in self.cells:
+            x = cell(x)
+        return self.classifier(self.pool(x).flatten(1))

@@ -1,0 +1,32 @@
+"""Standard architectures, built by torchvision's own constructors so our counts
+are checked against the networks users actually run."""
+from __future__ import annotations
+
+from torch import nn
+
+from ..spec import DenseNetSpec, MobileNetV2Spec, ResNetSpec, VGG_CONFIGS, VGGSpec
+
+
+def build_mobilenet_v2(spec: MobileNetV2Spec) -> nn.Module:
+    from torchvision.models import mobilenet_v2
+    return mobilenet_v2(width_mult=spec.width_mult, num_classes=spec.num_classes,
+                        inverted_residual_setting=[list(s) for s in spec.stages()])
+
+
+def build_resnet(spec: ResNetSpec) -> nn.Module:
+    from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
+    block = Bottleneck if spec.block == "bottleneck" else BasicBlock
+    return ResNet(block, list(spec.layers), num_classes=spec.num_classes, width_per_group=spec.width_per_group)
+
+
+def build_densenet(spec: DenseNetSpec) -> nn.Module:
+    from torchvision.models import DenseNet
+    return DenseNet(growth_rate=spec.growth_rate, block_config=spec.block_config,
+                    num_init_features=spec.num_init_features, bn_size=spec.bn_size,
+                    num_classes=spec.num_classes)
+
+
+def build_vgg(spec: VGGSpec) -> nn.Module:
+    from torchvision.models.vgg import VGG, make_layers
+    return VGG(make_layers(list(VGG_CONFIGS[spec.config]), batch_norm=spec.batch_norm),
+               num_classes=spec.num_classes)
