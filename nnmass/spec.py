@@ -15,7 +15,8 @@ import numpy as np
 
 from .errors import UsageError
 
-ACTIVATIONS = ("relu", "elu", "leaky_relu", "tanh", "gelu", "silu")
+# "linear" (identity) gives the deep linear networks of Prop. 2.
+ACTIVATIONS = ("relu", "elu", "leaky_relu", "tanh", "gelu", "silu", "linear")
 CONV_KINDS = ("regular", "separable")
 # torchvision's MobileNetV2 stages: (expansion t, channels c, blocks n, stride s).
 MOBILENET_V2_STAGES = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),

@@ -19,6 +19,7 @@ _ACTIVATIONS = {
     "tanh": nn.Tanh,
     "gelu": nn.GELU,
     "silu": nn.SiLU,
+    "linear": nn.Identity,
 }
 
 
