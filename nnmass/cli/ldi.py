@@ -1,0 +1,73 @@
+"""``nnmass ldi``: singular values of the layerwise Jacobians at initialization (Definition 2)."""
+from __future__ import annotations
+
+from .common import add_model_args, format_table, print_json, resolve_spec
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "ldi", help="layerwise dynamical isometry: Jacobian singular values at init",
+        description="Singular values of J_i = D_i W_i for every layer of a dense-mlp or dense-cnn at "
+                    "initialization, over a batch of Gaussian or real inputs.")
+    add_model_args(p)
+    p.add_argument("--batch", type=int, default=64, help="inputs in the batch (default 64)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seeds the weight init, the inputs and the CNN positions (default 0)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--inputs", default="gaussian", metavar="gaussian|DATASET",
+                   help="N(0,1) inputs, or training examples of a dataset (e.g. digits, mnist-5k)")
+    p.add_argument("--data-root", default=None, help="folder of an on-disk dataset")
+    p.add_argument("--positions", type=int, default=16,
+                   help="CNN: output positions sampled per layer (default 16)")
+    p.add_argument("--include-input-layer", action="store_true",
+                   help="also measure the layer that reads the raw input")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..errors import UsageError
+    from ..families import FAMILIES, parse_sets
+    from ..spec import DenseCNNSpec, DenseMLPSpec
+
+    if args.batch < 1:
+        raise UsageError(f"--batch must be an integer >= 1, got {args.batch}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
+    if args.positions < 1:
+        raise UsageError(f"--positions must be an integer >= 1, got {args.positions}")
+    spec = resolve_spec(args)
+    if not isinstance(spec, (DenseMLPSpec, DenseCNNSpec)):
+        raise UsageError(f"ldi measures dense-mlp and dense-cnn models, got {spec.family}")
+
+    import torch
+
+    from ..formula import spec_mass
+    from ..ldi import ldi
+    from ..ldi.inputs import dataset_inputs, gaussian_inputs
+    from ..models import build
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda requested but CUDA is not available here; use --device cpu")
+    if args.inputs == "gaussian":
+        x = gaussian_inputs(spec, args.batch, args.seed, args.device)
+    else:
+        # Keys the user fixed must match the data; the others follow it.
+        fixed = frozenset(parse_sets(args.sets)) if args.model in FAMILIES else frozenset(spec.to_dict())
+        spec, x = dataset_inputs(spec, args.inputs, args.batch, args.seed, device=args.device,
+                                 root=args.data_root, fixed=fixed)
+    model = build(spec, seed=args.seed).to(args.device)
+    report = ldi(model, x, include_input_layer=args.include_input_layer, positions=args.positions,
+                 generator=torch.Generator().manual_seed(args.seed))
+    mass = spec_mass(spec)
+    if args.json:
+        print_json({"model": args.model, "spec": spec.to_dict(), "inputs": args.inputs, "seed": args.seed,
+                    "device": args.device, "nn_mass": mass, **report.to_dict()})
+        return 0
+    columns = ["layer", "mean", "std", "min", "max", "count"]
+    rows = [{"layer": l["name"], **{c: l[c] for c in columns[1:]}} for l in report.layers]
+    rows.append({"layer": "overall", **{c: getattr(report, c) for c in columns[1:]}})
+    print(format_table(rows, columns))
+    print(f"\nnn_mass {mass:g}  ({report.method}, batch {report.batch}, inputs {args.inputs}, "
+          f"seed {args.seed}, device {args.device})")
+    return 0

@@ -1,0 +1,31 @@
+"""`nnmass report STORE --out DIR`: fit table, figures and counts as Markdown and HTML."""
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("report", help="write a report (fit table, figures) of a results store",
+                       description="Write report.md and/or report.html with the fit table, the paper's "
+                                   "numbers beside ours, figures like the paper's Fig. 3-5, and trial counts.")
+    p.add_argument("store", metavar="STORE", help="a results store written by `nnmass sweep`")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the report and its PNGs")
+    p.add_argument("--format", choices=("md", "html", "both"), default="both", help="default: both")
+    p.add_argument("--title", default="nnmass sweep report")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import shlex
+    import sys
+
+    from ..errors import UsageError
+    from ..report import load_rows, write_report
+
+    if args.bootstrap < 0 or args.seed < 0:
+        raise UsageError("--bootstrap and --seed must be >= 0")
+    rows = load_rows(args.store)
+    path = write_report(rows, args.out, args.title, formats=args.format, n_boot=args.bootstrap, seed=args.seed,
+                        command="nnmass " + shlex.join(sys.argv[1:]))
+    print(f"report: {path}")
+    return 0

@@ -1,0 +1,70 @@
+"""``nnmass sweep GRID --store PATH``: run (or resume) a grid of trials into a store."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("sweep", help="run a grid of trials into a results store (resumable)",
+                       description="Build, measure (NN-Mass, params, MACs, LDI at init) and train every "
+                                   "trial of a grid file; rerun the same command to resume.")
+    p.add_argument("grid", metavar="GRID", help="grid file (.yaml or .json)")
+    p.add_argument("--store", required=True, metavar="PATH", help="SQLite results store (created if absent)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="parallel local worker processes (default 1: run in this process)")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local processes or a Ray cluster (needs nnmass[ray])")
+    p.add_argument("--ray-address", metavar="ADDR", default=None,
+                   help="Ray cluster to join (default: start a local instance with --workers CPUs)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where trials train")
+    p.add_argument("--data-root", metavar="DIR", default=None, help="dataset folder (overrides the grid's data_root)")
+    p.add_argument("--download", action="store_true",
+                   help="let torchvision download an on-disk dataset into the data root first")
+    p.add_argument("--batched", action=argparse.BooleanOptionalAction, default=None,
+                   help="train the seeds of one dense-mlp shape as one batched model (default: on cuda only)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import dataclasses
+    import sys
+    from pathlib import Path
+
+    from ..errors import UsageError
+    from ..grid import load_grid
+    from ..store import ResultStore
+    from .common import format_table
+
+    if args.workers < 1:
+        raise UsageError(f"--workers must be an integer >= 1, got {args.workers}")
+    if args.ray_address and args.executor != "ray":
+        raise UsageError("--ray-address needs --executor ray")
+    grid = load_grid(args.grid)
+    data_root = args.data_root if args.data_root is not None else grid.data_root
+    if data_root is not None:
+        root = Path(data_root).expanduser()
+        if not root.is_dir():
+            raise UsageError(f"data root {data_root!r} is not an existing folder; give --data-root DIR "
+                             "or data_root in the grid")
+        if root != Path(grid.data_root or ""):
+            grid = dataclasses.replace(grid, data_root=str(root))
+    if args.device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda: no CUDA device is available; use --device cpu")
+
+    from ..sweep import LocalExecutor, RayExecutor, prepare, run_sweep
+
+    prepare(grid.trials(), args.device, args.download)  # a missing dataset or bad setting stops us before the store exists
+
+    executor = (RayExecutor(args.ray_address, num_cpus=args.workers) if args.executor == "ray"
+                else LocalExecutor(args.workers))
+    with ResultStore(args.store) as store:
+        summary = run_sweep(grid, store, executor, device=args.device, batched=args.batched,
+                            progress=args.progress)
+    row = {"trials": summary.total, "done now": summary.done, "skipped": summary.skipped,
+           "diverged": summary.diverged, "failed": summary.failed, "wall s": round(summary.seconds, 1)}
+    print(format_table([row]))
+    print(f"store: {args.store}", file=sys.stderr)
+    return 0

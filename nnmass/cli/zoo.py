@@ -1,0 +1,42 @@
+"""``nnmass zoo``: NN-Mass, size and cost of every built-in family, in closed form
+(no module is built, so it runs in well under a second)."""
+from __future__ import annotations
+
+from .common import format_table, human, print_json
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("zoo", help="NN-Mass, #params and MACs of the built-in families",
+                              description="One row per built-in family at its default spec; closed form, "
+                                          "MACs per input sample at the spec's input size.")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.set_defaults(func=run)
+
+
+def zoo_rows() -> list[dict]:
+    """One record per registered family, at its default spec."""
+    from ..cost import spec_cost
+    from ..families import FAMILIES
+    from ..formula import spec_cells
+    from ..topology import total_mass
+
+    rows = []
+    for fam in FAMILIES.values():
+        spec = fam.spec_type(**fam.defaults)
+        cells, cost = spec_cells(spec), spec_cost(spec)
+        rows.append({"name": fam.name, "group": fam.group, "nn_mass": total_mass(cells),
+                     "cells": len(cells), "params": cost.params, "macs": cost.macs,
+                     "layers": cost.layers, "input_size": getattr(spec, "input_size", None),
+                     "summary": fam.summary})
+    return rows
+
+
+def run(args) -> int:
+    rows = zoo_rows()
+    if args.json:
+        print_json({"families": rows})
+        return 0
+    table = [{**r, "nn_mass": format(r["nn_mass"], ".6g"), "params": human(r["params"]),
+              "macs": human(r["macs"])} for r in rows]
+    print(format_table(table, ["name", "group", "nn_mass", "cells", "params", "macs", "layers", "summary"]))
+    return 0

@@ -1,0 +1,66 @@
+"""Datasets as device-resident tensors (small sets) or DataLoader-backed sets (ImageNet).
+
+``load_dataset(name, ...)`` is the one entry point; ``DATASETS`` lists the names.
+"""
+from __future__ import annotations
+
+from ..errors import UsageError
+from .base import Data
+from .embedded import load_digits, load_mnist_5k, stratified_split
+from .synthetic import load_synthetic
+from .torchvision_sets import IN_MEMORY, load_imagenet, load_in_memory
+
+EMBEDDED = ("mnist-5k", "digits")
+SYNTHETIC = ("synthetic",)
+ON_DISK = tuple(IN_MEMORY) + ("imagenet",)
+DATASETS = EMBEDDED + SYNTHETIC + ON_DISK
+
+
+def load_dataset(name: str, root=None, download: bool = False, device="cpu", split_seed: int = 0,
+                 **options) -> Data:
+    """Load dataset ``name`` onto ``device``.
+
+    Args:
+        name: one of :data:`DATASETS`.
+        root: folder holding the files of an on-disk set (``--data-root``).
+        download: let torchvision download an on-disk set into ``root``.
+        device: where tensor-backed sets live (and where loader batches are sent).
+        split_seed: seeds the train/test split of the embedded sets (official splits
+            are used for the torchvision sets) and the draw of ``synthetic``.
+        **options: ``synthetic``: num_classes, dim, train_size, test_size, separation;
+            ``imagenet``: image_size, num_workers.
+    """
+    if name not in DATASETS:
+        raise UsageError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
+    allowed = {"synthetic": {"num_classes", "dim", "train_size", "test_size", "separation"},
+               "imagenet": {"image_size", "num_workers"}}.get(name, set())
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise UsageError(f"option(s) {', '.join(unknown)} do not apply to {name}; "
+                         f"valid: {', '.join(sorted(allowed)) or 'none'}")
+    if isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0:
+        raise UsageError(f"split seed must be an integer >= 0, got {split_seed!r}")
+    _check_device(device)
+    if name == "mnist-5k":
+        return load_mnist_5k(split_seed, device)
+    if name == "digits":
+        return load_digits(split_seed, device)
+    if name == "synthetic":
+        return load_synthetic(split_seed, device=device, **options)
+    if name == "imagenet":
+        return load_imagenet(root, device=device, **options)
+    return load_in_memory(name, root, download, device)
+
+
+def _check_device(device) -> None:
+    import torch
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise UsageError(f"device must be cpu or cuda[:N], got {device!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError("device cuda requested but CUDA is not available here; use --device cpu")
+
+
+__all__ = ["Data", "DATASETS", "load_dataset", "stratified_split", "load_digits", "load_mnist_5k",
+           "load_synthetic", "load_in_memory", "load_imagenet"]

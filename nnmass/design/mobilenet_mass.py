@@ -1,0 +1,52 @@
+"""Vectorised closed-form NN-Mass of torchvision MobileNetV2 variants (Remark 2, Eq. 3).
+
+Only blocks with an identity residual (stride 1, input width = output width) are
+cells. A block with input ``W1`` and hidden width ``W2 = t W1`` has nodes
+``W1, W2, W2, W1`` (``W1, W2, W1`` when ``t = 1``: torchvision drops the expansion
+conv), so its mass is ``volume * actual / possible`` with actual ``W1``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..cost import make_divisible_array
+from ..spec import MOBILENET_V2_STAGES
+
+
+def inverted_residual_mass(w1, t):
+    """Mass of one identity inverted-residual cell of input width ``w1``, expansion ``t``.
+
+    ``t > 1``: nodes ``W1, W2, W2, W1`` -> ``(W1 + 2 W2) W1 / (2 W1 + W2)`` (Fig. 2).
+    ``t = 1``: nodes ``W1, W2, W1`` -> volume ``W1 + W2``, possible ``W1``, density 1.
+    """
+    w1 = np.asarray(w1, dtype=np.float64)
+    t = np.asarray(t)
+    w2 = w1 * t
+    return np.where(t == 1, w1 + w2, (w1 + 2 * w2) * w1 / (2 * w1 + w2))
+
+
+def mobilenet_v2_mass(width_mult, blocks, expansion=6):
+    """NN-Mass of MobileNetV2 candidates.
+
+    Args:
+        width_mult: shape ``(...)``.
+        blocks: blocks per stage, shape ``(..., 7)``.
+        expansion: expansion of stages 2-7 (stage 1 keeps 1), shape ``(...)``.
+
+    Returns:
+        float64 array of shape ``(...)`` (a float for one candidate).
+    """
+    wmul = np.asarray(width_mult, dtype=np.float64)
+    n_blocks = np.asarray(blocks, dtype=np.int64)
+    e = np.asarray(expansion, dtype=np.int64)
+    inp = make_divisible_array(32 * wmul)
+    mass = np.zeros(np.broadcast_shapes(wmul.shape, n_blocks.shape[:-1], e.shape))
+    for stage, (t0, c, _, s) in enumerate(MOBILENET_V2_STAGES):
+        t = np.full_like(e, t0) if stage == 0 else e
+        out = make_divisible_array(c * wmul)
+        repeat = inverted_residual_mass(out, t)
+        # The first block of a stage is a cell only when it keeps stride and width.
+        first = np.where((inp == out) & (s == 1), inverted_residual_mass(inp, t), 0.0)
+        mass = mass + first + (n_blocks[..., stage] - 1) * repeat
+        inp = out
+    return mass if mass.ndim else float(mass)

@@ -1,0 +1,224 @@
+"""Sweep grids: a YAML or JSON file -> the list of trials to run. Pure Python, no torch.
+
+A grid file::
+
+    name: mlp-digits            # optional, default: the file's stem
+    model: dense-mlp            # a family from nnmass.families.FAMILIES
+    dataset: digits
+    epochs: 5
+    data_root: ~/data           # optional; where dataset files live
+    fixed: {width: 8}           # spec keys held fixed
+    grid:                       # spec keys swept; the lists are crossed
+      depth: [16, 24, 32]
+      tc: [0, 10, 30]
+    seeds: [0, 1, 2]            # optional, default [0]
+    train: {lr: 0.05}           # optional training settings over the defaults
+
+A grid key ``train.<setting>`` (``train.lr: [0.001, 0.01]``) sweeps a training
+setting the same way; every other grid or fixed key is a spec key.
+    ldi: {batch: 32, seed: 0}   # optional: the inputs LDI is measured on
+
+Crossing order is stable: grid keys in file order, the last key varying
+fastest, and the seeds innermost. One seed ``s`` drives everything random in a
+trial: the spec's ``seed`` (which skip links are sampled), the weight init and
+the training shuffle, so a trial is reproduced from its row alone.
+
+A trial's key is the sha256 of the canonical JSON of its spec (before it is
+fitted to the data, which is a function of spec and dataset), seed, epochs and
+training settings as written, LDI settings and dataset. Two grid points that
+give the same spec are the same trial and run once.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+from .families import FAMILIES, spec_for
+from .spec import Spec
+
+REQUIRED = ("model", "dataset", "epochs")
+OPTIONAL = ("name", "grid", "fixed", "seeds", "data_root", "train", "ldi")
+LDI_DEFAULTS = {"batch": 32, "seed": 0}
+TRAIN_PREFIX = "train."  # a grid key "train.lr" sweeps a training setting
+_NOT_TRAIN = ("epochs", "seed", "device")  # set at the top level, by seeds, on the command line
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """One trial: what to build, how to train it, and the key it is stored under."""
+
+    key: str
+    sweep: str
+    family: str
+    spec: Spec
+    seed: int
+    point: dict  # the swept values that produced this spec
+    dataset: str
+    data_root: str | None
+    epochs: int
+    train: dict  # training settings over the defaults
+    ldi: dict  # {"batch": int, "seed": int}
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A parsed grid file (see the module docstring)."""
+
+    name: str
+    model: str
+    dataset: str
+    epochs: int
+    grid: dict = field(default_factory=dict)
+    fixed: dict = field(default_factory=dict)
+    seeds: tuple = (0,)
+    data_root: str | None = None
+    train: dict = field(default_factory=dict)
+    ldi: dict = field(default_factory=lambda: dict(LDI_DEFAULTS))
+    source: str = "<grid>"
+
+    def points(self) -> list[dict]:
+        """The crossed grid points, in the documented stable order."""
+        keys = list(self.grid)
+        return [dict(zip(keys, values)) for values in itertools.product(*(self.grid[k] for k in keys))]
+
+    def trials(self) -> list[TrialSpec]:
+        """Every (point, seed) as a :class:`TrialSpec`; duplicates (same key) once."""
+        out: dict[str, TrialSpec] = {}
+        for point in self.points():
+            spec_point = {k: v for k, v in point.items() if not k.startswith(TRAIN_PREFIX)}
+            train = {**self.train, **{k[len(TRAIN_PREFIX):]: v for k, v in point.items()
+                                      if k.startswith(TRAIN_PREFIX)}}
+            for seed in self.seeds:
+                try:
+                    spec = spec_for(self.model, {**self.fixed, **spec_point, "seed": seed})
+                except UsageError as e:
+                    where = ", ".join(f"{k}={v}" for k, v in point.items()) or "fixed values"
+                    raise UsageError(f"grid file {self.source!r}: at {where}, seed {seed}: {e}") from None
+                key = trial_key(spec, seed, self.dataset, self.epochs, train, self.ldi)
+                out.setdefault(key, TrialSpec(key, self.name, self.model, spec, seed, dict(point),
+                                              self.dataset, self.data_root, self.epochs, train,
+                                              dict(self.ldi)))
+        return list(out.values())
+
+
+def trial_key(spec: Spec, seed: int, dataset: str, epochs: int, train: dict, ldi: dict) -> str:
+    """sha256 of the canonical JSON of everything that defines a trial's result."""
+    record = {"spec": spec.to_dict(), "seed": seed, "dataset": dataset,
+              "train": {"epochs": epochs, **train}, "ldi": ldi}
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load_grid(path: str | Path) -> Grid:
+    """Parse and validate a grid file; every spec is built here, so bad values stop the
+    sweep before any training. Raises :class:`UsageError` with one line naming the file."""
+    path = Path(path)
+    src = str(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise UsageError(f"cannot read grid file {src!r}: {e.strerror}") from None
+    data = _parse(text, path)
+    grid = grid_from_dict(data, source=src, default_name=path.stem)
+    grid.trials()  # builds every spec: errors surface now, one line each
+    return grid
+
+
+def _parse(text: str, path: Path):
+    src = str(path)
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"grid file {src!r} is not valid JSON: {e.msg} at line {e.lineno}") from None
+    import yaml  # YAML is a superset of JSON, so any other suffix goes through it
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or type(e).__name__
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UsageError(f"grid file {src!r} is not valid YAML: {problem}{at}") from None
+
+
+def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") -> Grid:
+    """Validate a parsed grid mapping into a :class:`Grid`."""
+    def bad(msg: str) -> UsageError:
+        return UsageError(f"grid file {source!r}: {msg}")
+
+    if not isinstance(data, dict):
+        raise bad("must be a mapping with keys " + ", ".join(REQUIRED + OPTIONAL))
+    unknown = sorted(set(map(str, data)) - set(REQUIRED + OPTIONAL))
+    if unknown:
+        raise bad(f"unknown key(s) {', '.join(unknown)}; valid: {', '.join(REQUIRED + OPTIONAL)}")
+    missing = [k for k in REQUIRED if k not in data]
+    if missing:
+        raise bad(f"missing required key(s) {', '.join(missing)}")
+    model = data["model"]
+    if model not in FAMILIES:
+        raise bad(f"unknown model {model!r}; valid: {', '.join(FAMILIES)}")
+    dataset = data["dataset"]
+    if not isinstance(dataset, str) or not dataset:
+        raise bad(f"dataset must be a dataset name, got {dataset!r}")
+    epochs = data["epochs"]
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise bad(f"epochs must be an integer >= 1, got {epochs!r}")
+    name = data.get("name", default_name)
+    if not isinstance(name, str) or not name:
+        raise bad(f"name must be a non-empty string, got {name!r}")
+    data_root = data.get("data_root")
+    if data_root is not None and not isinstance(data_root, str):
+        raise bad(f"data_root must be a folder path, got {data_root!r}")
+
+    grid = _mapping(data.get("grid"), "grid", bad)
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise bad(f"grid.{key} must be a non-empty list of values, got {values!r}")
+    fixed = _mapping(data.get("fixed"), "fixed", bad)
+    both = sorted(set(grid) & set(fixed))
+    if both:
+        raise bad(f"key(s) {', '.join(both)} are in both grid and fixed; give each once")
+    if "seed" in grid or "seed" in fixed:
+        raise bad("set seeds with the top-level 'seeds' list, not as a spec key")
+
+    seeds = data.get("seeds", [0])
+    if (not isinstance(seeds, list) or not seeds
+            or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds)):
+        raise bad(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise bad(f"seeds lists a seed twice: {seeds!r}")
+
+    train = _mapping(data.get("train"), "train", bad)
+    swept = {k[len(TRAIN_PREFIX):]: v for k, v in grid.items() if k.startswith(TRAIN_PREFIX)}
+    if set(train) & set(swept):
+        raise bad(f"train setting(s) {', '.join(sorted(set(train) & set(swept)))} are both swept and fixed")
+    if (set(train) | set(swept)) & set(_NOT_TRAIN):
+        raise bad("give epochs at the top level, seeds in 'seeds' and the device on the command line, "
+                  "not as train settings")
+    if any(k.startswith(TRAIN_PREFIX) for k in fixed):
+        raise bad("fix training settings under 'train', not with a train. key in 'fixed'")
+    for key, value in [*train.items(), *((k, v) for k, vs in swept.items() for v in vs)]:
+        if isinstance(value, (dict, list)):
+            raise bad(f"train.{key} takes single values, got {value!r}")
+    ldi = {**LDI_DEFAULTS, **_mapping(data.get("ldi"), "ldi", bad)}
+    if set(ldi) != set(LDI_DEFAULTS):
+        raise bad(f"unknown ldi key(s) {', '.join(sorted(set(ldi) - set(LDI_DEFAULTS)))}; valid: batch, seed")
+    for key, lo in (("batch", 1), ("seed", 0)):
+        if isinstance(ldi[key], bool) or not isinstance(ldi[key], int) or ldi[key] < lo:
+            raise bad(f"ldi.{key} must be an integer >= {lo}, got {ldi[key]!r}")
+
+    return Grid(name=name, model=model, dataset=dataset, epochs=epochs, grid=grid, fixed=fixed,
+                seeds=tuple(seeds), data_root=data_root, train=train, ldi=ldi, source=source)
+
+
+def _mapping(value, what: str, bad) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise bad(f"{what} must be a mapping of key: value, got {value!r}")
+    return dict(value)

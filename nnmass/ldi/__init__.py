@@ -1,0 +1,82 @@
+"""Layerwise dynamical isometry (Definition 2): exact Jacobian spectra at initialization.
+
+``ldi(model, inputs)`` measures, for every layer of a network nnmass built, the
+singular values of ``J_i = D_i W_i`` (``W_i`` the full weight matrix including
+skip columns, ``D_i = diag(phi'(h_i))`` per sample):
+
+- ``DenseMLP``: exact, every sample and hidden layer in one batched SVD
+  (``nnmass.ldi.mlp``).
+- ``DenseCNN``: exact rows of the layer Jacobian at sampled output positions,
+  channel-level, BN in eval mode (``nnmass.ldi.cnn``).
+
+It runs on the model's device; inputs are moved there.
+"""
+from __future__ import annotations
+
+import sys
+import types
+
+import torch
+from torch import nn
+
+from ..errors import UsageError
+from ..models.dense import DenseCNN, DenseMLP
+from .cnn import cnn_spectra
+from .derivatives import activation_derivative
+from .mlp import mlp_spectra
+from .report import LDIReport
+from .spectrum import LayerSpectrum
+
+
+def layer_spectra(model: nn.Module, inputs: torch.Tensor, *, include_input_layer: bool = False,
+                  positions: int | None = 16, generator: torch.Generator | None = None) -> list[LayerSpectrum]:
+    """Per-layer singular values of ``D_i W_i`` (see ``ldi`` for the arguments)."""
+    if positions is not None and (isinstance(positions, bool) or not isinstance(positions, int) or positions < 1):
+        raise UsageError(f"positions must be an integer >= 1 or None (all), got {positions!r}")
+    param = next(model.parameters())
+    x = inputs.to(device=param.device, dtype=param.dtype)
+    if isinstance(model, DenseMLP):
+        return mlp_spectra(model, x, include_input_layer)
+    if isinstance(model, DenseCNN):
+        return cnn_spectra(model, x, include_input_layer, positions, generator)
+    raise UsageError(f"LDI is defined here for DenseMLP and DenseCNN (dense-mlp, dense-cnn), "
+                     f"got {type(model).__name__}")
+
+
+def ldi(model: nn.Module, inputs: torch.Tensor, *, include_input_layer: bool = False,
+        positions: int | None = 16, generator: torch.Generator | None = None) -> LDIReport:
+    """Layerwise Jacobian singular values of ``model`` at ``inputs`` (Definition 2).
+
+    Args:
+        model: a ``DenseMLP`` or ``DenseCNN`` built by nnmass, on any device.
+        inputs: a batch of inputs (moved to the model's device and dtype).
+        include_input_layer: also measure the layer that reads the raw input.
+        positions: CNN only, output positions sampled per layer (None = all).
+        generator: CNN only, the ``torch.Generator`` (CPU) that samples positions;
+            default ``torch.Generator().manual_seed(0)``.
+
+    Returns:
+        An ``LDIReport`` with overall and per-layer mean, std, min, max.
+    """
+    if isinstance(model, DenseCNN):
+        generator = generator if generator is not None else torch.Generator().manual_seed(0)
+    spectra = layer_spectra(model, inputs, include_input_layer=include_input_layer,
+                            positions=positions, generator=generator)
+    cnn = isinstance(model, DenseCNN)
+    return LDIReport.from_spectra(
+        spectra, method="cnn-positions" if cnn else "mlp-exact", batch=int(inputs.shape[0]),
+        include_input_layer=include_input_layer, positions=positions if cnn else None,
+        position_seed=generator.initial_seed() if cnn else None)
+
+
+class _CallablePackage(types.ModuleType):
+    """``nnmass.ldi`` names both this package and its main function. Importing the
+    package rebinds ``nnmass.ldi`` to the package, so the package forwards calls."""
+
+    def __call__(self, model: nn.Module, inputs: torch.Tensor, **options) -> LDIReport:
+        return ldi(model, inputs, **options)
+
+
+sys.modules[__name__].__class__ = _CallablePackage
+
+__all__ = ["ldi", "LDIReport", "LayerSpectrum", "layer_spectra", "activation_derivative"]

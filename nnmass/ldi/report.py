@@ -1,0 +1,53 @@
+"""``LDIReport``: summary statistics of layerwise Jacobian spectra (Definition 2)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from .spectrum import LayerSpectrum
+
+
+@dataclass
+class LDIReport:
+    """Singular values of the layerwise Jacobians at initialization.
+
+    ``mean``/``std``/``min``/``max``/``count`` are over all singular values of all
+    layers, samples (and, for CNNs, positions); ``std`` is the population standard
+    deviation. ``layers`` holds the same statistics per layer. LDI holds when the
+    values are close to 1.
+    """
+
+    mean: float
+    std: float
+    min: float
+    max: float
+    count: int
+    layers: list[dict]
+    method: str  # "mlp-exact" or "cnn-positions"
+    batch: int
+    include_input_layer: bool
+    positions: int | None = None  # CNN: positions sampled per layer (None = all)
+    position_seed: int | None = None  # CNN: initial seed of the position generator
+    spectra: list[LayerSpectrum] = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (without the raw spectra)."""
+        d = asdict(self)
+        d.pop("spectra")
+        return d
+
+    @classmethod
+    def from_spectra(cls, spectra: list[LayerSpectrum], **meta) -> "LDIReport":
+        layers = [{"name": s.name, **_stats(s.flat())} for s in spectra]
+        overall = _stats(torch.cat([s.flat() for s in spectra])) if spectra else _stats(torch.zeros(0))
+        return cls(**overall, layers=layers, spectra=spectra, **meta)
+
+
+def _stats(values: torch.Tensor) -> dict:
+    if values.numel() == 0:
+        nan = float("nan")
+        return {"mean": nan, "std": nan, "min": nan, "max": nan, "count": 0}
+    v = values.detach().to(torch.float64)
+    return {"mean": v.mean().item(), "std": v.std(correction=0).item(), "min": v.min().item(),
+            "max": v.max().item(), "count": int(v.numel())}

@@ -1,0 +1,1 @@
+"""Figures (matplotlib, Agg backend, imported on first use). One module per figure."""

@@ -1,0 +1,233 @@
+"""The results store: one SQLite file, one row per trial. Standard library only.
+
+Schema (version 1)::
+
+    trials(
+      key          TEXT PRIMARY KEY,  -- sha256 of canonical JSON {spec, seed, train, ldi, dataset}
+      sweep        TEXT,     -- the grid's name
+      status       TEXT,     -- 'done' | 'diverged' (loss became NaN/inf) | 'failed' (an exception)
+      family       TEXT,     -- model family as named in the grid (dense-mlp, resnet18, ...)
+      dataset      TEXT,
+      seed         INTEGER,  -- skip links, weight init and data shuffle all use it
+      spec_json    TEXT,     -- the spec actually built (fitted to the data), spec.to_dict()
+      point_json   TEXT,     -- the grid point (swept keys only) that produced it
+      train_json   TEXT,     -- the full training configuration used
+      nn_mass      REAL,     -- Eq. 2 / Eq. 3
+      params       INTEGER,
+      macs         INTEGER,
+      ldi_mean     REAL,     -- mean singular value of layerwise Jacobians at init (Def. 2)
+      ldi_std      REAL,
+      test_acc     REAL,     -- final test accuracy in [0, 1]; NULL unless status is done
+      train_acc    REAL,
+      history_json TEXT,     -- per epoch: epoch, train_loss, train_acc, test_loss, test_acc
+      depth        INTEGER,  -- layers summed over the model's cells
+      width        INTEGER,  -- width of the first cell
+      seconds      REAL,     -- wall time of the trial
+      error        TEXT,     -- what went wrong, for 'failed' (and 'diverged') rows
+      finished_at  TEXT      -- UTC ISO-8601 time the trial finished
+    )
+    meta(name TEXT PRIMARY KEY, value TEXT)   -- holds schema_version
+
+Durability: the file is in WAL mode with ``synchronous=FULL`` and every
+:meth:`ResultStore.put` is its own committed transaction, so a killed sweep
+(even ``kill -9``) keeps every trial it finished. A finished trial is never
+rewritten: a second ``put`` for its key only replaces a row whose status is
+``'failed'``, which is how a resumed sweep retries failures.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from pathlib import Path
+
+from .errors import UsageError
+
+SCHEMA_VERSION = 1
+STATUSES = ("done", "diverged", "failed")
+FINISHED = ("done", "diverged")  # a resumed sweep does not run these again
+
+# (column, SQLite type); the order is the export order.
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("key", "TEXT"), ("sweep", "TEXT"), ("status", "TEXT"), ("family", "TEXT"), ("dataset", "TEXT"),
+    ("seed", "INTEGER"), ("spec_json", "TEXT"), ("point_json", "TEXT"), ("train_json", "TEXT"),
+    ("nn_mass", "REAL"), ("params", "INTEGER"), ("macs", "INTEGER"), ("ldi_mean", "REAL"),
+    ("ldi_std", "REAL"), ("test_acc", "REAL"), ("train_acc", "REAL"), ("history_json", "TEXT"),
+    ("depth", "INTEGER"), ("width", "INTEGER"), ("seconds", "REAL"), ("error", "TEXT"),
+    ("finished_at", "TEXT"),
+)
+COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
+_REQUIRED = ("key", "status")
+
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS trials ("
+    + ", ".join(f"{n} {t} PRIMARY KEY" if n == "key" else f"{n} {t}" for n, t in COLUMNS)
+    + f", CHECK (status IN {STATUSES!r}))",
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)",
+    "CREATE INDEX IF NOT EXISTS trials_sweep ON trials (sweep)",
+)
+_UPSERT = (
+    f"INSERT INTO trials ({', '.join(COLUMN_NAMES)}) VALUES ({', '.join('?' * len(COLUMN_NAMES))}) "
+    "ON CONFLICT(key) DO UPDATE SET "
+    + ", ".join(f"{n} = excluded.{n}" for n in COLUMN_NAMES if n != "key")
+    + " WHERE trials.status = 'failed'"
+)
+
+
+class ResultStore:
+    """A SQLite results store (schema in the module docstring).
+
+    Args:
+        path: the database file.
+        create: make the file if it does not exist; when False a missing file is a
+            :class:`UsageError` (what ``nnmass export`` wants).
+    """
+
+    def __init__(self, path: str | Path, create: bool = True):
+        self.path = Path(path)
+        if not self.path.is_file():
+            if not create:
+                raise UsageError(f"store {str(self.path)!r} does not exist; give the --store file a sweep wrote")
+            if not self.path.parent.is_dir():
+                raise UsageError(f"cannot create store {str(self.path)!r}: folder {str(self.path.parent)!r} does not exist")
+        try:
+            # isolation_level=None: we open and commit each transaction ourselves.
+            self._db = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            if not create and not self._db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'trials'").fetchone():
+                raise UsageError(f"{str(self.path)!r} is not an nnmass results store (no trials table)")
+            self._init_schema()
+        except sqlite3.DatabaseError as e:
+            raise UsageError(f"{str(self.path)!r} is not an nnmass results store ({e})") from None
+
+    def _init_schema(self) -> None:
+        with self._transaction():
+            for stmt in _CREATE:
+                self._db.execute(stmt)
+            row = self._db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif row[0] != str(SCHEMA_VERSION):
+                raise UsageError(f"store {str(self.path)!r} has schema version {row[0]}; "
+                                 f"this nnmass reads version {SCHEMA_VERSION}")
+        cols = [r[1] for r in self._db.execute("PRAGMA table_info(trials)")]
+        if tuple(cols) != COLUMN_NAMES:
+            raise UsageError(f"store {str(self.path)!r} has a trials table with other columns than nnmass writes")
+
+    def _transaction(self):
+        return _Transaction(self._db)
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()[0])
+
+    def has(self, key: str) -> bool:
+        """Whether a row exists for ``key`` (any status)."""
+        return self._db.execute("SELECT 1 FROM trials WHERE key = ?", (key,)).fetchone() is not None
+
+    def done_keys(self) -> set[str]:
+        """Keys of finished trials (status done or diverged): a resumed sweep skips them."""
+        q = f"SELECT key FROM trials WHERE status IN ({', '.join('?' * len(FINISHED))})"
+        return {r[0] for r in self._db.execute(q, FINISHED)}
+
+    def put(self, row: dict) -> bool:
+        """Store one trial in its own committed transaction.
+
+        Returns True if the row was written, False if a finished row already holds
+        the key (it is left untouched).
+        """
+        unknown = sorted(set(row) - set(COLUMN_NAMES))
+        if unknown:
+            raise ValueError(f"unknown trial column(s) {', '.join(unknown)}")
+        missing = [c for c in _REQUIRED if row.get(c) is None]
+        if missing:
+            raise ValueError(f"trial row lacks {', '.join(missing)}")
+        if row["status"] not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {row['status']!r}")
+        values = tuple(row.get(c) for c in COLUMN_NAMES)
+        with self._transaction():
+            cur = self._db.execute(_UPSERT, values)
+        return cur.rowcount > 0
+
+    def trials(self, status: str | None = None, sweep: str | None = None) -> list[dict]:
+        """Rows as dicts in the order they were first stored, optionally filtered."""
+        where, args = [], []
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        if sweep is not None:
+            where.append("sweep = ?")
+            args.append(sweep)
+        q = f"SELECT {', '.join(COLUMN_NAMES)} FROM trials"
+        if where:
+            q += " WHERE " + " AND ".join(where)
+        q += " ORDER BY rowid"
+        return [dict(zip(COLUMN_NAMES, r)) for r in self._db.execute(q, args)]
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+
+    def export_csv(self, path: str | Path) -> int:
+        """Write every row to a CSV file (empty cell for NULL); returns the row count."""
+        rows = self.trials()
+        with _open_out(path, newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=COLUMN_NAMES)
+            writer.writeheader()
+            writer.writerows(rows)
+        return len(rows)
+
+    def export_parquet(self, path: str | Path) -> int:
+        """Write every row to a Parquet file with typed columns; returns the row count."""
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise UsageError("Parquet export needs pyarrow: pip install 'nnmass[parquet]'") from None
+        types = {"TEXT": pa.string(), "INTEGER": pa.int64(), "REAL": pa.float64()}
+        rows = self.trials()
+        schema = pa.schema([(n, types[t]) for n, t in COLUMNS])
+        table = pa.table({n: [r[n] for r in rows] for n in COLUMN_NAMES}, schema=schema)
+        _check_out(path)
+        pq.write_table(table, str(path))
+        return len(rows)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "ResultStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type, *_):
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _check_out(path) -> None:
+    parent = Path(path).parent
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist")
+
+
+def _open_out(path, **kw):
+    _check_out(path)
+    return open(path, "w", **kw)
+
+
+def row_json(obj) -> str:
+    """Canonical JSON for the *_json columns (sorted keys, no spaces)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,124 @@
+"""Where trials run: local worker processes or a Ray cluster.
+
+Both take *units* (a list of trials: one trial, or a group trained as one batched
+model) and yield each unit's rows as it finishes. Only the driver, which consumes
+these rows, writes the store, so workers never contend for the database file.
+
+Determinism: worker processes and Ray tasks run torch with one thread, so a
+trial gives the same numbers whichever executor runs it (float sums do not
+depend on how work was split across threads).
+"""
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Iterator
+
+from ..errors import UsageError
+from ..grid import TrialSpec
+from .trial import base_row, finish, run_trial, run_trial_group
+
+_DATA_CACHE: dict = {}  # datasets loaded in this process, reused by every unit it runs
+
+
+def run_unit(unit: list[TrialSpec], device: str = "cpu", data_cache: dict | None = None) -> list[dict]:
+    """Run one unit in this process: a single trial, or a group through ``train_many``."""
+    cache = _DATA_CACHE if data_cache is None else data_cache
+    if len(unit) == 1:
+        return [run_trial(unit[0], cache, device)]
+    return run_trial_group(unit, cache, device)
+
+
+def failed_rows(unit: list[TrialSpec], error: BaseException) -> list[dict]:
+    """Rows for a unit whose worker died (the trial itself could not record it)."""
+    import time
+    now = time.perf_counter()
+    return [finish({**base_row(t), "status": "failed", "error": f"{type(error).__name__}: {error}"}, now)
+            for t in unit]
+
+
+def _init_worker(single_thread: bool) -> None:
+    if single_thread:
+        import torch
+        torch.set_num_threads(1)
+
+
+class LocalExecutor:
+    """Run units on this machine.
+
+    Args:
+        workers: 1 runs in the calling process (all torch threads); more starts that
+            many 'spawn' worker processes with one torch thread each.
+    """
+
+    def __init__(self, workers: int = 1):
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise UsageError(f"--workers must be an integer >= 1, got {workers!r}")
+        self.workers = workers
+
+    def run(self, units: list[list[TrialSpec]], device: str = "cpu") -> Iterator[list[dict]]:
+        if self.workers == 1:
+            for unit in units:
+                yield run_unit(unit, device)
+            return
+        ctx = multiprocessing.get_context("spawn")  # fork after torch/CUDA init is unsafe
+        pool = ProcessPoolExecutor(max_workers=min(self.workers, max(len(units), 1)), mp_context=ctx,
+                                   initializer=_init_worker, initargs=(True,))
+        try:
+            futures = {pool.submit(run_unit, unit, device): unit for unit in units}
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    try:
+                        yield fut.result()
+                    except Exception as e:  # noqa: BLE001 - a dead worker fails its unit, not the sweep
+                        yield failed_rows(futures[fut], e)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ray_unit(unit: list[TrialSpec], device: str) -> list[dict]:
+    _init_worker(True)
+    return run_unit(unit, device)
+
+
+class RayExecutor:
+    """Run units as Ray tasks; the driver alone writes the store.
+
+    Args:
+        address: a running cluster (``ray://host:10001`` or ``auto``); None starts a
+            local instance for this sweep and stops it afterwards.
+        num_cpus: CPUs of the local instance (ignored with ``address``).
+    """
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None):
+        self.address = address
+        self.num_cpus = num_cpus
+
+    def run(self, units: list[list[TrialSpec]], device: str = "cpu") -> Iterator[list[dict]]:
+        try:
+            import ray
+        except ImportError:
+            raise UsageError("the ray executor needs Ray: pip install 'nnmass[ray]'") from None
+        started = not ray.is_initialized()
+        if started:
+            try:
+                ray.init(address=self.address, num_cpus=None if self.address else self.num_cpus,
+                         include_dashboard=False, log_to_driver=False)
+            except (ConnectionError, ValueError, RuntimeError) as e:
+                raise UsageError(f"cannot reach Ray at {self.address!r}: {e}".splitlines()[0]) from None
+        try:
+            task = ray.remote(num_cpus=1, num_gpus=1 if str(device).startswith("cuda") else 0)(_ray_unit)
+            refs = {task.remote(unit, device): unit for unit in units}
+            pending = list(refs)
+            while pending:
+                finished, pending = ray.wait(pending, num_returns=1)
+                for ref in finished:
+                    try:
+                        yield ray.get(ref)
+                    except Exception as e:  # noqa: BLE001 - a lost task fails its unit, not the sweep
+                        yield failed_rows(refs[ref], e)
+        finally:
+            if started:
+                ray.shutdown()

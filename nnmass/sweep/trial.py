@@ -1,0 +1,208 @@
+"""One trial: build -> NN-Mass, params, MACs -> LDI at init -> train -> a store row.
+
+A trial never raises: a loss that turns NaN/inf gives status ``'diverged'`` and
+any exception gives ``'failed'`` with its text, so one bad point never stops a
+sweep. Datasets are loaded once per process and kept in ``data_cache``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from datetime import datetime, timezone
+
+from ..errors import UsageError
+from ..grid import TrialSpec
+from ..spec import DenseCNNSpec, DenseMLPSpec, Spec
+from ..store import row_json
+
+
+def load_data(trial: TrialSpec, data_cache: dict, device: str = "cpu", download: bool = False):
+    """The trial's dataset on ``device``, loaded once per (name, root, device).
+
+    Only the driver passes ``download`` (in :func:`nnmass.sweep.runner.prepare`), so
+    files are fetched once, before any worker reads them.
+    """
+    cache_key = (trial.dataset, trial.data_root, str(device))
+    if cache_key not in data_cache:
+        from ..data import load_dataset
+        data_cache[cache_key] = load_dataset(trial.dataset, root=trial.data_root, download=download,
+                                             device=device, split_seed=0)
+    return data_cache[cache_key]
+
+
+def make_train_config(trial: TrialSpec, device: str = "cpu"):
+    """The family's default training config with the grid's settings and the trial
+    seed (which also seeds the data shuffle) applied."""
+    from ..train import default_config
+    config = default_config(trial.dataset, trial.family, trial.epochs, device)
+    names = {f.name for f in dataclasses.fields(config)}
+    unknown = sorted(set(trial.train) - names)
+    if unknown:
+        valid = " ".join(sorted(names - {"epochs", "seed", "device"}))
+        raise UsageError(f"unknown train setting(s) {', '.join(unknown)}; valid: {valid}")
+    changes = {k: _as_field_type(getattr(config, k), v) for k, v in trial.train.items()}
+    if "seed" in names:
+        changes["seed"] = trial.seed
+    try:
+        return dataclasses.replace(config, **changes)
+    except (TypeError, ValueError) as e:
+        if isinstance(e, UsageError):
+            raise
+        raise UsageError(f"bad train setting(s) {changes}: {e}") from None
+
+
+def spec_columns(spec: Spec) -> dict:
+    """Closed-form columns of a spec: NN-Mass (Eq. 2/3), params, MACs, depth, width."""
+    from ..cost import spec_cost
+    from ..formula import spec_cells
+
+    cells = spec_cells(spec)
+    cost = spec_cost(spec)
+    return {"spec_json": row_json(spec.to_dict()), "nn_mass": float(sum(c.mass for c in cells)),
+            "params": int(cost.params), "macs": int(cost.macs),
+            "depth": int(sum(c.depth for c in cells)) if cells else None,
+            "width": int(cells[0].width) if cells else None}
+
+
+def ldi_inputs(spec: Spec, data, settings: dict, device: str = "cpu"):
+    """``settings['batch']`` training inputs drawn by ``torch.Generator(settings['seed'])``."""
+    import torch
+
+    n = data.size("train")
+    gen = torch.Generator().manual_seed(int(settings["seed"]))
+    idx = torch.randperm(n, generator=gen)[: min(int(settings["batch"]), n)]
+    if data.tensor_backed:
+        x = data.train_x[idx.to(data.train_x.device)]
+    else:
+        x = torch.stack([data.train_set[int(i)][0] for i in idx])
+    if isinstance(spec, DenseMLPSpec):
+        x = x.reshape(len(x), -1)  # an MLP takes flattened examples
+    return x.to(device)
+
+
+def base_row(trial: TrialSpec) -> dict:
+    return {"key": trial.key, "sweep": trial.sweep, "family": trial.family, "dataset": trial.dataset,
+            "seed": trial.seed, "point_json": row_json(trial.point),
+            "spec_json": row_json(trial.spec.to_dict())}
+
+
+def measure(trial: TrialSpec, data, device: str = "cpu"):
+    """Fit the spec to the data, build it with the trial seed, and measure it at init.
+
+    Returns ``(spec, model, columns)``.
+    """
+    from ..ldi import ldi
+    from ..models import build
+    from ..train.adapt import fit_spec_to_data
+
+    spec = fit_spec_to_data(trial.spec, data)
+    columns = spec_columns(spec)
+    model = build(spec, seed=trial.seed).to(device)
+    # Definition 2 is implemented for the DenseNet-type families; others store NULL.
+    if isinstance(spec, (DenseMLPSpec, DenseCNNSpec)):
+        import torch
+        gen = torch.Generator().manual_seed(int(trial.ldi["seed"])) if isinstance(spec, DenseCNNSpec) else None
+        report = ldi(model, ldi_inputs(spec, data, trial.ldi, device), generator=gen)
+        columns.update(ldi_mean=_finite_or_none(report.mean), ldi_std=_finite_or_none(report.std))
+    return spec, model, columns
+
+
+def outcome_columns(result, config) -> dict:
+    """Columns from a training result; NaN/inf anywhere in the losses means diverged."""
+    history = [{k: _finite_or_none(v) for k, v in h.items()} for h in result.history]
+    bad_epoch = next((h["epoch"] for h, raw in zip(history, result.history)
+                      if any(isinstance(v, float) and not math.isfinite(v) for v in raw.values())), None)
+    diverged = bool(result.diverged) or bad_epoch is not None or not _is_finite(result.test_acc)
+    cols = {"status": "diverged" if diverged else "done", "train_json": row_json(_config_dict(config)),
+            "history_json": row_json(history), "test_acc": _finite_or_none(result.test_acc),
+            "train_acc": _finite_or_none(result.train_acc)}
+    if diverged:
+        # The accuracy of a network whose outputs are NaN is an artefact of argmax,
+        # not a result: NULL, so fits over test_acc cannot pick it up by mistake.
+        # The per-epoch numbers stay in history_json.
+        where = f" at epoch {bad_epoch}" if bad_epoch is not None else ""
+        cols.update(test_acc=None, train_acc=None, error=f"loss became non-finite{where}")
+    return cols
+
+
+def run_trial(trial: TrialSpec, data_cache: dict, device: str = "cpu") -> dict:
+    """Run one trial to a complete store row (never raises)."""
+    from ..train import train
+
+    start = time.perf_counter()
+    row = base_row(trial)
+    try:
+        data = load_data(trial, data_cache, device)
+        config = make_train_config(trial, device)
+        _, model, columns = measure(trial, data, device)
+        row.update(columns)
+        row.update(outcome_columns(train(model, data, config), config))
+    except Exception as e:  # noqa: BLE001 - a failed trial is recorded, the sweep goes on
+        row.update(status="failed", error=f"{type(e).__name__}: {e}")
+    return finish(row, start)
+
+
+def run_trial_group(trials: list[TrialSpec], data_cache: dict, device: str = "cpu") -> list[dict]:
+    """Trials that differ only in seed, trained together as one batched model.
+
+    Each is measured (NN-Mass, cost, LDI) on its own; ``train_many`` then trains all
+    of them at once. If the group fails as a whole, each trial is run on its own.
+    """
+    from ..train import train_many
+
+    start = time.perf_counter()
+    rows, specs = [], []
+    try:
+        data = load_data(trials[0], data_cache, device)
+        config = make_train_config(trials[0], device)
+        for trial in trials:
+            spec, _, columns = measure(trial, data, device)
+            rows.append({**base_row(trial), **columns})
+            specs.append(spec)
+        # Batch order comes from config.seed (the first trial's) for the whole group;
+        # each model's weights from its own trial seed.
+        results = train_many(specs, data, config, init_seeds=[t.seed for t in trials])
+    except Exception:  # noqa: BLE001 - fall back to one by one, which records any error per trial
+        return [run_trial(t, data_cache, device) for t in trials]
+    seconds = (time.perf_counter() - start) / len(trials)
+    out = []
+    for row, result in zip(rows, results):
+        row.update(outcome_columns(result, config))
+        out.append(finish(row, time.perf_counter() - seconds))
+    return out
+
+
+def finish(row: dict, start: float) -> dict:
+    row["seconds"] = time.perf_counter() - start
+    row["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return row
+
+
+def _as_field_type(default, value):
+    """YAML reads ``1e6`` as text; a float setting takes it as the number it spells."""
+    if isinstance(default, float) and isinstance(value, (str, int)) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except ValueError:
+            return value  # the config's own check names the setting and its range
+    return value
+
+
+def _config_dict(config) -> dict:
+    return config.to_dict() if hasattr(config, "to_dict") else dataclasses.asdict(config)
+
+
+def _is_finite(v) -> bool:
+    return v is not None and math.isfinite(float(v))
+
+
+def _finite_or_none(v):
+    """JSON and SQLite hold no NaN; a non-finite number is stored as NULL."""
+    if v is None or isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float)) or hasattr(v, "item"):
+        v = v.item() if hasattr(v, "item") else v
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+    return v

@@ -1,0 +1,102 @@
+"""NN-Mass of any ``torch.nn.Module``, from its traced graph.
+
+``measure(model, example_input)`` traces the model (``torch.fx`` first; where fx
+cannot trace it, by recording the tensor operations of one real forward pass),
+turns the trace into a plain :class:`~nnmass.graph.LayerGraph`, finds the cells
+with :mod:`nnmass.cells` and returns a :class:`~nnmass.massreport.MassReport`.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .cells import SHORTCUTS, FoundCells, degree_stats, find_cells
+from .errors import UsageError
+from .graph import LayerGraph
+from .massreport import MassReport
+
+TRACERS = ("auto", "fx", "record")
+
+__all__ = ["measure", "trace_graph", "MassReport", "UnclassifiedError", "TRACERS"]
+
+
+class UnclassifiedError(UsageError):
+    """Some merges of the model fit no cell rule; ``report`` holds the rest."""
+
+    def __init__(self, message: str, report: MassReport):
+        super().__init__(message)
+        self.report = report
+
+
+def trace_graph(model: nn.Module, example_input, *, method: str = "auto",
+                leaf_modules=None) -> tuple[LayerGraph, int]:
+    """The layer graph of ``model`` and the MACs of its traced batch.
+
+    Args:
+        model: any module; it is not changed.
+        example_input: a tensor (or tuple of tensors) of the shape to trace at.
+        method: ``"fx"``, ``"record"`` (one real forward pass, for models with
+            data-dependent control flow) or ``"auto"`` (fx, else record).
+        leaf_modules: module classes fx should not trace into (default:
+            torchvision's ``FrozenBatchNorm2d`` and ``StochasticDepth``).
+    """
+    if method not in TRACERS:
+        raise UsageError(f"tracer must be one of {', '.join(TRACERS)}, got {method!r}")
+    if method in ("auto", "fx"):
+        from .trace_fx import fx_graph
+        try:
+            graph, meta_macs = fx_graph(model, example_input, leaf_modules)
+            return graph, meta_macs + sum(n.macs for n in graph.nodes)
+        except Exception:  # fx raises many types; the recorder is the fallback
+            if method == "fx":
+                raise
+    from .trace_record import record_graph
+    return record_graph(model, example_input)
+
+
+def measure(model: nn.Module, example_input, *, shortcuts: str = "identity", method: str = "auto",
+            leaf_modules=None, name: str | None = None, allow_unclassified: bool = False) -> MassReport:
+    """NN-Mass of ``model`` from its traced graph (Eq. 2 for concatenation cells,
+    Eq. 3 for residual cells; rule in :mod:`nnmass.topology`).
+
+    Args:
+        model: the network.
+        example_input: a tensor of the input shape (batch 1 recommended); MACs are per sample.
+        shortcuts: ``"identity"`` counts identity residuals only; ``"all"`` also
+            counts projection shortcuts (``min(in, out)`` channels).
+        method: tracer, see :func:`trace_graph`.
+        leaf_modules: module classes fx keeps as leaves.
+        name: the label of the report (default: the model's class name).
+        allow_unclassified: return the report even if some merges could not be
+            classified (they are listed in ``report.unclassified``); otherwise
+            raise :class:`UnclassifiedError` naming them.
+    """
+    if shortcuts not in SHORTCUTS:
+        raise UsageError(f"shortcuts must be one of {', '.join(SHORTCUTS)}, got {shortcuts!r}")
+    graph, macs = trace_graph(model, example_input, method=method, leaf_modules=leaf_modules)
+    found = find_cells(graph, shortcuts)
+    x = example_input[0] if isinstance(example_input, (tuple, list)) else example_input
+    batch = int(x.shape[0]) if isinstance(x, torch.Tensor) and x.dim() > 0 else 1
+    report = graph_report(graph, found, name or type(model).__name__,
+                          params=sum(p.numel() for p in model.parameters()), macs=macs // max(batch, 1),
+                          input_shape=tuple(x.shape) if isinstance(x, torch.Tensor) else None)
+    if found.unclassified and not allow_unclassified:
+        raise UnclassifiedError(unclassified_message(found), report)
+    return report
+
+
+def graph_report(graph: LayerGraph, found: FoundCells, model: str, *, params: int, macs: int | None,
+                 input_shape=None, spec: dict | None = None) -> MassReport:
+    """A :class:`MassReport` from the cells found in a traced graph."""
+    info = [{"first": i["first"], "last": i["last"]} for i in found.info]
+    return MassReport(model=model, method="graph", cells=list(found.cells), params=params, macs=macs,
+                      layers=graph.count("conv", "linear"), cell_info=info,
+                      unclassified=list(found.unclassified), spec=spec, input_shape=input_shape,
+                      degree=degree_stats(graph, found))
+
+
+def unclassified_message(found: FoundCells) -> str:
+    """One line naming every node that could not be classified, and why."""
+    parts = [f"{name} ({why})" for name, why in found.unclassified.items()]
+    return (f"cannot classify {len(parts)} node(s): {'; '.join(parts)}; "
+            "use --allow-unclassified to report them and measure the rest")

@@ -1,0 +1,232 @@
+"""Trace a module with ``torch.fx`` and propagate shapes without computing anything.
+
+Shapes come from meta tensors; for the common leaf modules (convs, norms,
+activations, pools, linears) the output shape is worked out directly, because
+running their meta kernels costs milliseconds each and a ResNet-152 has
+hundreds of them. Anything else runs on meta tensors under
+``FlopCounterMode``, so its MACs are counted too.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.fx
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from .graph import LayerGraph, Node
+from .trace_ops import (cat_dim, channel_keep, conv_macs, function_op, is_split, linear_macs, module_op,
+                        split_ranges)
+
+
+def default_leaf_modules() -> tuple[type, ...]:
+    """torchvision ops that fx should not trace into."""
+    try:
+        from torchvision.ops import FrozenBatchNorm2d, StochasticDepth
+    except ImportError:  # torchvision is optional here
+        return ()
+    return (FrozenBatchNorm2d, StochasticDepth)
+
+
+class LeafTracer(torch.fx.Tracer):
+    """An fx tracer that keeps the given module classes (and torch.nn's) as leaves."""
+
+    def __init__(self, leaf_modules=None):
+        super().__init__()
+        self.leaf_modules = tuple(default_leaf_modules() if leaf_modules is None else leaf_modules)
+
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        if self.leaf_modules and isinstance(m, self.leaf_modules):
+            return True
+        return super().is_leaf_module(m, qualname)
+
+
+def _conv_out(size, k, s, p, d, ceil=False) -> int:
+    num = size + 2 * p - d * (k - 1) - 1
+    out = (math.ceil(num / s) if ceil else num // s) + 1
+    if ceil and (out - 1) * s >= size + p:  # the last window must start inside the input
+        out -= 1
+    return out
+
+
+def _tup(v, n):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
+
+
+def fast_shape(m: nn.Module, shape: tuple) -> tuple | None:
+    """Output shape of a common leaf module, or None to run it on meta tensors."""
+    kind, _ = module_op(m)
+    if kind in ("bn", "act"):
+        return shape
+    if isinstance(m, nn.Linear):
+        return shape[:-1] + (m.out_features,)
+    if isinstance(m, nn.modules.conv._ConvNd) and not m.transposed and not isinstance(m.padding, str):
+        n = len(m.kernel_size)
+        sp = tuple(_conv_out(s, k, st, p, d) for s, k, st, p, d in
+                   zip(shape[2:], m.kernel_size, m.stride, m.padding, m.dilation))
+        return (shape[0], m.out_channels) + sp if len(shape) == n + 2 else None
+    if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)) and len(shape) == 4:
+        k = _tup(m.kernel_size, 2)
+        s = _tup(m.stride or m.kernel_size, 2)
+        p = _tup(m.padding, 2)
+        d = _tup(getattr(m, "dilation", 1), 2)
+        return shape[:2] + tuple(_conv_out(x, *a, ceil=m.ceil_mode) for x, a in zip(shape[2:], zip(k, s, p, d)))
+    if isinstance(m, nn.AdaptiveAvgPool2d) and len(shape) == 4:
+        o = _tup(m.output_size, 2)
+        return shape[:2] + tuple(x if t is None else t for x, t in zip(shape[2:], o))
+    return None
+
+
+def _fetch(root: nn.Module, target: str):
+    obj = root
+    for part in target.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _scope(node) -> str:
+    stack = node.meta.get("nn_module_stack")
+    if not stack:
+        return ""
+    return next(reversed(stack)).split("@")[0]
+
+
+class _Converter:
+    """Walks an fx graph once: meta values, shapes, MACs and graph nodes together."""
+
+    def __init__(self, root: nn.Module):
+        self.root = root
+        self.modules = dict(root.named_modules())
+        self.env: dict = {}
+        self.real: dict = {}  # get_attr node -> real tensor (index buffers)
+        self.feat: dict = {}  # fx node -> graph node name, or ("split", name, ranges)
+        self.calls: dict[str, int] = {}
+        self.graph = LayerGraph(method="fx")
+
+    def name(self, node) -> str:
+        if node.op == "call_module":
+            k = self.calls.get(node.target, 0)
+            self.calls[node.target] = k + 1
+            return node.target if k == 0 else f"{node.target}@{k}"
+        scope = _scope(node)
+        return f"{scope}.{node.name}" if scope else node.name
+
+    def load(self, a):
+        return torch.fx.node.map_arg(a, lambda n: self.env[n])
+
+    def features(self, node) -> list[str]:
+        out: list[str] = []
+        torch.fx.node.map_arg((node.args, node.kwargs),
+                              lambda n: out.append(self.feat[n]) if isinstance(self.feat.get(n), str) else None)
+        return out
+
+    def run(self, fx_graph, example) -> LayerGraph:
+        for node in fx_graph.nodes:
+            self.step(node, example)
+        return self.graph
+
+    def step(self, node, example):
+        if node.op == "placeholder":
+            x = example.pop(0) if example else None
+            self.env[node] = torch.empty(x.shape, dtype=x.dtype, device="meta") if isinstance(x, torch.Tensor) else x
+            if isinstance(x, torch.Tensor):
+                self.add(node, "input", self.env[node], [], target="input")
+            return
+        if node.op == "get_attr":
+            val = _fetch(self.root, node.target)
+            self.real[node] = val
+            self.env[node] = torch.empty_like(val, device="meta") if isinstance(val, torch.Tensor) else val
+            return
+        if node.op == "output":
+            self.graph.add(Node("output", "output", inputs=self.features(node)))
+            return
+        args, kwargs = self.load(node.args), self.load(node.kwargs)
+        ins = self.features(node)
+        if node.op == "call_module":
+            self.call_module(node, args, kwargs, ins)
+        else:
+            fn = node.target
+            if node.op == "call_method":
+                out = getattr(args[0], fn)(*args[1:], **kwargs)
+            else:
+                out = fn(*args, **kwargs)
+            self.env[node] = out
+            self.call_function(node, fn, args, kwargs, ins, out)
+
+    def call_module(self, node, args, kwargs, ins):
+        m = self.modules[node.target]
+        x = args[0] if args else None
+        shape = fast_shape(m, tuple(x.shape)) if isinstance(x, torch.Tensor) and len(args) == 1 and not kwargs else None
+        if shape is not None:
+            out = torch.empty(shape, dtype=x.dtype, device="meta")
+        else:
+            state = {k: torch.empty_like(v, device="meta") for k, v in
+                     list(m.named_parameters()) + list(m.named_buffers())}
+            out = torch.func.functional_call(m, state, tuple(args), kwargs)
+        self.env[node] = out
+        if not ins or not isinstance(out, torch.Tensor) or out.dim() < 2:
+            return
+        op, extra = module_op(m)
+        params = sum(p.numel() for p in m.parameters())
+        macs = 0
+        if op == "conv":
+            macs = conv_macs(m.weight.shape, out.shape) if shape is not None else 0
+        elif op == "linear":
+            macs = linear_macs(m.weight.shape, out.shape)
+        self.add(node, op, out, ins, params=params, macs=macs, target=type(m).__name__, **extra)
+
+    def call_function(self, node, fn, args, kwargs, ins, out):
+        name = fn if isinstance(fn, str) else getattr(fn, "__name__", str(fn))
+        if is_split(fn) and ins:
+            src = args[0]
+            self.feat[node] = ("split", ins[0], split_ranges(fn, args, kwargs, src.shape[1], src.dim()))
+            return
+        parent = self.feat.get(node.args[0]) if node.args else None
+        if isinstance(parent, tuple) and isinstance(node.args[1], int):
+            _, src, ranges = parent
+            if ranges is None:
+                self.add(node, "other", out, [src], target="split")
+            else:
+                lo, hi = ranges[node.args[1]]
+                self.add(node, "index", out, [src], keep=list(range(lo, hi)), target="split")
+            return
+        if not ins or not isinstance(out, torch.Tensor) or out.dim() < 2:
+            return
+        op = function_op(fn, args, kwargs, len(ins))
+        extra: dict = {}
+        if op == "concat" and cat_dim(args, kwargs) % out.dim() != 1:
+            op = "other"
+        elif op == "index":
+            idx = self.real.get(node.args[2]) if len(node.args) > 2 and isinstance(node.args[2], torch.fx.Node) else None
+            keep = channel_keep(fn, args, kwargs, args[0].shape[1], args[0].dim(), idx)
+            op, extra = ("index", {"keep": keep}) if keep is not None else ("other", {})
+        elif op == "conv":
+            w = args[1]
+            groups = kwargs.get("groups", args[6] if len(args) > 6 else 1)
+            extra = {"groups": groups, "depthwise": groups > 1 and groups == args[0].shape[1],
+                     "macs": conv_macs(w.shape, out.shape)}
+        elif op == "linear":
+            extra = {"macs": linear_macs(args[1].shape, out.shape)}
+        self.add(node, op, out, ins, target=name, **extra)
+
+    def add(self, node, op, out, ins, **kw):
+        name = self.name(node)
+        channels = int(out.shape[-1] if op == "linear" else out.shape[1])
+        spatial = tuple(out.shape[2:]) if out.dim() > 2 and op != "linear" else None
+        self.graph.add(Node(name, op, inputs=ins, channels=channels, spatial=spatial, **kw))
+        self.feat[node] = name
+
+
+def fx_graph(model: nn.Module, example_input, leaf_modules=None) -> tuple[LayerGraph, int]:
+    """Trace ``model`` with fx; returns the layer graph and the MACs that ran on meta tensors.
+
+    Raises whatever fx raises when it cannot trace the model.
+    """
+    fxg = LeafTracer(leaf_modules).trace(model)
+    example = list(example_input) if isinstance(example_input, (tuple, list)) else [example_input]
+    conv = _Converter(model)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        graph = conv.run(fxg, example)
+    return graph, counter.get_total_flops() // 2

@@ -1,0 +1,174 @@
+"""What each torch module or function is, as a :mod:`nnmass.graph` op kind.
+
+Shared by both tracers (``torch.fx`` and the recording fallback), so they build
+the same graph from the same network.
+"""
+from __future__ import annotations
+
+import operator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+_NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm)
+_POOLS = (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd, nn.modules.pooling._AdaptiveAvgPoolNd,
+          nn.modules.pooling._AdaptiveMaxPoolNd, nn.Upsample)
+# Identity and dropout stand where an activation would: they end a layer.
+_ACTS = (nn.Identity, nn.modules.dropout._DropoutNd, nn.ReLU, nn.ReLU6, nn.ELU, nn.LeakyReLU, nn.PReLU,
+         nn.Tanh, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Hardswish, nn.Hardsigmoid, nn.Hardtanh, nn.Mish,
+         nn.Softplus, nn.SELU, nn.CELU, nn.Softmax, nn.LogSoftmax, nn.Tanhshrink, nn.Softsign)
+
+_ADD = {operator.add, operator.iadd, torch.add, torch.Tensor.add, torch.Tensor.add_, torch.Tensor.__add__,
+        torch.Tensor.__iadd__, torch.Tensor.__radd__, "add", "add_", "__add__", "__iadd__", "__radd__"}
+_ARITH = {operator.mul, operator.imul, operator.truediv, operator.sub, operator.isub, operator.neg,
+          torch.mul, torch.sub, torch.div, torch.Tensor.mul, torch.Tensor.__mul__, torch.Tensor.__rmul__,
+          torch.Tensor.__truediv__, torch.Tensor.__sub__, torch.Tensor.__rsub__, torch.Tensor.__neg__,
+          torch.Tensor.mul_, torch.Tensor.div, torch.Tensor.sub, torch.Tensor.__imul__,
+          "mul", "mul_", "div", "div_", "sub", "__mul__", "__rmul__", "__truediv__", "__sub__", "__rsub__", "neg"}
+_ACT_FNS = {F.relu, F.relu_, torch.relu, torch.relu_, F.relu6, F.elu, F.leaky_relu, F.gelu, F.silu, F.mish,
+            F.hardswish, F.hardsigmoid, F.hardtanh, F.sigmoid, torch.sigmoid, F.tanh, torch.tanh, F.softplus,
+            F.dropout, F.dropout2d, F.softmax, F.log_softmax, torch.softmax, torch.clamp, torch.clamp_min,
+            F.selu, F.celu, F.prelu, F.threshold, torch.Tensor.relu, torch.Tensor.relu_, torch.Tensor.sigmoid,
+            torch.Tensor.tanh, torch.Tensor.clamp, torch.Tensor.clamp_min, torch.Tensor.clamp_, torch.Tensor.softmax,
+            "relu", "relu_", "sigmoid", "tanh", "clamp", "clamp_min", "clamp_", "softmax", "sigmoid_", "hardtanh_"}
+_NORM_FNS = {F.batch_norm, F.layer_norm, F.group_norm, F.instance_norm, F.local_response_norm}
+_POOL_FNS = {F.max_pool1d, F.max_pool2d, F.max_pool3d, F.avg_pool1d, F.avg_pool2d, F.avg_pool3d,
+             F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d, F.adaptive_max_pool1d,
+             F.adaptive_max_pool2d, F.interpolate, F.pad, torch.nn.functional.max_pool2d_with_indices,
+             torch.mean, torch.Tensor.mean, torch.amax, torch.Tensor.amax, "mean", "amax"}
+_FLATTEN = {torch.flatten, torch.Tensor.flatten, torch.reshape, torch.Tensor.reshape, torch.Tensor.view,
+            "flatten", "reshape", "view"}
+_CAT = {torch.cat, torch.concat, torch.concatenate}
+_CONV_FNS = {F.conv1d, F.conv2d, F.conv3d, torch.conv1d, torch.conv2d, torch.conv3d}
+_LINEAR_FNS = {F.linear, torch._C._nn.linear}
+_SPLIT = {torch.chunk, torch.split, torch.Tensor.chunk, torch.Tensor.split, "chunk", "split"}
+_INDEX_SELECT = {torch.index_select, torch.Tensor.index_select, "index_select"}
+_NARROW = {torch.narrow, torch.Tensor.narrow, "narrow"}
+_GETITEM = {operator.getitem, torch.Tensor.__getitem__, "__getitem__"}
+
+
+def _in(fn, table) -> bool:
+    try:
+        return fn in table
+    except TypeError:  # unhashable callables
+        return False
+
+
+def fn_name(fn) -> str:
+    return fn if isinstance(fn, str) else getattr(fn, "__name__", type(fn).__name__)
+
+
+def module_op(m: nn.Module) -> tuple[str, dict]:
+    """Op kind of a leaf module call, with conv details."""
+    if isinstance(m, nn.modules.conv._ConvNd):
+        return "conv", {"groups": m.groups, "depthwise": m.groups > 1 and m.groups == m.in_channels}
+    if isinstance(m, nn.Linear):
+        return "linear", {}
+    if isinstance(m, _NORMS) or type(m).__name__ == "FrozenBatchNorm2d":
+        return "bn", {}
+    if isinstance(m, _ACTS):
+        return "act", {}
+    if isinstance(m, _POOLS):
+        return "pool", {}
+    if isinstance(m, nn.Flatten):
+        return "flatten", {}
+    return "other", {}
+
+
+def function_op(fn, args, kwargs, n_features: int) -> str:
+    """Op kind of a function or method call with ``n_features`` feature-tensor operands."""
+    if _in(fn, _ADD):
+        return "add" if n_features >= 2 else "act"
+    if _in(fn, _ARITH):
+        return "other" if n_features >= 2 else "act"
+    if _in(fn, _CAT):
+        return "concat"
+    if _in(fn, _CONV_FNS):
+        return "conv"
+    if _in(fn, _LINEAR_FNS):
+        return "linear"
+    if _in(fn, _ACT_FNS):
+        return "act"
+    if _in(fn, _NORM_FNS):
+        return "bn"
+    if _in(fn, _POOL_FNS):
+        return "pool"
+    if _in(fn, _FLATTEN):
+        return "flatten"
+    if _in(fn, _INDEX_SELECT) or _in(fn, _NARROW) or _in(fn, _GETITEM):
+        return "index"
+    return "other"
+
+
+def is_split(fn) -> bool:
+    return _in(fn, _SPLIT)
+
+
+def cat_dim(args, kwargs) -> int:
+    return kwargs.get("dim", args[1] if len(args) > 1 else 0)
+
+
+def channel_keep(fn, args, kwargs, channels: int, ndim: int, index_value=None) -> list[int] | None:
+    """Channels an index op keeps (in output order), or None if it does not act on channels alone."""
+    if _in(fn, _INDEX_SELECT):
+        dim = kwargs.get("dim", args[1])
+        if dim % ndim != 1 or index_value is None:
+            return None
+        return [int(i) % channels for i in index_value.reshape(-1).tolist()]
+    if _in(fn, _NARROW):
+        dim, start, length = (list(args[1:]) + [None] * 3)[:3]
+        if dim is None or dim % ndim != 1:
+            return None
+        return list(range(channels))[start:start + length]
+    key = args[1]
+    if not isinstance(key, tuple):
+        key = (key,)
+    if len(key) < 2 or key[0] != slice(None) or any(k not in (slice(None), Ellipsis) for k in key[2:]):
+        return None
+    ch = key[1]
+    if isinstance(ch, slice):
+        return list(range(channels))[ch]
+    if isinstance(ch, torch.Tensor) and ch.dtype in (torch.int64, torch.int32) and ch.device.type != "meta":
+        return [int(i) % channels for i in ch.reshape(-1).tolist()]
+    if isinstance(ch, (list, tuple)) and all(isinstance(i, int) for i in ch):
+        return [i % channels for i in ch]
+    return None
+
+
+def split_ranges(fn, args, kwargs, channels: int, ndim: int) -> list[tuple[int, int]] | None:
+    """Channel ranges of the pieces of a chunk/split along the channel dim."""
+    dim = kwargs.get("dim", args[2] if len(args) > 2 else 0)
+    if dim % ndim != 1:
+        return None
+    arg = args[1] if len(args) > 1 else kwargs.get("chunks", kwargs.get("split_size_or_sections"))
+    if fn_name(fn) == "chunk":
+        size = -(-channels // arg)
+        sizes = [min(size, channels - s) for s in range(0, channels, size)]
+    elif isinstance(arg, int):
+        sizes = [min(arg, channels - s) for s in range(0, channels, arg)]
+    else:
+        sizes = list(arg)
+    out, start = [], 0
+    for s in sizes:
+        out.append((start, start + s))
+        start += s
+    return out
+
+
+def conv_macs(weight_shape, out_shape) -> int:
+    """MACs of a convolution for the whole batch: one ``C_in/g x k`` dot product per output."""
+    per_output = 1
+    for s in weight_shape[1:]:
+        per_output *= int(s)
+    n = 1
+    for s in out_shape:
+        n *= int(s)
+    return n * per_output
+
+
+def linear_macs(weight_shape, out_shape) -> int:
+    n = 1
+    for s in out_shape:
+        n *= int(s)
+    return n * int(weight_shape[1])

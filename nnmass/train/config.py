@@ -1,0 +1,105 @@
+"""Training hyper-parameters as one frozen record, with per-dataset defaults."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("cosine", "constant")
+# Small sets whose CNN default learning rate is 0.05 (0.1 for CIFAR/ImageNet).
+_SMALL = ("mnist-5k", "digits", "synthetic", "mnist", "fashion-mnist")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train one model. Stored beside every result."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "adam"  # 'sgd' (with momentum) or 'adam'
+    lr: float = 1e-3  # peak learning rate; the schedule decays it per step
+    momentum: float = 0.9  # SGD only
+    weight_decay: float = 0.0  # L2 penalty added to the gradient (both optimizers)
+    schedule: str = "cosine"  # 'cosine': lr * (1 + cos(pi t / T)) / 2 over all steps
+    label_smoothing: float = 0.0
+    amp: bool | None = None  # bf16 autocast; None = on exactly when device is CUDA
+    device: str = "cpu"
+    seed: int = 0  # seeds batch order and augmentation (weight init is the caller's)
+    eval_batch_size: int = 1024
+
+    def __post_init__(self):
+        _int("epochs", self.epochs, 1)
+        _int("batch_size", self.batch_size, 1)
+        _int("eval_batch_size", self.eval_batch_size, 1)
+        _int("seed", self.seed, 0)
+        if self.optimizer not in OPTIMIZERS:
+            raise UsageError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise UsageError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        _number("lr", self.lr, lo=0.0, open_lo=True)
+        _number("momentum", self.momentum, lo=0.0, hi=1.0, open_hi=True)
+        _number("weight_decay", self.weight_decay, lo=0.0)
+        _number("label_smoothing", self.label_smoothing, lo=0.0, hi=1.0, open_hi=True)
+        if self.amp is not None and not isinstance(self.amp, bool):
+            raise UsageError(f"amp must be true, false or unset, got {self.amp!r}")
+        kind = str(self.device).split(":")[0]
+        if kind not in ("cpu", "cuda"):
+            raise UsageError(f"device must be cpu or cuda[:N], got {self.device!r}")
+        if self.amp and kind != "cuda":
+            raise UsageError("mixed precision (amp) runs on CUDA only; drop it or use --device cuda")
+
+    @property
+    def use_amp(self) -> bool:
+        return str(self.device).startswith("cuda") if self.amp is None else self.amp
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+
+def default_config(dataset: str, family: str, epochs: int | None = None, device: str = "cpu",
+                   **overrides) -> TrainConfig:
+    """Sensible defaults for ``family`` (a spec family or model name) on ``dataset``.
+
+    MLPs (``dense-mlp``): Adam, lr 1e-3, batch 128, cosine decay, no weight decay.
+    Everything else (CNNs): SGD with momentum 0.9, weight decay 5e-4, cosine decay,
+    lr 0.05 on the small digit sets and 0.1 on CIFAR/ImageNet; batch 128 (256 on
+    ImageNet). Default epochs: 20 on the embedded/synthetic sets, 10 on (Fashion-)MNIST,
+    200 on CIFAR, 90 on ImageNet. ``overrides`` replace any field (``None`` is ignored).
+    """
+    mlp = family in ("dense-mlp", "mlp")
+    if mlp:
+        base = dict(optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, batch_size=128)
+    else:
+        base = dict(optimizer="sgd", lr=0.05 if dataset in _SMALL else 0.1, momentum=0.9,
+                    weight_decay=5e-4, batch_size=256 if dataset == "imagenet" else 128)
+    default_epochs = {"mnist": 10, "fashion-mnist": 10, "cifar10": 200, "cifar100": 200, "imagenet": 90}
+    base.update(epochs=epochs if epochs is not None else default_epochs.get(dataset, 20),
+                schedule="cosine", device=str(device))
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = sorted(set(base) - {f.name for f in dataclasses.fields(TrainConfig)})
+    if unknown:
+        raise UsageError(f"unknown training option(s) {', '.join(unknown)}")
+    return TrainConfig(**base)
+
+
+def _int(name, value, lo):
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+        raise UsageError(f"{name} must be an integer >= {lo}, got {value!r}")
+
+
+def _number(name, value, lo=None, hi=None, open_lo=False, open_hi=False):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and lo is not None:
+        ok = value > lo if open_lo else value >= lo
+    if ok and hi is not None:
+        ok = value < hi if open_hi else value <= hi
+    if not ok:
+        left = "" if lo is None else f"{'>' if open_lo else '>='} {lo:g}"
+        right = "" if hi is None else f"{'<' if open_hi else '<='} {hi:g}"
+        raise UsageError(f"{name} must be a finite number {' and '.join(p for p in (left, right) if p)}, got {value!r}")

@@ -1,0 +1,55 @@
+"""What training returns: numbers per epoch, plain floats."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TrainResult:
+    """The outcome of training one model.
+
+    Attributes:
+        history: one dict per epoch run: ``epoch, train_loss, train_acc, test_loss, test_acc``
+            (floats; the train numbers are running means over that epoch's batches).
+        test_acc, test_loss, train_acc, train_loss: those of the last epoch run.
+        diverged: the loss became NaN/inf; training stopped after that epoch.
+        seconds: wall time; models trained as one batched group share it equally.
+        config: the training config as a dict.
+    """
+
+    history: list[dict] = field(default_factory=list)
+    diverged: bool = False
+    seconds: float = 0.0
+    config: dict = field(default_factory=dict)
+
+    def _last(self, key: str) -> float:
+        return self.history[-1][key] if self.history else float("nan")
+
+    @property
+    def test_acc(self) -> float:
+        return self._last("test_acc")
+
+    @property
+    def test_loss(self) -> float:
+        return self._last("test_loss")
+
+    @property
+    def train_acc(self) -> float:
+        return self._last("train_acc")
+
+    @property
+    def train_loss(self) -> float:
+        return self._last("train_loss")
+
+    def to_dict(self) -> dict:
+        """JSON-ready: NaN/inf (a diverged loss) become ``None``."""
+        history = [{k: _finite(v) for k, v in rec.items()} for rec in self.history]
+        return {"test_acc": _finite(self.test_acc), "train_acc": _finite(self.train_acc),
+                "test_loss": _finite(self.test_loss), "train_loss": _finite(self.train_loss),
+                "diverged": self.diverged, "seconds": self.seconds, "history": history,
+                "config": dict(self.config)}
+
+
+def _finite(v):
+    return v if not isinstance(v, float) or math.isfinite(v) else None

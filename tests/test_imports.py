@@ -1,0 +1,21 @@
+"""The closed-form layer (topology, specs, formulas, costs, families) never imports torch."""
+import subprocess
+import sys
+
+
+def test_closed_form_modules_leave_torch_out():
+    code = ("import sys\n"
+            "import nnmass.topology, nnmass.spec, nnmass.formula, nnmass.cost, nnmass.families\n"
+            "from nnmass.cost import spec_cost\n"
+            "from nnmass.families import spec_for\n"
+            "spec_cost(spec_for('mobilenet_v2')); spec_cost(spec_for('dense-cnn'))\n"
+            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_probe_detects_torch():
+    # The same probe sees torch once something does import it, so the check above can fail.
+    code = "import sys, nnmass.models\nprint('torch' in sys.modules)\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

@@ -1,0 +1,199 @@
+"""Sweeps end to end on real data (scikit-learn digits): values, divergence,
+SIGKILL and resume, and the Ray executor against the local one."""
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from nnmass.cli import main
+from nnmass.grid import load_grid
+from nnmass.spec import spec_from_json
+from nnmass.store import ResultStore
+from nnmass.sweep import LocalExecutor, RayExecutor, run_sweep
+
+SMALL = """\
+name: small
+model: dense-mlp
+dataset: digits
+epochs: 2
+fixed: {width: 8}
+grid:
+  depth: [3, 5]
+  tc: [0, 4]
+seeds: [3]
+ldi: {batch: 8, seed: 1}
+"""
+
+# 8 trials of 15 epochs each: long enough to be killed part-way.
+KILL = """\
+name: kill
+model: dense-mlp
+dataset: digits
+epochs: 15
+fixed: {width: 8}
+grid:
+  depth: [4, 8]
+  tc: [0, 6]
+seeds: [0, 1]
+"""
+
+
+def _grid(tmp_path, text, name="g.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _hand_mass(width, depth, tc):
+    """Eq. 1-2 worked directly: m = w d rho, rho = 2 sum_i t_i / (w (d-1)(d-2))."""
+    if depth <= 2:
+        return 0.0
+    t = sum(min(width * (i - 1), tc) for i in range(2, depth))
+    return width * depth * 2 * t / (width * (depth - 1) * (depth - 2))
+
+
+def test_local_sweep_rows_match_independent_recomputation(tmp_path):
+    from nnmass.data import load_dataset
+    from nnmass.ldi import ldi
+    from nnmass.models import build
+    from nnmass.train import TrainConfig, train
+
+    grid = load_grid(_grid(tmp_path, SMALL))
+    with ResultStore(tmp_path / "s.sqlite") as store:
+        summary = run_sweep(grid, store, LocalExecutor(1), progress=False)
+        rows = store.trials()
+    assert (summary.total, summary.done, summary.skipped, summary.failed) == (4, 4, 0, 0)
+    assert [r["key"] for r in rows] == [t.key for t in grid.trials()]
+    data = load_dataset("digits")
+    for row in rows:
+        spec = spec_from_json(row["spec_json"])
+        assert (spec.input_dim, spec.num_classes, spec.seed) == (64, 10, 3)
+        assert row["status"] == "done" and row["seed"] == 3 and row["error"] is None
+        assert row["nn_mass"] == pytest.approx(_hand_mass(8, spec.depth, spec.tc), abs=1e-12)
+        model = build(spec, seed=row["seed"])
+        assert row["params"] == sum(p.numel() for p in model.parameters())
+        linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+        assert row["macs"] == sum(m.weight.numel() for m in linears)
+        assert (row["depth"], row["width"]) == (spec.depth, 8)
+        # LDI at init on 8 training inputs drawn by Generator(1), before training.
+        idx = torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(1))[:8]
+        assert row["ldi_mean"] == pytest.approx(ldi(model, data.train_x[idx].flatten(1)).mean, rel=1e-6)
+        # The trial seed also seeds the data order: retraining gives the same numbers.
+        config = TrainConfig(**json.loads(row["train_json"]))
+        assert config.seed == 3 and config.epochs == 2
+        again = train(model, data, config)
+        history = json.loads(row["history_json"])
+        assert [h["epoch"] for h in history] == [1, 2]
+        assert row["test_acc"] == pytest.approx(again.test_acc, abs=1e-9)
+        assert history[-1]["train_loss"] == pytest.approx(again.train_loss, rel=1e-9)
+    # A second run finds everything done and runs nothing.
+    with ResultStore(tmp_path / "s.sqlite") as store:
+        again = run_sweep(grid, store, LocalExecutor(1), progress=False)
+        assert (again.skipped, again.done) == (4, 0) and len(store) == 4
+
+
+def test_nan_trial_is_recorded_as_diverged_and_the_sweep_goes_on(tmp_path):
+    text = SMALL.replace("  depth: [3, 5]\n  tc: [0, 4]\n", "  train.lr: [1.0e+6, 0.001]\n  depth: [4]\n")
+    text = text.replace("ldi:", "train: {optimizer: sgd}\nldi:")
+    grid = load_grid(_grid(tmp_path, text))
+    with ResultStore(tmp_path / "n.sqlite") as store:
+        summary = run_sweep(grid, store, LocalExecutor(1), progress=False)
+        rows = {json.loads(r["point_json"])["train.lr"]: r for r in store.trials()}
+    assert (summary.diverged, summary.done, summary.failed) == (1, 1, 0)
+    bad, good = rows[1e6], rows[0.001]
+    assert bad["status"] == "diverged" and "non-finite" in bad["error"]
+    assert bad["test_acc"] is None and bad["nn_mass"] is not None and bad["ldi_mean"] is not None
+    assert good["status"] == "done" and 0.0 <= good["test_acc"] <= 1.0
+
+
+@pytest.mark.parametrize("root, needle", [("nowhere", "data root"), ("empty", "mnist files missing")])
+def test_missing_dataset_path_is_one_line_exit_2(tmp_path, capsys, root, needle):
+    (tmp_path / "empty").mkdir()
+    grid = _grid(tmp_path, SMALL.replace("dataset: digits", "dataset: mnist"))
+    code = main(["sweep", str(grid), "--store", str(tmp_path / "s.sqlite"), "--data-root", str(tmp_path / root)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("nnmass: error: ") and needle in err and err.count("\n") == 1
+    assert not (tmp_path / "s.sqlite").exists()  # stopped before the store was made
+
+
+def _sweep_cmd(grid, store, *extra):
+    return [sys.executable, "-m", "nnmass", "sweep", str(grid), "--store", str(store), "--no-progress", *extra]
+
+
+def _finished(store):
+    if not os.path.exists(store):
+        return {}
+    try:
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5) as db:
+            return {k: (f, a) for k, f, a in db.execute("SELECT key, finished_at, test_acc FROM trials")}
+    except sqlite3.OperationalError:  # tables not created yet
+        return {}
+
+
+@pytest.fixture(scope="module")
+def killed_and_resumed(tmp_path_factory):
+    """Run the KILL grid with 2 local workers, SIGKILL the process group once >= 2
+    trials are stored, then rerun the same command to completion."""
+    tmp = tmp_path_factory.mktemp("kill")
+    grid, store = _grid(tmp, KILL), tmp / "k.sqlite"
+    proc = subprocess.Popen(_sweep_cmd(grid, store, "--workers", "2"), start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 90
+    while len(_finished(store)) < 2:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "no trial finished in 90 s"
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = _finished(store)
+    resumed = subprocess.run(_sweep_cmd(grid, store, "--workers", "2"), capture_output=True, text=True)
+    return grid, store, before, proc.returncode, resumed
+
+
+def test_sigkill_then_resume_runs_every_trial_exactly_once(killed_and_resumed):
+    grid_path, store, before, killed_rc, resumed = killed_and_resumed
+    keys = [t.key for t in load_grid(grid_path).trials()]
+    assert killed_rc == -signal.SIGKILL
+    assert 2 <= len(before) < len(keys), "the kill must land part-way"
+    assert resumed.returncode == 0, resumed.stderr
+    # The summary counts: the finished trials were skipped, the others ran once.
+    header, _, values = resumed.stdout.strip().splitlines()[:3]
+    summary = dict(zip(re.split(r"\s{2,}", header.strip()), values.split()))
+    assert int(summary["trials"]) == len(keys)
+    assert int(summary["skipped"]) == len(before)
+    assert int(summary["done now"]) == len(keys) - len(before)
+    with sqlite3.connect(store) as db:
+        counts = dict(db.execute("SELECT key, COUNT(*) FROM trials GROUP BY key"))
+        statuses = {s for (s,) in db.execute("SELECT status FROM trials")}
+    assert counts == {k: 1 for k in keys}
+    assert statuses == {"done"}
+    after = _finished(store)
+    for key, (finished_at, acc) in before.items():
+        assert after[key] == (finished_at, acc)  # untouched by the resumed run
+
+
+def test_ray_executor_gives_the_same_rows_as_local(killed_and_resumed):
+    grid_path, local_store, _, _, resumed = killed_and_resumed
+    assert resumed.returncode == 0, resumed.stderr
+    grid = load_grid(grid_path)
+    with ResultStore(local_store) as store:
+        local = {r["key"]: r for r in store.trials()}
+    with ResultStore(grid_path.parent / "ray.sqlite") as store:
+        summary = run_sweep(grid, store, RayExecutor(num_cpus=2), progress=False)
+        ray_rows = {r["key"]: r for r in store.trials()}
+    assert summary.done == len(local) == len(ray_rows)
+    assert set(ray_rows) == set(local)
+    for key, row in ray_rows.items():
+        ref = local[key]
+        for col in ("status", "seed", "spec_json", "train_json", "nn_mass", "params", "macs", "depth", "width"):
+            assert row[col] == ref[col], col
+        assert row["test_acc"] == pytest.approx(ref["test_acc"], abs=1e-6)
+        assert row["ldi_mean"] == pytest.approx(ref["ldi_mean"], abs=1e-6)

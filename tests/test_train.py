@@ -1,0 +1,157 @@
+"""Training: config defaults, the loop's numbers, divergence, batched training
+against one-by-one training, and the `nnmass train` command."""
+import json
+import math
+
+import pytest
+import torch
+
+from nnmass.cli import main
+from nnmass.data import load_dataset
+from nnmass.errors import UsageError
+from nnmass.models import build
+from nnmass.spec import DenseCNNSpec, DenseMLPSpec
+from nnmass.train import (StackedDenseMLP, TrainConfig, default_config, evaluate, fit_spec_to_data, train,
+                          train_many, train_stacked)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread: these tensors are tiny, and on a shared 2-core machine a
+    second spinning thread makes small ops many times slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    return load_dataset("synthetic", split_seed=1, dim=12, num_classes=4, train_size=96, test_size=40,
+                        separation=3.0)
+
+
+def test_default_configs_and_validation():
+    mlp = default_config("mnist-5k", "dense-mlp", epochs=3)
+    assert (mlp.optimizer, mlp.lr, mlp.weight_decay, mlp.schedule, mlp.epochs) == ("adam", 1e-3, 0.0, "cosine", 3)
+    cnn = default_config("cifar10", "dense-cnn")
+    assert (cnn.optimizer, cnn.lr, cnn.momentum, cnn.weight_decay, cnn.schedule) == ("sgd", 0.1, 0.9, 5e-4, "cosine")
+    assert default_config("digits", "resnet", 1).lr == 0.05
+    assert TrainConfig(device="cpu").use_amp is False and TrainConfig(device="cuda").use_amp is True
+    for bad in (dict(lr=0.0), dict(lr=float("nan")), dict(optimizer="rmsprop"), dict(epochs=0),
+                dict(momentum=1.0), dict(amp=True), dict(device="tpu")):
+        with pytest.raises(UsageError):
+            TrainConfig(**bad)
+
+
+def test_fit_spec_to_data(digits):
+    spec = DenseMLPSpec(depth=6, seed=4)
+    fitted = fit_spec_to_data(spec, digits)
+    assert (fitted.input_dim, fitted.num_classes, fitted.skips) == (64, 10, spec.skips)
+    cnn = fit_spec_to_data(DenseCNNSpec(num_cells=2, depth=(3, 3), wm=0.5, tc=(4, 4)), digits)
+    assert (cnn.in_channels, cnn.input_size, cnn.num_classes) == (1, 8, 10)
+    with pytest.raises(UsageError, match="input_dim=784 does not fit dataset digits"):
+        fit_spec_to_data(spec, digits, fixed={"input_dim"})
+
+
+def test_mlp_learns_digits_and_history_is_numbers(digits):
+    spec = fit_spec_to_data(DenseMLPSpec(width=16, depth=3, tc=8), digits)
+    config = default_config("digits", "dense-mlp", epochs=2, batch_size=32, lr=1e-2)
+    seen = []
+    result = train(build(spec, seed=0), digits, config, progress=seen.append)
+    assert [h["epoch"] for h in result.history] == [1, 2] and seen == result.history
+    for h in result.history:
+        assert all(isinstance(h[k], float) and math.isfinite(h[k])
+                   for k in ("train_loss", "train_acc", "test_loss", "test_acc"))
+    assert result.test_acc > 0.5  # chance is 0.1
+    assert result.diverged is False and result.seconds > 0
+    model = build(spec, seed=0)
+    loss, acc = evaluate(model, digits, "test")
+    # independent: the plain full-batch computation
+    with torch.no_grad():
+        logits = model(digits.test_x)
+    assert loss == pytest.approx(float(torch.nn.functional.cross_entropy(logits, digits.test_y)), rel=1e-5)
+    assert acc == pytest.approx(float((logits.argmax(1) == digits.test_y).double().mean()))
+
+
+def test_nan_weights_diverge_without_exception(blobs):
+    spec = fit_spec_to_data(DenseMLPSpec(width=4, depth=3, tc=2), blobs)
+    model = build(spec, seed=0)
+    with torch.no_grad():
+        model.layers[1].weight[0, 0] = float("nan")
+    result = train(model, blobs, default_config("synthetic", "dense-mlp", epochs=4))
+    assert result.diverged is True and len(result.history) == 1
+    assert math.isnan(result.history[0]["train_loss"])
+    assert result.to_dict()["history"][0]["train_loss"] is None  # JSON holds no NaN
+    huge = train(build(spec, seed=0), blobs, default_config("synthetic", "dense-mlp", epochs=5, optimizer="sgd",
+                                                            lr=1e8, schedule="constant"))
+    assert huge.diverged is True and len(huge.history) < 5
+
+
+def test_stacked_forward_equals_each_model(blobs):
+    specs = [fit_spec_to_data(DenseMLPSpec(width=4, depth=5, tc=3, seed=s), blobs) for s in range(3)]
+    assert len({s.skips for s in specs}) == 3  # different skip links per seed
+    models = [build(s, seed=10 + k) for k, s in enumerate(specs)]
+    stacked = StackedDenseMLP(models)
+    with torch.no_grad():
+        out = stacked(blobs.test_x)
+        for m, model in enumerate(models):
+            assert torch.allclose(out[m], model(blobs.test_x), atol=1e-6)
+
+
+def test_batched_training_equals_one_by_one(blobs):
+    specs = [fit_spec_to_data(DenseMLPSpec(width=4, depth=5, tc=3, seed=s), blobs) for s in range(3)]
+    specs.append(fit_spec_to_data(DenseMLPSpec(width=4, depth=3, tc=3, seed=9), blobs))  # another shape
+    config = default_config("synthetic", "dense-mlp", epochs=2, batch_size=32, lr=1e-2)
+    seeds = [5, 6, 7, 8]
+    # weights after training stacked == weights after training each alone
+    stacked = StackedDenseMLP([build(s, seed=k) for s, k in zip(specs[:3], seeds)])
+    train_stacked(stacked, blobs, config)
+    for m in range(3):
+        alone = build(specs[m], seed=seeds[m])
+        train(alone, blobs, config)
+        for name, value in stacked.model_state(m).items():
+            assert torch.allclose(value, alone.state_dict()[name], atol=1e-5), name
+    # train_many groups by shape and keeps the input order
+    many = train_many(specs, blobs, config, init_seeds=seeds)
+    for spec, seed, got in zip(specs, seeds, many):
+        ref = train(build(spec, seed=seed), blobs, config)
+        assert len(got.history) == len(ref.history) == 2
+        for a, b in zip(got.history, ref.history):
+            for key in a:
+                assert a[key] == pytest.approx(b[key], abs=1e-5)
+
+
+def test_cli_train_json(capsys):
+    code = main(["train", "dense-mlp", "--dataset", "digits", "--epochs", "1", "--set", "depth=3", "--json"])
+    out = capsys.readouterr()
+    assert code == 0
+    report = json.loads(out.out)
+    assert {"spec", "nn_mass", "params", "test_acc", "history", "diverged", "seconds"} <= set(report)
+    spec = report["spec"]
+    assert spec["input_dim"] == 64 and spec["num_classes"] == 10 and len(report["history"]) == 1
+    # params counted independently: 64*8+8, 8*8+8, (8+8)*8+8, classifier 8*10+10
+    assert report["params"] == (64 * 8 + 8) + (8 * 8 + 8) + (16 * 8 + 8) + (8 * 10 + 10)
+    # Eq. 1-2 by hand: one layer (i=2) takes min(8, 10) = 8 skips; rho = 2*8/(8*2*1) = 1; m = 8*3*1
+    assert report["nn_mass"] == pytest.approx(24.0)
+    assert "epoch 1/1" in out.err
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--dataset", "svhn"], "unknown dataset 'svhn'"),
+    (["--dataset", "cifar10", "--data-root", "NOPE"], "NOPE"),
+    (["--dataset", "mnist"], "--data-root"),
+    (["--dataset", "digits", "--device", "cuda"], "CUDA"),
+    (["--dataset", "digits", "--set", "num_classes=3"], "num_classes=3 does not fit"),
+])
+def test_cli_errors_are_one_line(capsys, tmp_path, argv, needle):
+    argv = [str(tmp_path / a) if a == "NOPE" else a for a in argv]
+    if not torch.cuda.is_available() or "cuda" not in argv:
+        assert main(["train", "dense-mlp", *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("nnmass: error: ") and err.count("\n") == 1 and needle in err
