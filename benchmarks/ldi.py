@@ -78,8 +78,12 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--repeat", type=int, default=5, help="timed runs of the batched method (median)")
     p.add_argument("--baseline-repeat", type=int, default=1, help="timed runs of the baseline (median)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: torch's own choice); both methods use it")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     if args.device == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda requested but CUDA is not available here")
     device = torch.device(args.device)

@@ -213,7 +213,8 @@ def _cell_degree(graph, found, cell, chain, skips) -> dict:
     hist: dict[float, int] = {}
     for i, row in enumerate(out_deg):
         for d in row:
-            key = round(fan_in[i] + d, 6)
+            deg = round(fan_in[i] + d, 6)
+            key = int(deg) if deg == int(deg) else deg
             hist[key] = hist.get(key, 0) + 1
     nodes = sum(w)
     return {"cell": cell.name, "nodes": nodes, "edges": edges, "empirical": edges / nodes,

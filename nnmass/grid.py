@@ -160,8 +160,9 @@ def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") ->
     if missing:
         raise bad(f"missing required key(s) {', '.join(missing)}")
     model = data["model"]
-    if model not in FAMILIES:
-        raise bad(f"unknown model {model!r}; valid: {', '.join(FAMILIES)}")
+    # A spec .json (e.g. from `nnmass design --out`) is read by spec_for like a family.
+    if model not in FAMILIES and not (isinstance(model, str) and model.endswith(".json")):
+        raise bad(f"unknown model {model!r}; valid: {', '.join(FAMILIES)} or a spec .json file")
     dataset = data["dataset"]
     if not isinstance(dataset, str) or not dataset:
         raise bad(f"dataset must be a dataset name, got {dataset!r}")

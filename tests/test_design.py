@@ -55,6 +55,7 @@ def test_expand_range_forms():
 @pytest.mark.parametrize("raw,kind,message", [
     ("5:1", "int", "empty"), ("1:5:0", "int", "STEP must be > 0"), ("1:2:3:4", "int", "LO:HI"),
     ("x", "int", "expected an integer"), ("1.5", "int", "expected an integer"), (",", "int", "no values"),
+    ("0.5:1", "float", "needs a step"),
 ])
 def test_expand_range_errors(raw, kind, message):
     with pytest.raises(UsageError, match=message):
@@ -192,6 +193,9 @@ def test_streaming_over_chunks_gives_the_same_result(name):
     budget = dict(max_params=int(np.quantile(params, 0.8)), top_k=7)
     whole = design(space, chunk_size=2**20, **budget)
     for chunk in (97, 1000):
+        bounds = list(space.chunks(chunk))  # contiguous, each at most `chunk`: constant memory
+        assert bounds[0][0] == 0 and bounds[-1][1] == space.size and all(b - a <= chunk for a, b in bounds)
+        assert all(b == a2 for (_, b), (a2, _) in zip(bounds, bounds[1:]))
         part = design(space, chunk_size=chunk, **budget)
         assert part.best == whole.best and part.top == whole.top
         assert part.pareto == whole.pareto and part.feasible == whole.feasible
@@ -225,7 +229,8 @@ def test_match_mobilenet_v2_1_4_under_400m_macs(capsys):
     assert d["evaluated"] == 1_539_648 and d["feasible"] >= 1 and best["spec"]["family"] == "mobilenet_v2"
     # Fewest MACs: no feasible candidate of the front is cheaper.
     assert best["macs"] == min(c["macs"] for c in d["pareto"])
-    assert spec_mass(MobileNetV2Spec(**{k: v for k, v in best["spec"].items() if k != "family"})) == best["nn_mass"]
+    chosen = MobileNetV2Spec(**{k: v for k, v in best["spec"].items() if k != "family"})
+    assert spec_mass(chosen) == pytest.approx(best["nn_mass"], rel=1e-12)
 
 
 @pytest.mark.parametrize("name,budget", [("dense-cnn", ("--max-params", "50k")),
@@ -282,3 +287,25 @@ def test_design_imports_without_torch():
            "print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_out_spec_runs_in_a_sweep_grid(capsys, tmp_path):
+    from nnmass.grid import load_grid
+    from nnmass.spec import spec_from_json
+    out = tmp_path / "chosen.json"
+    ranges = [f"--range={k}={v}" for k, v in SMALL["dense-mlp"].items()]
+    assert run_cli(capsys, "dense-mlp", *ranges, "--max-params", "2k", "--out", str(out), "--seed", "4")[0] == 0
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(f"model: {out}\ndataset: digits\nepochs: 1\nseeds: [4]\n")
+    (trial,) = load_grid(grid).trials()
+    assert trial.spec == spec_from_json(out.read_text())  # same seed: the same sampled skips
+
+
+def test_train_verifies_the_chosen_network(capsys):
+    # The synthetic set (32 features, 10 classes) needs no download and no scikit-learn.
+    ranges = [f"--range={k}={v}" for k, v in {**SMALL["dense-mlp"], "input_dim": 32}.items()]
+    code, out, _ = run_cli(capsys, "dense-mlp", *ranges, "--max-params", "2k", "--train", "--dataset", "synthetic",
+                           "--epochs", "1", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["train"]["dataset"] == "synthetic" and len(d["train"]["history"]) == 1
+    assert 0.0 <= d["train"]["test_acc"] <= 1.0

@@ -16,7 +16,7 @@ from nnmass.cli import main
 from nnmass.grid import load_grid
 from nnmass.spec import spec_from_json
 from nnmass.store import ResultStore
-from nnmass.sweep import LocalExecutor, RayExecutor, run_sweep
+from nnmass.sweep import LocalExecutor, RayExecutor, plan_units, run_sweep
 
 SMALL = """\
 name: small
@@ -26,17 +26,17 @@ epochs: 2
 fixed: {width: 8}
 grid:
   depth: [3, 5]
-  tc: [0, 4]
+  tc: [4]
 seeds: [3]
 ldi: {batch: 8, seed: 1}
 """
 
-# 8 trials of 15 epochs each: long enough to be killed part-way.
+# 8 trials of 6 epochs each: long enough to be killed part-way.
 KILL = """\
 name: kill
 model: dense-mlp
 dataset: digits
-epochs: 15
+epochs: 6
 fixed: {width: 8}
 grid:
   depth: [4, 8]
@@ -69,8 +69,11 @@ def test_local_sweep_rows_match_independent_recomputation(tmp_path):
     with ResultStore(tmp_path / "s.sqlite") as store:
         summary = run_sweep(grid, store, LocalExecutor(1), progress=False)
         rows = store.trials()
-    assert (summary.total, summary.done, summary.skipped, summary.failed) == (4, 4, 0, 0)
+    assert (summary.total, summary.done, summary.skipped, summary.failed) == (2, 2, 0, 0)
     assert [r["key"] for r in rows] == [t.key for t in grid.trials()]
+    # By hand, w=8, tc=4: d=3 has t_2=4, m = 8*3*2*4/(8*2*1) = 12;
+    # d=5 has t_2..t_4 = 4 each, m = 8*5*2*12/(8*4*3) = 10.
+    assert [r["nn_mass"] for r in rows] == [12.0, 10.0]
     data = load_dataset("digits")
     for row in rows:
         spec = spec_from_json(row["spec_json"])
@@ -96,11 +99,11 @@ def test_local_sweep_rows_match_independent_recomputation(tmp_path):
     # A second run finds everything done and runs nothing.
     with ResultStore(tmp_path / "s.sqlite") as store:
         again = run_sweep(grid, store, LocalExecutor(1), progress=False)
-        assert (again.skipped, again.done) == (4, 0) and len(store) == 4
+        assert (again.skipped, again.done) == (2, 0) and len(store) == 2
 
 
 def test_nan_trial_is_recorded_as_diverged_and_the_sweep_goes_on(tmp_path):
-    text = SMALL.replace("  depth: [3, 5]\n  tc: [0, 4]\n", "  train.lr: [1.0e+6, 0.001]\n  depth: [4]\n")
+    text = SMALL.replace("  depth: [3, 5]\n  tc: [4]\n", "  train.lr: [1.0e+6, 0.001]\n  depth: [4]\n")
     text = text.replace("ldi:", "train: {optimizer: sgd}\nldi:")
     grid = load_grid(_grid(tmp_path, text))
     with ResultStore(tmp_path / "n.sqlite") as store:
@@ -111,6 +114,24 @@ def test_nan_trial_is_recorded_as_diverged_and_the_sweep_goes_on(tmp_path):
     assert bad["status"] == "diverged" and "non-finite" in bad["error"]
     assert bad["test_acc"] is None and bad["nn_mass"] is not None and bad["ldi_mean"] is not None
     assert good["status"] == "done" and 0.0 <= good["test_acc"] <= 1.0
+
+
+def test_batched_units_group_seeds_of_one_shape(tmp_path):
+    text = SMALL.replace("  depth: [3, 5]\n  tc: [4]\nseeds: [3]", "  depth: [3, 5]\n  tc: [4]\nseeds: [3, 4]")
+    grid = load_grid(_grid(tmp_path, text))
+    units = plan_units(grid.trials(), batched=True)
+    assert [[(t.spec.depth, t.seed) for t in u] for u in units] == [[(3, 3), (3, 4)], [(5, 3), (5, 4)]]
+    assert [len(u) for u in plan_units(grid.trials(), batched=False)] == [1, 1, 1, 1]
+    with ResultStore(tmp_path / "b.sqlite") as store:
+        summary = run_sweep(grid, store, LocalExecutor(1), batched=True, progress=False)
+        rows = store.trials()
+    assert summary.done == 4 and {r["key"] for r in rows} == {t.key for t in grid.trials()}
+    for row in rows:
+        # Weights come from each trial's seed; the batch order is the group's first seed.
+        assert json.loads(row["train_json"])["seed"] == 3
+        assert len(json.loads(row["history_json"])) == 2 and 0.0 <= row["test_acc"] <= 1.0
+    accs = {(json.loads(r["spec_json"])["depth"], r["seed"]): r["test_acc"] for r in rows}
+    assert len(set(accs.values())) > 1  # four different models, not one model copied
 
 
 @pytest.mark.parametrize("root, needle", [("nowhere", "data root"), ("empty", "mnist files missing")])

@@ -79,6 +79,18 @@ def test_mlp_learns_digits_and_history_is_numbers(digits):
     assert acc == pytest.approx(float((logits.argmax(1) == digits.test_y).double().mean()))
 
 
+def test_cnn_with_augmentation_is_reproducible(digits):
+    import dataclasses
+    data = dataclasses.replace(digits, augment="crop-flip")
+    spec = fit_spec_to_data(DenseCNNSpec(num_cells=2, depth=(3, 3), wm=0.25, tc=(4, 8)), data)
+    config = default_config("digits", spec.family, epochs=1, batch_size=64)
+    assert config.optimizer == "sgd"
+    runs = [train(build(spec, seed=1), data, config).history for _ in range(2)]
+    assert runs[0] == runs[1] and math.isfinite(runs[0][0]["train_loss"])
+    other = train(build(spec, seed=1), data, config.replace(seed=2)).history
+    assert other != runs[0]  # the seed moves batch order and crops
+
+
 def test_nan_weights_diverge_without_exception(blobs):
     spec = fit_spec_to_data(DenseMLPSpec(width=4, depth=3, tc=2), blobs)
     model = build(spec, seed=0)
@@ -140,6 +152,17 @@ def test_cli_train_json(capsys):
     # Eq. 1-2 by hand: one layer (i=2) takes min(8, 10) = 8 skips; rho = 2*8/(8*2*1) = 1; m = 8*3*1
     assert report["nn_mass"] == pytest.approx(24.0)
     assert "epoch 1/1" in out.err
+
+
+def test_cli_lists_every_dataset_without_importing_torch():
+    import subprocess
+    import sys
+    from nnmass.cli.train import DATASET_NAMES
+    from nnmass.data import DATASETS
+    assert DATASET_NAMES == DATASETS
+    code = ("import argparse, sys; from nnmass.cli import train; "
+            "train.add_parser(argparse.ArgumentParser().add_subparsers()); sys.exit('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
 @pytest.mark.parametrize("argv,needle", [

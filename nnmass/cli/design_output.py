@@ -1,15 +1,11 @@
 """Text and JSON reports of `nnmass design`."""
 from __future__ import annotations
 
+import math
+
 from .common import format_table, human
 
 _PARETO_ROWS = 15  # the text table shows this many front members, spread along MACs
-
-
-def _describe(result) -> dict:
-    s = result.space
-    return {"space": s.name, "size": s.size, "fixed": dict(s.fixed),
-            "axes": {a.name: list(a.values) for a in s.axes}}
 
 
 def _objective(result, match) -> str:
@@ -50,7 +46,9 @@ def report_text(result, spec, match, trained, out=None, plot=None) -> str:
         c = result.closest
         lines.append("no candidate meets the constraints.")
         if c is not None:
-            lines.append(f"closest (worst constraint at {result.violation(c):.3g}x its limit): "
+            ratio = result.violation(c)
+            how = f"worst constraint at {ratio:.3g}x its limit" if math.isfinite(ratio) else "it has no NN-Mass"
+            lines.append(f"closest ({how}): "
                          f"NN-Mass {c.nn_mass:.4g}, params {human(c.params)} ({c.params:,}), "
                          f"MACs {human(c.macs)} ({c.macs:,}), {c.values}")
         lines.append("widen the ranges or the budget.")
@@ -97,14 +95,15 @@ def report_json(result, spec, match, trained) -> dict:
         "objective": result.objective,
         "budget": {"max_params": result.max_params, "max_macs": result.max_macs},
         "match": match,
-        "space": _describe(result),
+        "space": result.space.describe(),
         "seconds": result.seconds,
         "top": [cand(c) for c in result.top],
         "pareto": [cand(c) for c in result.pareto],
     }
     if result.best is None:
         out["closest"] = cand(result.closest)
-        out["closest_violation"] = result.violation(result.closest) if result.closest else None
+        ratio = result.violation(result.closest) if result.closest else math.inf
+        out["closest_violation"] = ratio if math.isfinite(ratio) else None  # JSON has no infinity
     if trained:
         out["train"] = trained
     return out

@@ -8,10 +8,11 @@ from pathlib import Path
 
 # Spec fields a dataset decides unless the user fixes them.
 DATA_KEYS = ("input_dim", "num_classes", "in_channels", "input_size")
+# nnmass.data.DATASETS, spelled out so that building the parser does not import torch.
+DATASET_NAMES = ("mnist-5k", "digits", "synthetic", "mnist", "fashion-mnist", "cifar10", "cifar100", "imagenet")
 
 
 def add_parser(sub) -> None:
-    from ..data import DATASETS
     p = sub.add_parser("train", help="train a model on a dataset, per-epoch loss and accuracy",
                        description="Train MODEL on a dataset. Input size and classes come from the "
                                    "dataset unless set with --set. --seed seeds the weight init and the "
@@ -19,7 +20,7 @@ def add_parser(sub) -> None:
     from .common import add_model_args
     add_model_args(p)
     p.add_argument("--dataset", default="mnist-5k", metavar="NAME",
-                   help=f"one of: {', '.join(DATASETS)} (default mnist-5k)")
+                   help=f"one of: {', '.join(DATASET_NAMES)} (default mnist-5k)")
     p.add_argument("--data-root", metavar="DIR", help="folder holding an on-disk dataset")
     p.add_argument("--download", action="store_true", help="let torchvision download the dataset into --data-root")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the embedded sets' train/test split")

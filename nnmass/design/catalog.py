@@ -3,18 +3,18 @@
 Defaults follow the paper's design experiments (Sec. 4, Tables 1-2): {depth,
 width, tc} per cell for DenseNet-type networks, {blocks per stage, width
 multiplier} for MobileNets. Each default space holds about a million
-candidates, a second or two of closed-form evaluation.
+candidates: well under a second of closed-form evaluation.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UsageError
 from ..cost import dense_cnn_cost, dense_mlp_cost, mobilenet_v2_cost
+from ..errors import UsageError
 from ..spec import CONV_KINDS, MOBILENET_V2_STAGES, DenseCNNSpec, DenseMLPSpec, MobileNetV2Spec, cell_width
 from ..topology import dense_mass
-from .mobilenet_mass import mobilenet_v2_mass
 from .evaluate import Term
+from .mobilenet_mass import mobilenet_v2_mass
 from .spaces import Key, SpaceDef
 
 # tc of cell c scales with its width (16 wm 2^c): 0 (no skips) up to far past saturation.

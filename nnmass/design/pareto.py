@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_BLOCK = 2048  # candidates checked against each other pairwise per sweep step
+_BLOCK = 512  # candidates checked against each other pairwise per sweep step
 
 
 def pareto_front(mass, macs, params) -> np.ndarray:

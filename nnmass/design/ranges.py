@@ -89,6 +89,8 @@ def _arange(key: str, text: str, kind: str) -> list:
     parts = [p.strip() for p in text.split(":")]
     if len(parts) not in (2, 3):
         raise UsageError(f"--range {key}={text!r}: expected LO:HI or LO:HI:STEP")
+    if kind == "float" and len(parts) == 2:
+        raise UsageError(f"--range {key}={text!r}: a range of numbers needs a step, LO:HI:STEP")
     lo, hi = (_convert(key, p, kind) for p in parts[:2])
     step = _convert(key, parts[2], kind) if len(parts) == 3 else 1
     if not step > 0:

@@ -129,19 +129,23 @@ def design(space, ranges: dict | None = None, max_params: int | None = None, max
         elif feasible == 0:
             v = _violation(mass, params, macs, max_params, max_macs, match_mass)
             j = int(np.argmin(v))
-            if v[j] < closest[0]:
+            if closest[1] < 0 or v[j] < closest[0]:
                 closest = (float(v[j]), start + j, (mass[j], params[j], macs[j]))
         done += stop - start
         if progress is not None:
             progress(done, total)
 
-    def candidate(i, m, p, c):
-        return Candidate(int(i), space.values_at(int(i)), float(m), int(p), int(c))
+    def candidates(i, m, p, c):
+        return [Candidate(*row) for row in zip(np.asarray(i).tolist(), space.values_many(i),
+                                               np.asarray(m, dtype=float).tolist(), np.asarray(p).tolist(),
+                                               np.asarray(c).tolist())]
 
-    ranked = [candidate(*row) for row in top.rows()]
+    ranked = candidates(top.i, top.m, top.p, top.c)
     order = np.lexsort((front.params, front.macs))
-    pareto = [candidate(front.index[k], front.mass[k], front.params[k], front.macs[k]) for k in order]
-    near = candidate(closest[1], *closest[2]) if feasible == 0 and closest[1] >= 0 else None
+    pareto = candidates(front.index[order], front.mass[order], front.params[order], front.macs[order])
+    near = None
+    if feasible == 0 and closest[1] >= 0:
+        near = candidates([closest[1]], *([x] for x in closest[2]))[0]
     return DesignResult(space, objective, max_params, max_macs, match_mass, done, feasible,
                         ranked[0] if ranked else None, ranked, pareto, near,
                         time.perf_counter() - started, cloud.arrays())
@@ -215,9 +219,6 @@ class _Top:
         order = np.lexsort(self._keys(m, p, c, i))[: self.k]
         self.m, self.p, self.c, self.i = m[order], p[order], c[order], i[order]
 
-    def rows(self):
-        return list(zip(self.i, self.m, self.p, self.c))
-
 
 class _Cloud:
     """A deterministic subsample of feasible candidates for plots: those whose index is
@@ -238,7 +239,6 @@ class _Cloud:
             self.count = sum(len(part[3]) for part in self.parts)
 
     def arrays(self) -> dict:
-        if not self.parts:
-            return {"nn_mass": np.empty(0), "params": np.empty(0, dtype=np.int64), "macs": np.empty(0, dtype=np.int64)}
-        m, p, c, _ = (np.concatenate(a) for a in zip(*self.parts))
+        empty = np.empty(0, dtype=np.int64)
+        m, p, c, _ = (np.concatenate(a) for a in zip(*self.parts)) if self.parts else (empty * 1.0, empty, empty, 0)
         return {"nn_mass": m, "params": p, "macs": c}

@@ -140,15 +140,22 @@ class Space:
 
     def values_at(self, index: int) -> dict:
         """The key values of candidate ``index`` (per-cell keys as lists), plus fixed keys."""
-        digits = np.unravel_index(int(index), self.shape)
-        out: dict = {}
-        for a, d in zip(self.axes, digits):
-            v = _plain(a.values[int(d)])
-            if a.name != a.key:
-                out.setdefault(a.key, []).append(v)
-            else:
-                out[a.key] = v
-        return {**out, **self.fixed}
+        return self.values_many([index])[0]
+
+    def values_many(self, indices) -> list[dict]:
+        """:meth:`values_at` of several candidates, decoded together."""
+        digits = np.unravel_index(np.asarray(indices, dtype=np.int64), self.shape)
+        columns = [[_plain(a.values[d]) for d in ds.tolist()] for a, ds in zip(self.axes, digits)]
+        out = []
+        for row in zip(*columns):
+            values: dict = {}
+            for a, v in zip(self.axes, row):
+                if a.name != a.key:
+                    values.setdefault(a.key, []).append(v)
+                else:
+                    values[a.key] = v
+            out.append({**values, **self.fixed})
+        return out
 
     def evaluate(self, start: int, stop: int, chunk_size: int = 2**20):
         """``(nn_mass, params, macs)`` of candidates ``start..stop-1``, by broadcast terms."""
@@ -215,7 +222,8 @@ def make_space(definition: SpaceDef, ranges: dict | None = None) -> Space:
         if k.fixed:
             continue
         if k.per is None:
-            axes.append(Axis(k.name, k.name, k.check(k.name, expand_range(k.name, ranges.get(k.name, k.default), k.kind, k.choices))))
+            values = expand_range(k.name, ranges.get(k.name, k.default), k.kind, k.choices)
+            axes.append(Axis(k.name, k.name, k.check(k.name, values)))
             continue
         count = fixed[k.per] if isinstance(k.per, str) else k.per
         for i in range(count):
@@ -224,7 +232,8 @@ def make_space(definition: SpaceDef, ranges: dict | None = None) -> Space:
             axes.append(Axis(name, k.name, k.check(name, expand_range(name, raw, k.kind, k.choices))))
     for name in ranges:
         if "." in name and not any(a.name == name for a in axes):
-            raise UsageError(f"--range {name}: no such cell or stage; valid: {', '.join(a.name for a in axes if a.name != a.key)}")
+            valid = ", ".join(a.name for a in axes if a.name != a.key)
+            raise UsageError(f"--range {name}: no such cell or stage; valid: {valid}")
     space = Space(definition, tuple(axes), fixed)
     if definition.check is not None:
         definition.check(space)

@@ -40,7 +40,7 @@ def fit_spec_to_data(spec: Spec, data, fixed=()) -> Spec:
             continue
         if key in fixed:
             raise UsageError(f"{key}={have} does not fit dataset {data.name}, which needs {key}={value}; "
-                             f"drop the setting or set it to {value}")
+                             f"set {key}={value} or leave it to the dataset")
         changes[key] = value
     if not changes:
         return spec

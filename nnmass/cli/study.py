@@ -1,0 +1,66 @@
+"""`nnmass study NAME`: one of the paper's studies end to end (sweep, fits, report)."""
+from __future__ import annotations
+
+STUDY_NAMES = ("mnist-mlp", "cifar10-cnn", "imagenet-zoo")  # mirrors nnmass.studies.STUDIES
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("study", help="run one of the paper's studies: sweep, fits and report",
+                       description="mnist-mlp: MLPs on 5,000 real MNIST digits (Fig. 3-4); cifar10-cnn: "
+                                   "DenseNet-type CNNs on CIFAR-10 from --data-root (Fig. 5); imagenet-zoo: "
+                                   "torchvision's ImageNet models, no training (Fig. 6). Rerunning with the "
+                                   "same store resumes.")
+    p.add_argument("name", metavar="NAME", help="one of: " + ", ".join(STUDY_NAMES))
+    p.add_argument("--quick", action="store_true", help="the few-minute version (mnist-mlp)")
+    p.add_argument("--store", metavar="PATH", default=None,
+                   help="results store (default ./nnmass-runs/<study>[-quick]/store.sqlite)")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="report folder (default ./nnmass-runs/<study>[-quick]/report)")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="parallel worker processes (default 1)")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where trials train (default cpu)")
+    p.add_argument("--data-root", metavar="DIR", default=None, help="dataset folder (needed by cifar10-cnn)")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
+    p.add_argument("--json", action="store_true", help="print the fit rows and paths as one JSON object")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import shlex
+    import sys
+
+    from ..errors import UsageError
+    from ..report import jsonable
+    from ..studies import get_study
+    from ..studies.run import run_training_study, run_zoo_study
+    from .common import format_table, print_json
+
+    get_study(args.name)
+    if args.bootstrap < 0 or args.seed < 0:
+        raise UsageError("--bootstrap and --seed must be >= 0")
+    command = "nnmass " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else \
+        "nnmass study " + args.name + (" --quick" if args.quick else "")
+    if args.name == "imagenet-zoo":
+        unused = [flag for flag, given in (("--quick", args.quick), ("--store", args.store),
+                                           ("--data-root", args.data_root), ("--workers", args.workers != 1),
+                                           ("--device", args.device != "cpu")) if given]
+        if unused:
+            raise UsageError(f"study imagenet-zoo trains nothing (it takes --out, --bootstrap, --seed, --json); "
+                             f"drop {', '.join(unused)}")
+        result = run_zoo_study(out=args.out, progress=args.progress, n_boot=args.bootstrap, seed=args.seed,
+                               command=command)
+    else:
+        result = run_training_study(args.name, quick=args.quick, store=args.store, out=args.out,
+                                    workers=args.workers, device=args.device, data_root=args.data_root,
+                                    progress=args.progress, n_boot=args.bootstrap, seed=args.seed, command=command)
+    if args.json:
+        print_json({"study": result.name, "fits": jsonable(result.fits), "report": str(result.report),
+                    "store": None if result.store is None else str(result.store),
+                    "seconds": round(result.seconds, 1), "sweep": result.sweep})
+    else:
+        print(format_table(result.summary))
+        print(f"report: {result.report}")
+        if result.store is not None:
+            print(f"store: {result.store}")
+    return 0

@@ -1,0 +1,97 @@
+"""Where a module to measure comes from: ``torchvision:NAME``, ``timm:NAME`` or
+``path/to/file.py:FACTORY``."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from torch import nn
+
+from .errors import UsageError
+
+DEFAULT_IMAGE_SHAPE = (1, 3, 224, 224)
+
+
+def is_module_source(text: str) -> bool:
+    """Whether ``text`` names a module source rather than a family or spec file."""
+    return text.startswith(("torchvision:", "timm:")) or _file_factory(text) is not None
+
+
+def _file_factory(text: str):
+    path, sep, factory = text.rpartition(":")
+    if sep and path.endswith(".py") and factory.isidentifier():
+        return path, factory
+    return None
+
+
+def load_module(text: str) -> tuple[nn.Module, tuple[int, ...]]:
+    """The module ``text`` names and its default input shape.
+
+    Raises:
+        UsageError: unknown model, missing package, unreadable file or factory.
+    """
+    if text.startswith("torchvision:"):
+        return _torchvision(text.split(":", 1)[1]), DEFAULT_IMAGE_SHAPE
+    if text.startswith("timm:"):
+        return _timm(text.split(":", 1)[1])
+    ff = _file_factory(text)
+    if ff is None:
+        raise UsageError(f"cannot read model {text!r}; use torchvision:NAME, timm:NAME or path/to/file.py:FACTORY")
+    return _from_file(*ff)
+
+
+def _torchvision(name: str) -> nn.Module:
+    import torchvision.models as tvm
+    valid = tvm.list_models(module=tvm)
+    if name not in valid:
+        raise UsageError(f"unknown torchvision classification model {name!r}; see "
+                         "python -c 'import torchvision; print(torchvision.models.list_models(torchvision.models))'")
+    return tvm.get_model(name, weights=None)
+
+
+def _timm(name: str) -> tuple[nn.Module, tuple[int, ...]]:
+    try:
+        import timm
+    except ImportError:
+        raise UsageError("timm:NAME needs timm: pip install timm") from None
+    if name not in timm.list_models():
+        raise UsageError(f"unknown timm model {name!r}; see python -c 'import timm; print(timm.list_models())'")
+    model = timm.create_model(name, pretrained=False)
+    size = tuple(model.default_cfg.get("input_size", DEFAULT_IMAGE_SHAPE[1:]))
+    return model, (1,) + size
+
+
+def _from_file(path: str, factory: str) -> tuple[nn.Module, tuple[int, ...]]:
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"model file {path!r} not found")
+    mod_name = f"_nnmass_user_{file.stem}"
+    spec = importlib.util.spec_from_file_location(mod_name, file)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module  # dataclasses and pickling look modules up by name
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:
+        raise UsageError(f"cannot import {path!r}: {type(e).__name__}: {e}") from None
+    fn = getattr(module, factory, None)
+    if not callable(fn):
+        names = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
+        raise UsageError(f"{path!r} has no function or class {factory!r}; callables there: {', '.join(names)}")
+    model = fn()
+    if not isinstance(model, nn.Module):
+        raise UsageError(f"{path}:{factory} returned {type(model).__name__}, not a torch.nn.Module")
+    shape = getattr(module, "INPUT_SHAPE", DEFAULT_IMAGE_SHAPE)
+    return model, tuple(int(s) for s in shape)
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """``"1,3,224,224"`` -> ``(1, 3, 224, 224)``; every entry a positive integer."""
+    try:
+        shape = tuple(int(s) for s in text.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) < 2 or any(s < 1 for s in shape):
+        raise UsageError(f"--input-shape takes at least 2 comma-separated positive integers "
+                         f"(batch,channels[,height,width]), got {text!r}")
+    return shape

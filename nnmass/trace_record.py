@@ -1,0 +1,130 @@
+"""The fallback tracer: record the tensor operations of one real forward pass.
+
+Where ``torch.fx`` cannot trace a model (data-dependent control flow, calls fx
+cannot proxy), we run the model once on the example input under a
+``TorchFunctionMode`` that sees every torch function and tensor method, and
+forward hooks that name each call after the module it runs in. Only the path
+this input takes is recorded. MACs come from ``FlopCounterMode`` on the same pass.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils.flop_counter import FlopCounterMode
+
+from .graph import LayerGraph, Node
+from .trace_ops import (cat_dim, channel_keep, conv_macs, fn_name, function_op, is_split, linear_macs,
+                        split_ranges)
+
+
+class _Recorder(TorchFunctionMode):
+    def __init__(self):
+        super().__init__()
+        self.graph = LayerGraph(method="record")
+        self.names: dict[int, str] = {}  # id(tensor) -> graph node
+        self.splits: dict[int, tuple] = {}  # id(tuple) -> (source node, ranges)
+        self.alive: list = []  # keep recorded tensors alive so their ids stay unique
+        self.stack: list[str] = []
+        self.counts: dict[str, int] = {}
+
+    def feature(self, t) -> str | None:
+        return self.names.get(id(t)) if isinstance(t, torch.Tensor) else None
+
+    def fresh(self, base: str) -> str:
+        k = self.counts.get(base, 0)
+        self.counts[base] = k + 1
+        return base if k == 0 else f"{base}@{k}"
+
+    def add(self, base, op, out, ins, **kw) -> None:
+        name = self.fresh(base)
+        channels = int(out.shape[-1] if op == "linear" else out.shape[1])
+        spatial = tuple(out.shape[2:]) if out.dim() > 2 and op != "linear" else None
+        self.graph.add(Node(name, op, inputs=ins, channels=channels, spatial=spatial, **kw))
+        self.names[id(out)] = name
+        self.alive.append(out)
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        ins: list[str] = []
+        for a in list(args) + list(kwargs.values()):
+            for t in (a if isinstance(a, (list, tuple)) else (a,)):
+                n = self.feature(t)
+                if n is not None:
+                    ins.append(n)
+        scope = self.stack[-1] if self.stack else ""
+        base = f"{scope}.{fn_name(func)}" if scope else fn_name(func)
+        if func in (torch.Tensor.__getitem__,) and id(args[0]) in self.splits:
+            src, ranges = self.splits[id(args[0])]
+            lo, hi = ranges[args[1]]
+            self.add(base, "index", out, [src], keep=list(range(lo, hi)), target="split")
+            return out
+        if not ins:
+            return out
+        if is_split(func) and isinstance(out, tuple):
+            ranges = split_ranges(func, args, kwargs, args[0].shape[1], args[0].dim())
+            for i, piece in enumerate(out):
+                if ranges is None:
+                    self.add(base, "other", piece, [ins[0]], target="split")
+                else:
+                    self.add(base, "index", piece, [ins[0]], keep=list(range(*ranges[i])), target="split")
+            return out
+        if not isinstance(out, torch.Tensor) or out.dim() < 2 or out.dtype == torch.bool:
+            return out
+        op = function_op(func, args, kwargs, len(ins))
+        extra: dict = {}
+        if op == "concat" and cat_dim(args, kwargs) % out.dim() != 1:
+            op = "other"
+        elif op == "index":
+            idx = args[2] if len(args) > 2 else kwargs.get("index")
+            keep = channel_keep(func, args, kwargs, args[0].shape[1], args[0].dim(), idx)
+            op, extra = ("index", {"keep": keep}) if keep is not None else ("other", {})
+        elif op == "conv":
+            w = args[1] if len(args) > 1 else kwargs["weight"]
+            groups = kwargs.get("groups", args[6] if len(args) > 6 else 1)
+            extra = {"groups": groups, "depthwise": groups > 1 and groups == args[0].shape[1],
+                     "macs": conv_macs(w.shape, out.shape), "params": w.numel()}
+        elif op == "linear":
+            w = args[1] if len(args) > 1 else kwargs["weight"]
+            extra = {"macs": linear_macs(w.shape, out.shape), "params": w.numel()}
+        if op in ("conv", "linear", "bn") and scope and self.counts.get(scope, 0) == 0:
+            base = scope  # the leaf module's own op takes the module's name
+        self.add(base, op, out, ins, target=fn_name(func), **extra)
+        return out
+
+
+def record_graph(model: nn.Module, example_input) -> tuple[LayerGraph, int]:
+    """Run ``model`` once on ``example_input`` and record its layer graph; returns it
+    and the MACs of the pass."""
+    rec = _Recorder()
+    xs = list(example_input) if isinstance(example_input, (tuple, list)) else [example_input]
+    for i, x in enumerate(xs):
+        rec.add("input" if i == 0 else f"input{i}", "input", x, [], target="input")
+    handles = []
+    for name, m in model.named_modules():
+        if not name:
+            continue
+        handles.append(m.register_forward_pre_hook(lambda mod, a, n=name: rec.stack.append(n)))
+        handles.append(m.register_forward_hook(_after(rec, name, m)))
+    counter = FlopCounterMode(display=False)
+    try:
+        with torch.no_grad(), counter, rec:
+            out = model(*xs)
+    finally:
+        for h in handles:
+            h.remove()
+    outs = out if isinstance(out, (tuple, list)) else [out]
+    rec.graph.add(Node("output", "output", inputs=[n for n in map(rec.feature, outs) if n]))
+    return rec.graph, counter.get_total_flops() // 2
+
+
+def _after(rec: _Recorder, name: str, module: nn.Module):
+    def hook(mod, args, out):
+        rec.stack.pop()
+        # nn.Identity returns its input untouched, so no torch call marks it; it stands
+        # where an activation would and ends a layer, as in the fx trace.
+        src = rec.feature(out)
+        if isinstance(module, nn.Identity) and src is not None and out.dim() >= 2:
+            rec.add(name, "act", out, [src], target="Identity")
+    return hook
