@@ -78,7 +78,10 @@ def _from_file(path: str, factory: str) -> tuple[nn.Module, tuple[int, ...]]:
     if not callable(fn):
         names = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
         raise UsageError(f"{path!r} has no function or class {factory!r}; callables there: {', '.join(names)}")
-    model = fn()
+    try:
+        model = fn()
+    except Exception as e:
+        raise UsageError(f"{path}:{factory}() failed: {type(e).__name__}: {e}") from None
     if not isinstance(model, nn.Module):
         raise UsageError(f"{path}:{factory} returned {type(model).__name__}, not a torch.nn.Module")
     shape = getattr(module, "INPUT_SHAPE", DEFAULT_IMAGE_SHAPE)

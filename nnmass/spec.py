@@ -68,7 +68,15 @@ def sample_skips(rng: np.random.Generator, depth: int, width: int, tc: int) -> t
     return tuple(skips)
 
 
+def _is_index(c) -> bool:
+    return isinstance(c, (int, np.integer)) and not isinstance(c, bool)
+
+
 def _check_skips(name: str, skips, depth: int, width: int, tc: int) -> tuple[tuple[int, ...], ...]:
+    # Hand-written JSON may hold anything here: check the shape before reading it.
+    if not isinstance(skips, tuple) or not all(isinstance(layer, tuple) and all(map(_is_index, layer))
+                                               for layer in skips):
+        raise UsageError(f"{name} must be a list (one per layer) of lists of integer indices")
     if len(skips) != depth:
         raise UsageError(f"{name} must list skip sources for each of the {depth} layers, got {len(skips)}")
     out = []
@@ -189,8 +197,8 @@ class DenseCNNSpec(Spec):
             skips = tuple(sample_skips(rng, d, w, t) for d, w, t in zip(depth, widths, tc))
         else:
             given = _tuple(self.skips)
-            if len(given) != n:
-                raise UsageError(f"skips must hold one list per cell ({n}), got {len(given)}")
+            if not isinstance(given, tuple) or len(given) != n:
+                raise UsageError(f"skips must hold one list per cell ({n}), got {given!r:.40}")
             skips = tuple(_check_skips(f"skips[{c}]", s, d, w, t) for c, (s, d, w, t) in enumerate(zip(given, depth, widths, tc)))
         object.__setattr__(self, "skips", skips)
 

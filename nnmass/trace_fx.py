@@ -57,11 +57,14 @@ def _tup(v, n):
 def fast_shape(m: nn.Module, shape: tuple) -> tuple | None:
     """Output shape of a common leaf module, or None to run it on meta tensors."""
     kind, _ = module_op(m)
-    if kind in ("bn", "act"):
+    if isinstance(m, nn.modules.batchnorm._NormBase):
+        return shape if len(shape) > 1 and shape[1] == m.num_features else None
+    if kind == "act":
         return shape
     if isinstance(m, nn.Linear):
-        return shape[:-1] + (m.out_features,)
-    if isinstance(m, nn.modules.conv._ConvNd) and not m.transposed and not isinstance(m.padding, str):
+        return shape[:-1] + (m.out_features,) if shape[-1] == m.in_features else None
+    if (isinstance(m, nn.modules.conv._ConvNd) and not m.transposed and not isinstance(m.padding, str)
+            and len(shape) > 1 and shape[1] == m.in_channels):
         n = len(m.kernel_size)
         sp = tuple(_conv_out(s, k, st, p, d) for s, k, st, p, d in
                    zip(shape[2:], m.kernel_size, m.stride, m.padding, m.dilation))

@@ -108,12 +108,18 @@ def record_graph(model: nn.Module, example_input) -> tuple[LayerGraph, int]:
         handles.append(m.register_forward_pre_hook(lambda mod, a, n=name: rec.stack.append(n)))
         handles.append(m.register_forward_hook(_after(rec, name, m)))
     counter = FlopCounterMode(display=False)
+    # Inference mode: BN must not update the caller's running statistics, and a
+    # batch of one must pass; the topology is the same.
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
     try:
         with torch.no_grad(), counter, rec:
             out = model(*xs)
     finally:
         for h in handles:
             h.remove()
+        for m, training in modes.items():
+            m.train(training)
     outs = out if isinstance(out, (tuple, list)) else [out]
     rec.graph.add(Node("output", "output", inputs=[n for n in map(rec.feature, outs) if n]))
     return rec.graph, counter.get_total_flops() // 2

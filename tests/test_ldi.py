@@ -147,7 +147,10 @@ def test_cnn_positions_are_sampled_from_the_given_generator():
     spec = DenseCNNSpec(num_cells=1, depth=(3,), wm=0.25, tc=(2,), in_channels=2, input_size=6)
     model = build(spec, seed=0)
     x = torch.randn(2, 2, 6, 6, generator=torch.Generator().manual_seed(0))
-    a = nnmass.ldi(model, x, positions=5, generator=torch.Generator().manual_seed(11))
+    calls = []
+    a = nnmass.ldi(model, x, positions=5, generator=torch.Generator().manual_seed(11),
+                   progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(0, 2), (1, 2), (2, 2)]
     b = nnmass.ldi(model, x, positions=5, generator=torch.Generator().manual_seed(11))
     assert a.position_seed == 11 and a.to_dict() == b.to_dict()
     pos = [s.positions for s in a.spectra]
@@ -232,3 +235,16 @@ def test_cli_ldi_on_real_digits_sets_input_dim_from_the_data(capsys):
     assert d["count"] == 3 * 5 * 8
     code, out, err = _run(capsys, "ldi", "dense-mlp", "--set", "input_dim=10", "--inputs", "digits")
     assert code == 2 and "input_dim" in err and "64" in err and err.count("\n") == 1
+
+
+def test_benchmark_baseline_agrees_with_batched_spectra(capsys):
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "ldi.py"
+    module_spec = importlib.util.spec_from_file_location("ldi_benchmark", path)
+    bench = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(bench)
+    result = bench.main(["--width", "4", "--depth", "5", "--tc", "3", "--input-dim", "12", "--batch", "6",
+                         "--activation", "elu", "--repeat", "1", "--json"])
+    assert json.loads(capsys.readouterr().out)["layers"] == 4
+    assert result["max_abs_diff"] < 1e-5 and result["per_sample_s"] > 0 and result["batched_s"] > 0

@@ -26,7 +26,7 @@ def _row(rank, c) -> dict:
     return row
 
 
-def _varying(result, rows: list[dict]) -> list[str]:
+def _columns(result) -> list[str]:
     """Columns worth showing: the numbers and the keys that are searched (several values)."""
     keys = []
     for a in result.space.axes:
@@ -54,14 +54,14 @@ def report_text(result, spec, match, trained, out=None, plot=None) -> str:
         lines.append("widen the ranges or the budget.")
         return "\n".join(lines)
     top = [_row(i + 1, c) for i, c in enumerate(result.top)]
-    lines += ["", f"top {len(top)}:", format_table(top, _varying(result, top))]
+    lines += ["", f"top {len(top)}:", format_table(top, _columns(result))]
     front = result.pareto
     shown = front if len(front) <= _PARETO_ROWS else [
         front[round(i * (len(front) - 1) / (_PARETO_ROWS - 1))] for i in range(_PARETO_ROWS)]
     rows = [_row(i + 1, c) for i, c in enumerate(shown)]
     lines += ["", f"Pareto front (max NN-Mass, min MACs, min params): {len(front):,} candidates"
               + (f", {len(shown)} shown" if len(shown) < len(front) else ""),
-              format_table(rows, _varying(result, rows))]
+              format_table(rows, _columns(result))]
     b = result.best
     lines += ["", f"best: NN-Mass {b.nn_mass:.4g}, params {b.params:,}, MACs {b.macs:,}",
               f"spec: {spec.to_json()}" if not hasattr(spec, "skips") else

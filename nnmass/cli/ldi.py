@@ -21,6 +21,7 @@ def add_parser(subparsers) -> None:
                    help="CNN: output positions sampled per layer (default 16)")
     p.add_argument("--include-input-layer", action="store_true",
                    help="also measure the layer that reads the raw input")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -58,7 +59,8 @@ def run(args) -> int:
                                  root=args.data_root, fixed=fixed)
     model = build(spec, seed=args.seed).to(args.device)
     report = ldi(model, x, include_input_layer=args.include_input_layer, positions=args.positions,
-                 generator=torch.Generator().manual_seed(args.seed))
+                 generator=torch.Generator().manual_seed(args.seed),
+                 progress=_progress_bar() if args.progress and isinstance(spec, DenseCNNSpec) else None)
     mass = spec_mass(spec)
     if args.json:
         print_json({"model": args.model, "spec": spec.to_dict(), "inputs": args.inputs, "seed": args.seed,
@@ -71,3 +73,20 @@ def run(args) -> int:
     print(f"\nnn_mass {mass:g}  ({report.method}, batch {report.batch}, inputs {args.inputs}, "
           f"seed {args.seed}, device {args.device})")
     return 0
+
+
+def _progress_bar():
+    """A per-layer progress bar on stderr (CNN layers are measured one at a time)."""
+    import sys
+
+    from tqdm import tqdm
+    bar = None
+
+    def update(done, total):
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="layer", file=sys.stderr, desc="ldi", leave=False)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+    return update

@@ -67,14 +67,15 @@ def dense_cnn_cost(depth, wm, tc, separable, in_channels, input_size, num_classe
         ``(params, macs)``.
     """
     d, t = _i64(depth), _i64(tc)
-    wm = np.asarray(wm, dtype=np.float64)
-    sep = np.asarray(separable, dtype=bool)[..., None]
+    # Per-candidate arguments get a cell axis of length 1, then everything broadcasts.
+    wm, sep, first_in, h, k = (np.asarray(a)[..., None] for a in (wm, separable, in_channels, input_size,
+                                                                  num_classes))
     cells = np.arange(d.shape[-1])
-    w = cell_width(wm[..., None], cells)  # (..., C)
-    w = np.broadcast_to(w, np.broadcast_shapes(w.shape, d.shape, t.shape))
-    first_in = np.broadcast_to(_i64(in_channels)[..., None], w.shape[:-1] + (1,))
+    shape = np.broadcast_shapes(d.shape, t.shape, wm.shape, sep.shape, first_in.shape, h.shape, k.shape)
+    w = np.broadcast_to(cell_width(wm.astype(np.float64), cells), shape)  # (..., C)
+    first_in = np.broadcast_to(first_in.astype(np.int64), shape[:-1] + (1,))
     c_in = np.concatenate([first_in, w[..., :-1]], axis=-1)
-    h = _i64(input_size)[..., None]
+    h, sep = h.astype(np.int64), sep.astype(bool)
     size = -(-h // (1 << cells))  # ceil(input_size / 2^c): nested stride-2 3x3 convs
     size_in = -(-h // (1 << np.maximum(cells - 1, 0)))  # cell c reads cell c-1's output
     area, area_in = size * size, size_in * size_in
@@ -91,7 +92,7 @@ def dense_cnn_cost(depth, wm, tc, separable, in_channels, input_size, num_classe
     params = np.where(sep, sep_params, reg_params).sum(-1)
     macs = np.where(sep, sep_macs, reg_macs).sum(-1)
 
-    k, last = _i64(num_classes), w[..., -1]
+    k, last = k[..., 0].astype(np.int64), w[..., -1]
     return _out(params + last * k + k), _out(macs + last * k)
 
 

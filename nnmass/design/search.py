@@ -71,9 +71,11 @@ def resolve_space(space, ranges: dict | None = None, input_size: int | None = No
         raise TypeError(f"space must be a name, SpaceDef or Space, not {type(space).__name__}")
     ranges = dict(ranges or {})
     if input_size is not None:
-        if space.key("input_size") is None:
+        key = space.key("input_size")
+        if key is None:
             raise UsageError(f"--input-size does not apply to {space.name}; valid for: "
                              f"{', '.join(n for n, d in SPACES.items() if d.key('input_size'))}")
+        key.check("input_size", (input_size,), "--input-size")
         if "input_size" in ranges and str(ranges["input_size"]) != str(input_size):
             raise UsageError("input_size given both as --input-size and as a range; give it once")
         ranges["input_size"] = input_size

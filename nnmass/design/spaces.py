@@ -53,12 +53,13 @@ class Key:
             return f"{kind} >= {self.lo:g}"
         return f"{kind} in {self.lo:g}..{self.hi:g}"
 
-    def check(self, axis: str, values: tuple) -> tuple:
+    def check(self, axis: str, values: tuple, flag: str | None = None) -> tuple:
+        """``values`` if all are within bounds; else a UsageError naming ``flag`` (or ``--range axis``)."""
         for v in values:
             bad = ((self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi)
                    or (self.positive and v <= 0)) if self.kind != "choice" else False
             if bad:
-                raise UsageError(f"--range {axis}: {v!r} is out of range; valid: {self.bounds_text()}")
+                raise UsageError(f"{flag or '--range ' + axis}: {v!r} is out of range; valid: {self.bounds_text()}")
         return values
 
 

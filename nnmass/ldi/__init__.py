@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 import types
+from typing import Callable
 
 import torch
 from torch import nn
@@ -29,22 +30,29 @@ from .spectrum import LayerSpectrum
 
 
 def layer_spectra(model: nn.Module, inputs: torch.Tensor, *, include_input_layer: bool = False,
-                  positions: int | None = 16, generator: torch.Generator | None = None) -> list[LayerSpectrum]:
+                  positions: int | None = 16, generator: torch.Generator | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> list[LayerSpectrum]:
     """Per-layer singular values of ``D_i W_i`` (see ``ldi`` for the arguments)."""
     if positions is not None and (isinstance(positions, bool) or not isinstance(positions, int) or positions < 1):
         raise UsageError(f"positions must be an integer >= 1 or None (all), got {positions!r}")
+    if not isinstance(model, (DenseMLP, DenseCNN)):
+        raise UsageError(f"LDI is defined here for DenseMLP and DenseCNN (dense-mlp, dense-cnn), "
+                         f"got {type(model).__name__}")
     param = next(model.parameters())
+    if param.dtype not in (torch.float32, torch.float64):
+        raise UsageError(f"LDI needs float32 or float64 weights (the SVD runs in them), got {param.dtype}")
     x = inputs.to(device=param.device, dtype=param.dtype)
-    if isinstance(model, DenseMLP):
-        return mlp_spectra(model, x, include_input_layer)
     if isinstance(model, DenseCNN):
-        return cnn_spectra(model, x, include_input_layer, positions, generator)
-    raise UsageError(f"LDI is defined here for DenseMLP and DenseCNN (dense-mlp, dense-cnn), "
-                     f"got {type(model).__name__}")
+        return cnn_spectra(model, x, include_input_layer, positions, generator, progress)
+    spectra = mlp_spectra(model, x, include_input_layer)
+    if progress is not None:  # all layers in one batched call
+        progress(len(spectra), len(spectra))
+    return spectra
 
 
 def ldi(model: nn.Module, inputs: torch.Tensor, *, include_input_layer: bool = False,
-        positions: int | None = 16, generator: torch.Generator | None = None) -> LDIReport:
+        positions: int | None = 16, generator: torch.Generator | None = None,
+        progress: Callable[[int, int], None] | None = None) -> LDIReport:
     """Layerwise Jacobian singular values of ``model`` at ``inputs`` (Definition 2).
 
     Args:
@@ -54,6 +62,7 @@ def ldi(model: nn.Module, inputs: torch.Tensor, *, include_input_layer: bool = F
         positions: CNN only, output positions sampled per layer (None = all).
         generator: CNN only, the ``torch.Generator`` (CPU) that samples positions;
             default ``torch.Generator().manual_seed(0)``.
+        progress: called as ``progress(layers_done, layers_total)``.
 
     Returns:
         An ``LDIReport`` with overall and per-layer mean, std, min, max.
@@ -61,7 +70,7 @@ def ldi(model: nn.Module, inputs: torch.Tensor, *, include_input_layer: bool = F
     if isinstance(model, DenseCNN):
         generator = generator if generator is not None else torch.Generator().manual_seed(0)
     spectra = layer_spectra(model, inputs, include_input_layer=include_input_layer,
-                            positions=positions, generator=generator)
+                            positions=positions, generator=generator, progress=progress)
     cnn = isinstance(model, DenseCNN)
     return LDIReport.from_spectra(
         spectra, method="cnn-positions" if cnn else "mlp-exact", batch=int(inputs.shape[0]),

@@ -27,6 +27,8 @@ without replacement from a seeded ``torch.Generator`` and shared by the samples.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
@@ -39,12 +41,14 @@ from .spectrum import LayerSpectrum, chunked_svdvals, compress_rows
 
 
 def cnn_spectra(model: DenseCNN, x: torch.Tensor, include_input_layer: bool = False,
-                positions: int | None = 16, generator: torch.Generator | None = None) -> list[LayerSpectrum]:
+                positions: int | None = 16, generator: torch.Generator | None = None,
+                progress: Callable[[int, int], None] | None = None) -> list[LayerSpectrum]:
     """Singular values of ``J_p`` for every sample, layer and sampled output position.
 
     The network's first layer (reading the image) is measured only with
     ``include_input_layer``; every later layer, including the stride-2 first
     layer of a cell, maps another layer's output and is always measured.
+    ``progress(done, total)`` is called before the first layer and after each.
     """
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
     named = [(f"cells.{c}.layers.{i}", layer) for c, cell in enumerate(model.cells)
@@ -54,9 +58,13 @@ def cnn_spectra(model: DenseCNN, x: torch.Tensor, include_input_layer: bool = Fa
     # conv input (for the input size) and BN output h (the pre-activation) of each layer.
     seen = capture(model, [m for _, layer in named for m in (layer.conv, layer.bn)], x)
     out = []
+    if progress is not None:
+        progress(0, len(named))
     for k, (name, layer) in enumerate(named):
         conv_in, h = seen[2 * k][0], seen[2 * k + 1][1]
         out.append(_layer_spectrum(name, layer, conv_in.shape[-2:], h, positions, generator))
+        if progress is not None:
+            progress(k + 1, len(named))
     return out
 
 
@@ -72,7 +80,7 @@ def _layer_spectrum(name, layer: nn.Module, in_size, h: torch.Tensor, positions,
     kx = (pos % w_out)[:, None] * op.stride[1] - op.padding[1] + torch.arange(kw, device=h.device)
     inside = ((ky >= 0) & (ky < in_size[0]))[:, :, None] & ((kx >= 0) & (kx < in_size[1]))[:, None, :]
     # Positions with the same valid taps share A_p: compress each distinct A_p once.
-    patterns, which = torch.unique(inside.flatten(1), dim=0, return_inverse=True)  # (U, kh kw)
+    patterns, which = torch.unique(inside.flatten(1).to(torch.uint8), dim=0, return_inverse=True)  # (U, kh kw)
     masks = patterns[:, None, :].expand(-1, c_in, -1).reshape(len(patterns), 1, c_in * kh * kw)
     kernel = _bn_scale(layer.bn)[:, None] * op.weight.flatten(1)  # (c_out, c_in k k)
     bases = compress_rows(kernel[None] * masks.to(h.dtype))[which]  # (P, c_out, min(c_out, c_in k k))

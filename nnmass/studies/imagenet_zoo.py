@@ -81,19 +81,21 @@ def _closed_form(rec: dict) -> bool:
     return True
 
 
-def _build(name: str):
+def _build(name: str, crop: int):
     """The model with no weights: on the meta device (no memory), else on CPU for the
     few builders that compute shapes from tensor values (RegNets)."""
     import torch
     from torchvision.models import get_model
 
+    # ViTs fix their input size at build time; the DEFAULT weights of some expect more than 224.
+    kwargs = {"image_size": crop} if model_family(name) == "vit" else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torchvision's init-scheme FutureWarnings
         try:
             with torch.device("meta"):
-                return get_model(name, weights=None), torch.device("meta")
+                return get_model(name, weights=None, **kwargs), torch.device("meta")
         except NotImplementedError:
-            return get_model(name, weights=None), torch.device("cpu")
+            return get_model(name, weights=None, **kwargs), torch.device("cpu")
 
 
 def _traced(rec: dict) -> None:
@@ -104,7 +106,7 @@ def _traced(rec: dict) -> None:
 
     rec.update(macs=int(round(rec["gmacs_meta"] * 1e9)), mass_method="graph")
     try:
-        model, device = _build(rec["name"])
+        model, device = _build(rec["name"], rec["crop"])
         x = torch.zeros(1, 3, rec["crop"], rec["crop"], device=device)
         with torch.no_grad():
             report = measure(model.eval(), x, allow_unclassified=True, name=rec["name"])

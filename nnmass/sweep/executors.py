@@ -4,9 +4,11 @@ Both take *units* (a list of trials: one trial, or a group trained as one batche
 model) and yield each unit's rows as it finishes. Only the driver, which consumes
 these rows, writes the store, so workers never contend for the database file.
 
-Determinism: worker processes and Ray tasks run torch with one thread, so a
-trial gives the same numbers whichever executor runs it (float sums do not
-depend on how work was split across threads).
+Threads: on a CPU every trial runs with one torch thread, in worker processes,
+Ray tasks and in the calling process alike; parallelism comes from ``--workers``
+(one process per core). Sweeps are many small models, for which intra-op threads
+cost more than they give (several times slower on a busy machine), and one
+thread everywhere makes a trial give the same numbers whichever executor ran it.
 """
 from __future__ import annotations
 
@@ -23,10 +25,18 @@ _DATA_CACHE: dict = {}  # datasets loaded in this process, reused by every unit 
 
 def run_unit(unit: list[TrialSpec], device: str = "cpu", data_cache: dict | None = None) -> list[dict]:
     """Run one unit in this process: a single trial, or a group through ``train_many``."""
+    import torch
+
     cache = _DATA_CACHE if data_cache is None else data_cache
-    if len(unit) == 1:
-        return [run_trial(unit[0], cache, device)]
-    return run_trial_group(unit, cache, device)
+    threads = torch.get_num_threads()
+    if not str(device).startswith("cuda"):
+        torch.set_num_threads(1)  # see the module docstring
+    try:
+        if len(unit) == 1:
+            return [run_trial(unit[0], cache, device)]
+        return run_trial_group(unit, cache, device)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def failed_rows(unit: list[TrialSpec], error: BaseException) -> list[dict]:
@@ -47,8 +57,8 @@ class LocalExecutor:
     """Run units on this machine.
 
     Args:
-        workers: 1 runs in the calling process (all torch threads); more starts that
-            many 'spawn' worker processes with one torch thread each.
+        workers: 1 runs in the calling process; more starts that many 'spawn'
+            worker processes.
     """
 
     def __init__(self, workers: int = 1):

@@ -1,0 +1,85 @@
+"""`nnmass study`: error exits, the ImageNet zoo on the paper's ResNet/WRN subset, and
+a tiny grid through the study machinery (sweep -> fits -> report, then resume)."""
+import json
+
+import numpy as np
+import pytest
+
+from nnmass.cli import main
+from nnmass.grid import grid_from_dict
+from nnmass.studies import load_study_grid
+from nnmass.studies.imagenet_zoo import zoo_fits, zoo_records
+from nnmass.studies.run import run_training_study
+
+PAPER_SUBSET = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "wide_resnet50_2", "wide_resnet101_2"]
+
+
+def _one_line_error(capsys, argv, *needles):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("nnmass: error:"), err
+    for needle in needles:
+        assert needle in err[0]
+
+
+def test_error_exits(capsys, tmp_path):
+    _one_line_error(capsys, ["study", "mnist-cnn"], "mnist-cnn", "mnist-mlp, cifar10-cnn, imagenet-zoo")
+    _one_line_error(capsys, ["study", "cifar10-cnn", "--store", str(tmp_path / "s.sqlite")], "--data-root")
+    _one_line_error(capsys, ["study", "cifar10-cnn", "--data-root", str(tmp_path / "nope")], "not an existing folder")
+    _one_line_error(capsys, ["study", "imagenet-zoo", "--quick"], "--quick")
+    _one_line_error(capsys, ["study", "mnist-mlp", "--workers", "0"], "--workers")
+    assert not (tmp_path / "s.sqlite").exists()
+
+
+def test_packaged_grids_are_the_paper_setups():
+    full, quick = load_study_grid("mnist-mlp"), load_study_grid("mnist-mlp", quick=True)
+    for grid in (full, quick):
+        assert grid.model == "dense-mlp" and grid.dataset == "mnist-5k" and grid.fixed == {"width": 8}
+        assert min(grid.grid["depth"]) == 16 and max(grid.grid["depth"]) == 32
+        assert grid.train["optimizer"] == "adam"
+    assert len(full.seeds) == 5 and len(quick.seeds) >= 2 and len(quick.points()) >= 12
+    assert 0 not in quick.grid["tc"]  # every quick model has NN-Mass > 0, so all enter the log fits
+    cnn = load_study_grid("cifar10-cnn")
+    assert cnn.model == "dense-cnn" and cnn.dataset == "cifar10" and cnn.fixed["wm"] == 2
+
+
+def test_zoo_resnet_subset_fits_match_recomputation():
+    import torchvision.models as tvm
+
+    records = zoo_records(PAPER_SUBSET + ["squeezenet1_0"], progress=False)
+    by_name = {r["name"]: r for r in records}
+    for name in PAPER_SUBSET:
+        meta = tvm.get_model_weights(name).DEFAULT.meta
+        rec = by_name[name]
+        assert rec["mass_method"] == "formula" and rec["mass_status"] == "ok" and rec["nn_mass"] > 0
+        assert rec["top1"] == meta["_metrics"]["ImageNet-1K"]["acc@1"]
+        assert rec["params"] == rec["params_closed_form"] == meta["num_params"]
+        assert rec["macs_match_meta"]  # _ops (GFLOPS in the metadata) is our MAC count / 1e9
+    # SqueezeNet's fire modules concatenate branches that fit no cell rule: marked, not guessed.
+    sq = by_name["squeezenet1_0"]
+    assert sq["mass_method"] == "graph" and sq["mass_status"] == "partial" and sq["nn_mass"] is None and sq["note"]
+    fits = zoo_fits(records, n_boot=100, seed=0)
+    subset = [f for f in fits if f["subset"].startswith("ResNets + WRNs (DEFAULT")]
+    assert {f["predictor"] for f in subset} == {"nn_mass", "params", "macs"}
+    y = np.array([by_name[n]["top1"] for n in PAPER_SUBSET])
+    for f in subset:
+        x = np.log([by_name[n][f["predictor"]] for n in PAPER_SUBSET])
+        slope, intercept = np.polyfit(x, y, 1)
+        r2 = 1 - np.sum((y - slope * x - intercept) ** 2) / np.sum((y - y.mean()) ** 2)
+        assert 0 <= f["r2"] <= 1 and f["r2"] == pytest.approx(r2) and f["n"] == len(PAPER_SUBSET)
+    assert {f["paper_r2"] for f in subset if f["predictor"] != "macs"} == {0.87, 0.64}
+
+
+def test_tiny_study_runs_fits_reports_and_resumes(tmp_path):
+    grid = grid_from_dict({"name": "tiny", "model": "dense-mlp", "dataset": "synthetic", "epochs": 1,
+                           "fixed": {"width": 4}, "grid": {"depth": [4, 5], "tc": [1, 4]}, "seeds": [0, 1],
+                           "train": {"batch_size": 256}, "ldi": {"batch": 4, "seed": 0}})
+    kw = dict(store=tmp_path / "s.sqlite", out=tmp_path / "rep", progress=False, n_boot=20, grid=grid)
+    first = run_training_study("mnist-mlp", **kw)
+    assert first.sweep["done"] == 8
+    assert (tmp_path / "rep" / "report.md").is_file() and (tmp_path / "rep" / "report.html").is_file()
+    fits = json.loads((tmp_path / "rep" / "fits.json").read_text())
+    assert [(f["target"], f["predictor"]) for f in fits][:2] == [("test_acc", "nn_mass"), ("test_acc", "params")]
+    again = run_training_study("mnist-mlp", **kw)
+    assert again.sweep["skipped"] == 8 and again.sweep["done"] == 0
+    assert 0 <= first.fits[0]["r2"] <= 1 and again.fits[0]["r2"] == first.fits[0]["r2"]

@@ -1,0 +1,334 @@
+"""Hand-written models in several coding styles: traced NN-Mass equals the mass
+worked out by hand from the rule in nnmass.topology.
+
+Rule, for a cell with node widths w_0..w_L: possible = sum_{i=2}^{L} sum_{j<=i-2} w_j;
+density = actual / possible; volume = sum_j w_j (concatenation) or
+sum_{j<L} w_j (addition); mass = volume * density.
+"""
+import json
+import textwrap
+
+import pytest
+import torch
+from torch import nn
+
+from nnmass.cli import main
+from nnmass.trace import UnclassifiedError, measure, trace_graph
+
+
+class LoopConcat(nn.Module):
+    """DenseNet style: a loop over a list, each layer reading the last two features."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.layers = nn.ModuleList(nn.Conv2d(c, 2, 3, padding=1) for c in (4, 6, 4))
+        self.head = nn.Linear(4 + 2 + 2 + 2, 5)
+
+    def forward(self, x):
+        feats = [torch.relu(self.stem(x))]
+        for layer in self.layers:
+            feats.append(torch.relu(layer(torch.cat(feats[-2:], 1))))
+        # The head reads every feature after global pooling: another resolution, an exit.
+        return self.head(torch.flatten(nn.functional.adaptive_avg_pool2d(torch.cat(feats, 1), 1), 1))
+
+
+# Nodes x0..x3, widths (4, 2, 2, 2). Layer 2 reads x1 + skip x0 (4 channels);
+# layer 3 reads x2 + skip x1 (2). actual = 6; possible = w0 + (w0 + w1) = 4 + 6 = 10;
+# volume = 4 + 2 + 2 + 2 = 10; mass = 10 * 6 / 10 = 6.
+LOOP_CONCAT_MASS = 6.0
+
+
+class SliceConcat(nn.Module):
+    """An MLP with explicit torch.cat of slices (overlapping slices count once)."""
+
+    def __init__(self):
+        super().__init__()
+        self.l0, self.l1 = nn.Linear(5, 4), nn.Linear(4, 4)
+        self.l2, self.l3 = nn.Linear(4 + 3, 4), nn.Linear(4 + 2 + 2 + 2, 4)
+        self.out = nn.Linear(4, 2)
+
+    def forward(self, x):
+        h0 = torch.relu(self.l0(x))
+        h1 = torch.relu(self.l1(h0))
+        h2 = torch.relu(self.l2(torch.cat([h1, h0[:, :3]], dim=1)))
+        h3 = torch.relu(self.l3(torch.cat([h2, h0[:, 1:3], h0[:, 2:4], h1[:, 2:]], dim=1)))
+        return self.out(h3)
+
+
+# Nodes h0..h3, width 4 each. Skips: layer 2 gets h0 channels {0,1,2} (3); layer 3 gets
+# h0 {1,2} u {2,3} = {1,2,3} (3) and h1 {2,3} (2). actual = 3 + 3 + 2 = 8;
+# possible = 4 + 8 = 12; volume = 16; mass = 16 * 8 / 12.
+SLICE_CONCAT_MASS = 16 * 8 / 12
+
+
+class Basic(nn.Module):
+    """A residual block written by hand, with an optional projection shortcut."""
+
+    def __init__(self, c_in, inner, c_out, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, inner, 3, stride, 1)
+        self.conv2 = nn.Conv2d(inner, c_out, 3, 1, 1)
+        self.proj = nn.Conv2d(c_in, c_out, 1, stride) if stride != 1 or c_in != c_out else None
+
+    def forward(self, x):
+        out = self.conv2(torch.relu(self.conv1(x)))
+        shortcut = x if self.proj is None else self.proj(x)
+        return torch.relu(out + shortcut)
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, c, b):
+        super().__init__()
+        self.a, self.b, self.c = nn.Conv2d(c, b, 1), nn.Conv2d(b, b, 3, padding=1), nn.Conv2d(b, c, 1)
+
+    def forward(self, x):
+        y = self.c(torch.relu(self.b(torch.relu(self.a(x)))))
+        y += x
+        return torch.relu(y)
+
+
+class CustomResidual(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.blocks = nn.ModuleList([Basic(8, 4, 8), Basic(8, 6, 8), Basic(8, 16, 16, stride=2), Bottleneck(16, 4)])
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        for block in self.blocks:
+            x = block(x)
+        return x.mean((2, 3))
+
+
+# Basic(8,4,8): widths (8,4,8), actual 8, possible w0 = 8, ic = 8 + 4 = 12, mass 12.
+# Basic(8,6,8): ic = 14, mass 14. Bottleneck(16,4): widths (16,4,4,16), actual 16,
+# possible 16 + (16 + 4) = 36, ic = 24, mass 24 * 16 / 36.
+# The projection block (8 -> 16, stride 2) counts only with shortcuts="all":
+# widths (8,16,16), actual min(8,16) = 8, possible 8, ic = 24, mass 24.
+CUSTOM_IDENTITY_MASS = 12 + 14 + 24 * 16 / 36
+CUSTOM_ALL_MASS = CUSTOM_IDENTITY_MASS + 24
+
+
+class Residual(nn.Module):
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+def sequential_model():
+    """nn.Sequential stacks: a plain VGG-like part, then a residual around a Sequential."""
+    body = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                         nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 1))
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+                         nn.MaxPool2d(2), Residual(body), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(8, 3))
+
+
+# Residual around 3 convs: widths (8,8,8,8), actual 8, possible 8 + 16 = 24, ic = 24, mass 8.
+SEQUENTIAL_MASS = 8.0
+
+
+class TwoResolutions(nn.Module):
+    """Two concatenation cells; a stride-2 transition reads the first cell's whole output."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.a = nn.ModuleList(nn.Conv2d(4 + 3 * i, 3, 3, padding=1) for i in range(3))
+        self.trans = nn.Conv2d(4 + 9, 6, 3, stride=2, padding=1)
+        self.b = nn.ModuleList(nn.Conv2d(6 + 2 * i, 2, 3, padding=1) for i in range(2))
+
+    def forward(self, x):
+        feats = [torch.relu(self.stem(x))]
+        for conv in self.a:
+            feats.append(torch.relu(conv(torch.cat(feats, 1))))
+        feats = [torch.relu(self.trans(torch.cat(feats, 1)))]
+        for conv in self.b:
+            feats.append(torch.relu(conv(torch.cat(feats, 1))))
+        return torch.cat(feats, 1)
+
+
+# Cell A: widths (4,3,3,3), full concatenation: actual = possible = 4 + (4 + 3) = 11,
+# density 1, mass = 4 + 3 + 3 + 3 = 13. The transition (another resolution) is not in it.
+# Cell B: widths (6,2,2): actual = possible = 6, mass = 6 + 2 + 2 = 10.
+TWO_RESOLUTION_MASSES = [13.0, 10.0]
+
+
+class DataDependent(nn.Module):
+    """fx cannot trace a branch on a tensor's value; the recorder follows the path taken."""
+
+    def __init__(self):
+        super().__init__()
+        self.l0, self.l1, self.l2 = nn.Linear(3, 4), nn.Linear(4, 4), nn.Linear(4 + 4, 4)
+        self.alt = nn.Linear(4, 4)
+
+    def forward(self, x):
+        h0 = torch.relu(self.l0(x))
+        h1 = torch.relu(self.l1(h0) if h0.sum() >= 0 else self.alt(h0))
+        return self.l2(torch.cat([h1, h0], 1))
+
+
+# Widths (4,4,4), actual 4, possible 4, density 1, volume 12: mass 12.
+DATA_DEPENDENT_MASS = 12.0
+
+CASES = [(LoopConcat, (1, 3, 8, 8), LOOP_CONCAT_MASS, "concat"),
+         (SliceConcat, (1, 5), SLICE_CONCAT_MASS, "concat"),
+         (CustomResidual, (1, 3, 8, 8), CUSTOM_IDENTITY_MASS, "add"),
+         (sequential_model, (1, 3, 8, 8), SEQUENTIAL_MASS, "add")]
+
+
+@pytest.mark.parametrize("make,shape,mass,kind", CASES, ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize("tracer", ["fx", "record"])
+def test_hand_written_masses(make, shape, mass, kind, tracer):
+    report = measure(make(), torch.randn(shape, generator=torch.Generator().manual_seed(0)), method=tracer)
+    assert report.nn_mass == pytest.approx(mass)
+    assert {c.kind for c in report.cells} == {kind}
+    assert report.unclassified == []
+
+
+def test_projection_shortcuts_count_only_when_asked():
+    x = torch.zeros(1, 3, 8, 8)
+    cells = measure(CustomResidual(), x, shortcuts="all").cells
+    assert sum(c.mass for c in cells) == pytest.approx(CUSTOM_ALL_MASS)
+    assert [c.widths for c in cells] == [(8, 4, 8), (8, 6, 8), (8, 16, 16), (16, 4, 4, 16)]
+
+
+def test_cells_split_where_the_resolution_changes():
+    report = measure(TwoResolutions(), torch.zeros(1, 3, 8, 8))
+    assert [c.mass for c in report.cells] == pytest.approx(TWO_RESOLUTION_MASSES)
+    assert [c.widths for c in report.cells] == [(4, 3, 3, 3), (6, 2, 2)]
+    assert [i["first"] for i in report.cell_info] == ["stem", "trans"]
+
+
+def test_fallback_tracer_on_data_dependent_control_flow():
+    model, x = DataDependent(), torch.ones(2, 3)
+    with pytest.raises(Exception):
+        trace_graph(model, x, method="fx")
+    graph, _ = trace_graph(model, x)  # auto: fx fails, the recorder takes over
+    assert graph.method == "record"
+    assert measure(model, x).nn_mass == pytest.approx(DATA_DEPENDENT_MASS)
+
+
+def test_recorder_leaves_the_model_as_it_was():
+    model = sequential_model().train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    measure(model, torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(1)), method="record")
+    assert model.training and all(m.training for m in model.modules())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # BN statistics too
+
+
+class SqueezeExcite(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Conv2d(8, 8, 1)
+        self.block = Basic(8, 4, 8)
+
+    def forward(self, x):
+        x = torch.relu(self.conv(x))
+        x = x * torch.sigmoid(self.fc(x.mean((2, 3), keepdim=True)))  # two feature maps multiplied
+        return self.block(x)
+
+
+def test_unsupported_construct_is_named():
+    with pytest.raises(UnclassifiedError, match=r"\bmul\b") as err:
+        measure(SqueezeExcite(), torch.zeros(1, 3, 8, 8))
+    assert err.value.report.unclassified == ["mul"]
+    report = measure(SqueezeExcite(), torch.zeros(1, 3, 8, 8), allow_unclassified=True)
+    assert report.nn_mass == pytest.approx(12.0)  # the residual block (8,4,8) still counts
+
+
+MODEL_FILE = '''
+import torch
+from torch import nn
+
+INPUT_SHAPE = (1, 5)
+
+{classes}
+
+def squeeze():
+    return SqueezeExcite()
+'''
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    import inspect
+    classes = "\n\n".join(textwrap.dedent(inspect.getsource(c)) for c in (SliceConcat, Basic, SqueezeExcite))
+    path = tmp_path / "models.py"
+    path.write_text(MODEL_FILE.format(classes=classes))
+    return path
+
+
+def test_cli_file_factory_with_input_shape(model_file, capsys):
+    assert main(["mass", f"{model_file}:SliceConcat", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["input_shape"] == [1, 5] and out["method"] == "graph"
+    assert out["nn_mass"] == pytest.approx(SLICE_CONCAT_MASS)
+    assert out["params"] == sum(p.numel() for p in SliceConcat().parameters())
+    assert out["macs"] == 5 * 4 + 4 * 4 + 7 * 4 + 10 * 4 + 4 * 2  # one MAC per weight of each linear
+    (cell,) = out["cells"]
+    assert (cell["kind"], cell["width"], cell["depth"], cell["first"], cell["last"]) == ("concat", 4, 4, "l0", "l3")
+    assert cell["density"] == pytest.approx(8 / 12)
+
+
+def test_cli_unsupported_construct_exits_2_with_one_line(model_file, capsys):
+    assert main(["mass", f"{model_file}:squeeze", "--input-shape", "1,3,8,8"]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nnmass: error:") and "mul" in lines[0]
+    assert captured.out == ""
+    assert main(["mass", f"{model_file}:squeeze", "--input-shape", "1,3,8,8", "--allow-unclassified"]) == 0
+    assert "not classified: mul" in capsys.readouterr().out
+
+
+def test_cli_torchvision_resnet18_json(capsys):
+    assert main(["mass", "torchvision:resnet18", "--input-shape", "1,3,32,32", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    # Five identity basic blocks: 2 x (64+64), then 128+128, 256+256, 512+512.
+    assert out["nn_mass"] == pytest.approx(2 * 128 + 256 + 512 + 1024)
+    assert out["params"] == 11689512
+    assert [c["kind"] for c in out["cells"]] == ["add"] * 5
+    assert all({"density", "width", "depth", "mass", "first", "last"} <= set(c) for c in out["cells"])
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["mass", "torchvision:no_such_net"], "list_models"),
+    (["mass", "torchvision:resnet18", "--method", "formula"], "--method graph"),
+    (["mass", "torchvision:resnet18", "--input-shape", "1,three"], "positive integers"),
+    (["mass", "nowhere.py:make"], "not found"),
+    (["mass", "torchvision:resnet18", "--input-shape", "1,5,32,32"], "3 channels"),
+])
+def test_cli_bad_input_is_one_line(argv, needle, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0]
+
+
+def test_cli_graph_method_on_a_family_matches_formula(capsys):
+    assert main(["mass", "resnet50", "--method", "graph", "--shortcuts", "all", "--input-shape", "1,3,32,32",
+                 "--json"]) == 0
+    graph = json.loads(capsys.readouterr().out)
+    assert main(["mass", "resnet50", "--shortcuts", "all", "--json"]) == 0
+    formula = json.loads(capsys.readouterr().out)
+    assert graph["method"] == "graph" and formula["method"] == "formula"
+    assert graph["nn_mass"] == pytest.approx(formula["nn_mass"])
+    assert [c["mass"] for c in graph["cells"]] == pytest.approx([c["mass"] for c in formula["cells"]])
+
+
+def test_cli_timm_without_timm_says_how_to_install(monkeypatch, capsys):
+    import sys
+    monkeypatch.setitem(sys.modules, "timm", None)  # import timm now raises ImportError
+    assert main(["mass", "timm:resnet18"]) == 2
+    assert "pip install timm" in capsys.readouterr().err
+
+
+def test_measure_is_exported_lazily():
+    import nnmass
+    from nnmass.massreport import MassReport
+    report = nnmass.measure(sequential_model(), torch.zeros(1, 3, 8, 8))
+    assert isinstance(report, MassReport) and report.nn_mass == pytest.approx(SEQUENTIAL_MASS)
