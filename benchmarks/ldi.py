@@ -25,7 +25,7 @@ from torch.autograd.functional import jacobian
 
 from nnmass.errors import UsageError
 from nnmass.ldi import layer_spectra
-from nnmass.ldi.inputs import dataset_inputs, gaussian_inputs
+from nnmass.ldi.inputs import dataset_batch, gaussian_inputs
 from nnmass.models import build
 from nnmass.spec import DenseMLPSpec
 
@@ -92,7 +92,11 @@ def main(argv: list[str] | None = None) -> dict:
     if args.inputs == "gaussian":
         x = gaussian_inputs(spec, args.batch, args.seed, device)
     else:
-        spec, x = dataset_inputs(spec, args.inputs, args.batch, args.seed, device=device)
+        from nnmass.data import load_dataset
+        from nnmass.train.adapt import fit_spec_to_data
+        data = load_dataset(args.inputs, device=device)
+        spec = fit_spec_to_data(spec, data)
+        x = dataset_batch(data, args.batch, args.seed, device)
     model = build(spec, seed=args.seed).to(device)
 
     ours_s, ours = timed(lambda: batched_spectra(model, x), device, args.repeat)

@@ -20,8 +20,9 @@ setting the same way; every other grid or fixed key is a spec key.
 
 Crossing order is stable: grid keys in file order, the last key varying
 fastest, and the seeds innermost. One seed ``s`` drives everything random in a
-trial: the spec's ``seed`` (which skip links are sampled), the weight init and
-the training shuffle, so a trial is reproduced from its row alone.
+trial: the spec's ``seed`` (which skip links are sampled, for the DenseNet-type
+families), the weight init and the training shuffle, so a trial is reproduced
+from its row alone.
 
 A trial's key is the sha256 of the canonical JSON of its spec (before it is
 fitted to the data, which is a function of spec and dataset), seed, epochs and
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
-from .families import FAMILIES, spec_for
+from .families import FAMILIES, settable_keys, spec_for
 from .spec import Spec
 
 REQUIRED = ("model", "dataset", "epochs")
@@ -88,13 +89,17 @@ class Grid:
     def trials(self) -> list[TrialSpec]:
         """Every (point, seed) as a :class:`TrialSpec`; duplicates (same key) once."""
         out: dict[str, TrialSpec] = {}
+        # Families without random topology (ResNet, VGG, ...) have no spec seed; the
+        # trial seed still drives their weight init and data order.
+        seeded = "seed" in settable_keys(FAMILIES[self.model].spec_type)
         for point in self.points():
             spec_point = {k: v for k, v in point.items() if not k.startswith(TRAIN_PREFIX)}
             train = {**self.train, **{k[len(TRAIN_PREFIX):]: v for k, v in point.items()
                                       if k.startswith(TRAIN_PREFIX)}}
             for seed in self.seeds:
                 try:
-                    spec = spec_for(self.model, {**self.fixed, **spec_point, "seed": seed})
+                    sets = {**self.fixed, **spec_point, **({"seed": seed} if seeded else {})}
+                    spec = spec_for(self.model, sets)
                 except UsageError as e:
                     where = ", ".join(f"{k}={v}" for k, v in point.items()) or "fixed values"
                     raise UsageError(f"grid file {self.source!r}: at {where}, seed {seed}: {e}") from None

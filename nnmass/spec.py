@@ -43,9 +43,13 @@ def _check_choice(name: str, value, choices) -> str:
     return value
 
 
-def _check_positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not value > 0 or not np.isfinite(value):
-        raise UsageError(f"{name} must be a number > 0, got {value!r}")
+# Width multipliers beyond this overflow channel counts long before they are useful.
+MAX_MULTIPLIER = 64
+
+
+def _check_positive(name: str, value, hi: float = MAX_MULTIPLIER) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0 < value <= hi:
+        raise UsageError(f"{name} must be a number > 0 and <= {hi}, got {value!r}")
     return value
 
 
@@ -344,7 +348,7 @@ def spec_from_dict(d: dict) -> Spec:
         raise UsageError("a spec must be a JSON object with a 'family' key")
     d = dict(d)
     family = d.pop("family")
-    cls = SPEC_TYPES.get(family)
+    cls = SPEC_TYPES.get(family) if isinstance(family, str) else None
     if cls is None:
         raise UsageError(f"unknown spec family {family!r}; valid: {', '.join(SPEC_TYPES)}")
     names = {f.name for f in dataclasses.fields(cls)}

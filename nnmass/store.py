@@ -85,11 +85,12 @@ class ResultStore:
 
     def __init__(self, path: str | Path, create: bool = True):
         self.path = Path(path)
+        where = repr(str(self.path))
         if not self.path.is_file():
             if not create:
-                raise UsageError(f"store {str(self.path)!r} does not exist; give the --store file a sweep wrote")
+                raise UsageError(f"store {where} does not exist; give the --store file a sweep wrote")
             if not self.path.parent.is_dir():
-                raise UsageError(f"cannot create store {str(self.path)!r}: folder {str(self.path.parent)!r} does not exist")
+                raise UsageError(f"cannot create store {where}: folder {str(self.path.parent)!r} does not exist")
         try:
             # isolation_level=None: we open and commit each transaction ourselves.
             self._db = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
@@ -114,7 +115,8 @@ class ResultStore:
                                  f"this nnmass reads version {SCHEMA_VERSION}")
         cols = [r[1] for r in self._db.execute("PRAGMA table_info(trials)")]
         if tuple(cols) != COLUMN_NAMES:
-            raise UsageError(f"store {str(self.path)!r} has a trials table with other columns than nnmass writes")
+            raise UsageError(f"store {str(self.path)!r} has a trials table with other columns "
+                             "than nnmass writes")
 
     def _transaction(self):
         return _Transaction(self._db)

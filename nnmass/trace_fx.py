@@ -81,6 +81,10 @@ def fast_shape(m: nn.Module, shape: tuple) -> tuple | None:
     return None
 
 
+def _tuple_of_tensors(out) -> bool:
+    return isinstance(out, (tuple, list)) and bool(out) and isinstance(out[0], torch.Tensor) and out[0].dim() >= 2
+
+
 def _fetch(root: nn.Module, target: str):
     obj = root
     for part in target.split("."):
@@ -168,6 +172,12 @@ class _Converter:
                      list(m.named_parameters()) + list(m.named_buffers())}
             out = torch.func.functional_call(m, state, tuple(args), kwargs)
         self.env[node] = out
+        if ins and _tuple_of_tensors(out):
+            # e.g. attention returning (output, weights): the first is the feature.
+            self.add(node, "other", out[0], ins, params=sum(p.numel() for p in m.parameters()),
+                     target=type(m).__name__)
+            self.feat[node] = ("tuple", self.feat[node])
+            return
         if not ins or not isinstance(out, torch.Tensor) or out.dim() < 2:
             return
         op, extra = module_op(m)
@@ -186,6 +196,10 @@ class _Converter:
             self.feat[node] = ("split", ins[0], split_ranges(fn, args, kwargs, src.shape[1], src.dim()))
             return
         parent = self.feat.get(node.args[0]) if node.args else None
+        if isinstance(parent, tuple) and parent[0] == "tuple":
+            if node.args[1] == 0:
+                self.feat[node] = parent[1]
+            return
         if isinstance(parent, tuple) and isinstance(node.args[1], int):
             _, src, ranges = parent
             if ranges is None:
@@ -194,23 +208,30 @@ class _Converter:
                 lo, hi = ranges[node.args[1]]
                 self.add(node, "index", out, [src], keep=list(range(lo, hi)), target="split")
             return
+        params = sum(v.numel() for a in node.all_input_nodes
+                     if isinstance(v := self.real.get(a), nn.Parameter))
+        if ins and _tuple_of_tensors(out):
+            self.add(node, "other", out[0], ins, params=params, target=name)
+            self.feat[node] = ("tuple", self.feat[node])
+            return
         if not ins or not isinstance(out, torch.Tensor) or out.dim() < 2:
             return
         op = function_op(fn, args, kwargs, len(ins))
-        extra: dict = {}
+        extra: dict = {"params": params}
         if op == "concat" and cat_dim(args, kwargs) % out.dim() != 1:
             op = "other"
         elif op == "index":
             idx = self.real.get(node.args[2]) if len(node.args) > 2 and isinstance(node.args[2], torch.fx.Node) else None
             keep = channel_keep(fn, args, kwargs, args[0].shape[1], args[0].dim(), idx)
-            op, extra = ("index", {"keep": keep}) if keep is not None else ("other", {})
+            op = "index" if keep is not None else "other"
+            extra["keep"] = keep
         elif op == "conv":
             w = args[1]
             groups = kwargs.get("groups", args[6] if len(args) > 6 else 1)
-            extra = {"groups": groups, "depthwise": groups > 1 and groups == args[0].shape[1],
-                     "macs": conv_macs(w.shape, out.shape)}
+            extra.update(groups=groups, depthwise=groups > 1 and groups == args[0].shape[1],
+                         macs=conv_macs(w.shape, out.shape))
         elif op == "linear":
-            extra = {"macs": linear_macs(args[1].shape, out.shape)}
+            extra["macs"] = linear_macs(args[1].shape, out.shape)
         self.add(node, op, out, ins, target=name, **extra)
 
     def add(self, node, op, out, ins, **kw):

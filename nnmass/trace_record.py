@@ -70,24 +70,30 @@ class _Recorder(TorchFunctionMode):
                 else:
                     self.add(base, "index", piece, [ins[0]], keep=list(range(*ranges[i])), target="split")
             return out
+        params = sum(a.numel() for a in list(args) + list(kwargs.values()) if isinstance(a, nn.Parameter))
+        if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor) and out[0].dim() >= 2:
+            # e.g. attention returning (output, weights): the first is the feature.
+            self.add(base, "other", out[0], ins, params=params, target=fn_name(func))
+            return out
         if not isinstance(out, torch.Tensor) or out.dim() < 2 or out.dtype == torch.bool:
             return out
         op = function_op(func, args, kwargs, len(ins))
-        extra: dict = {}
+        extra: dict = {"params": params}
         if op == "concat" and cat_dim(args, kwargs) % out.dim() != 1:
             op = "other"
         elif op == "index":
             idx = args[2] if len(args) > 2 else kwargs.get("index")
             keep = channel_keep(func, args, kwargs, args[0].shape[1], args[0].dim(), idx)
-            op, extra = ("index", {"keep": keep}) if keep is not None else ("other", {})
+            op = "index" if keep is not None else "other"
+            extra["keep"] = keep
         elif op == "conv":
             w = args[1] if len(args) > 1 else kwargs["weight"]
             groups = kwargs.get("groups", args[6] if len(args) > 6 else 1)
-            extra = {"groups": groups, "depthwise": groups > 1 and groups == args[0].shape[1],
-                     "macs": conv_macs(w.shape, out.shape), "params": w.numel()}
+            extra.update(groups=groups, depthwise=groups > 1 and groups == args[0].shape[1],
+                         macs=conv_macs(w.shape, out.shape))
         elif op == "linear":
             w = args[1] if len(args) > 1 else kwargs["weight"]
-            extra = {"macs": linear_macs(w.shape, out.shape), "params": w.numel()}
+            extra["macs"] = linear_macs(w.shape, out.shape)
         if op in ("conv", "linear", "bn") and scope and self.counts.get(scope, 0) == 0:
             base = scope  # the leaf module's own op takes the module's name
         self.add(base, op, out, ins, target=fn_name(func), **extra)

@@ -114,6 +114,13 @@ def test_dense_cnn_cost_vectorised():
     one = dense_cnn_cost((8, 8, 8), 2.0, (32, 64, 128), False, 3, 32, 10)
     assert one == (spec_cost(DenseCNNSpec()).params, spec_cost(DenseCNNSpec()).macs)
     assert type(one[0]) is int
+    # Per-candidate arguments broadcast against each other: in_channels (2,) x input_size (2, 1).
+    params, macs = dense_cnn_cost((8, 8, 8), 2.0, (32, 64, 128), False, np.array([1, 3]),
+                                  np.array([[32], [28]]), 10)
+    for r, size in enumerate((32, 28)):
+        for c, chans in enumerate((1, 3)):
+            cost = spec_cost(DenseCNNSpec(in_channels=chans, input_size=size))
+            assert (params[r, c], macs[r, c]) == (cost.params, cost.macs)
 
 
 def test_mobilenet_v2_cost_vectorised():

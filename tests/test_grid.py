@@ -77,6 +77,10 @@ def test_json_grid_and_duplicate_points_run_once(tmp_path):
     ("model: dense-mlp\ndataset: digits\nepochs: 1\nfixed: {seed: 3}\n", "top-level 'seeds'"),
     ("model: dense-mlp\ndataset: digits\nepochs: 1\nldi: {batch: 0}\n", "ldi.batch must be an integer >= 1"),
     ("- just\n- a list\n", "must be a mapping"),
+    ("model: dense-mlp\ndataset: digits\nepochs: 1\ngrid: {train.lr: [1]}\ntrain: {lr: 2}\n",
+     "train setting(s) lr are both swept and fixed"),
+    ("model: dense-mlp\ndataset: digits\nepochs: 1\ngrid: {train.epochs: [1, 2]}\n", "give epochs at the top level"),
+    ("model: dense-mlp\ndataset: digits\nepochs: 1\ntrain: {lr: [1, 2]}\n", "train.lr takes single values"),
 ])
 def test_bad_grid_files_raise_one_line(tmp_path, text, needle):
     path = tmp_path / "bad.yaml"
@@ -104,3 +108,14 @@ def test_cli_malformed_grid_and_missing_file_exit_2(tmp_path, capsys):
         assert out.err.startswith("nnmass: error: ") and needle in out.err and str(grid) in out.err
         assert out.err.count("\n") == 1 and out.out == ""
     assert not (tmp_path / "s.sqlite").exists()  # nothing ran, nothing was created
+
+
+def test_family_without_spec_seed_still_keys_each_seed(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("model: resnet18\ndataset: cifar10\nepochs: 1\nseeds: [0, 1]\n"
+                    "grid: {train.lr: [0.1, 0.01]}\n")
+    trials = load_grid(path).trials()
+    assert [(t.seed, t.train) for t in trials] == [(0, {"lr": 0.1}), (1, {"lr": 0.1}),
+                                                   (0, {"lr": 0.01}), (1, {"lr": 0.01})]
+    assert len({t.key for t in trials}) == 4 and len({t.spec for t in trials}) == 1
+    assert not hasattr(trials[0].spec, "seed")

@@ -248,3 +248,5 @@ def test_benchmark_baseline_agrees_with_batched_spectra(capsys):
                          "--activation", "elu", "--repeat", "1", "--json"])
     assert json.loads(capsys.readouterr().out)["layers"] == 4
     assert result["max_abs_diff"] < 1e-5 and result["per_sample_s"] > 0 and result["batched_s"] > 0
+    code, out, err = _run(capsys, "ldi", "dense-mlp", "--inputs", "digits", "--batch", "100000")
+    assert code == 2 and "batch must be in 1..1438" in err and err.count("\n") == 1

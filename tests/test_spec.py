@@ -27,12 +27,14 @@ BAD = [
     (DenseCNNSpec, dict(depth=(4, 4, 4, 4)), r"depth needs 1 or num_cells=3 values, got 4"),
     (DenseCNNSpec, dict(depth=(4, 0, 4)), r"depth must be an integer >= 1, got 0"),
     (DenseCNNSpec, dict(tc=(4, -1, 4)), r"tc must be an integer >= 0, got -1"),
-    (DenseCNNSpec, dict(wm=0), r"wm must be a number > 0, got 0"),
+    (DenseCNNSpec, dict(wm=0), r"wm must be a number > 0 and <= 64, got 0"),
+    (DenseCNNSpec, dict(wm=1e30), r"wm must be a number > 0 and <= 64, got 1e\+30"),
     (DenseCNNSpec, dict(wm=float("nan")), r"wm must be a number > 0"),
     (DenseCNNSpec, dict(num_cells=0), r"num_cells must be an integer in 1..8, got 0"),
     (DenseCNNSpec, dict(conv="dilated"), r"conv must be one of regular, separable"),
     (DenseCNNSpec, dict(input_size=2), r"input_size must be an integer >= 4, got 2"),
-    (MobileNetV2Spec, dict(width_mult=-1.0), r"width_mult must be a number > 0"),
+    (MobileNetV2Spec, dict(width_mult=-1.0), r"width_mult must be a number > 0 and <= 64"),
+    (MobileNetV2Spec, dict(width_mult=float("inf")), r"width_mult must be a number > 0 and <= 64"),
     (MobileNetV2Spec, dict(blocks=(1, 2, 3)), r"blocks needs 7 values \(one per stage\), got 3"),
     (MobileNetV2Spec, dict(blocks=(1, 2, 3, 0, 3, 3, 1)), r"blocks must be an integer in 1..64, got 0"),
     (MobileNetV2Spec, dict(input_size=16), r"input_size must be an integer >= 32, got 16"),
@@ -47,7 +49,10 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("cls,kwargs,message", BAD, ids=[f"{c.family}-{list(k)[0]}-{i}" for i, (c, k, _) in enumerate(BAD)])
+BAD_IDS = [f"{cls.family}-{next(iter(kw))}-{i}" for i, (cls, kw, _) in enumerate(BAD)]
+
+
+@pytest.mark.parametrize("cls,kwargs,message", BAD, ids=BAD_IDS)
 def test_bad_values_name_problem_and_range(cls, kwargs, message):
     with pytest.raises(UsageError, match=message) as info:
         cls(**kwargs)
@@ -62,11 +67,19 @@ def test_bad_skips_are_refused():
         DenseMLPSpec(width=2, depth=4, tc=1, skips=((), (), (0,), (4,)))
     with pytest.raises(UsageError, match=r"skips\[3\] must hold 2 distinct"):
         DenseMLPSpec(width=2, depth=4, tc=2, skips=((), (), (0, 1), (3, 3)))
+    # Malformed skips from a hand-written file: refused, never truncated (0.5 -> 0).
+    for bad in (5, ((), (), 5, ()), ((), (), ("a",), ()), ((), (), (0.5,), ()), ((), (), (True,), ())):
+        with pytest.raises(UsageError, match="skips must be a list .* of lists of integer indices"):
+            DenseMLPSpec(width=2, depth=4, tc=1, skips=bad)
+    with pytest.raises(UsageError, match=r"skips must hold one list per cell \(3\)"):
+        DenseCNNSpec(skips=7)
 
 
 def test_dict_and_json_errors():
     with pytest.raises(UsageError, match="'family' key"):
         spec_from_dict({"width": 3})
+    with pytest.raises(UsageError, match=r"unknown spec family \['x'\]"):
+        spec_from_dict({"family": ["x"]})
     with pytest.raises(UsageError, match="unknown spec family 'lstm'; valid: dense-mlp"):
         spec_from_dict({"family": "lstm"})
     with pytest.raises(UsageError, match="unknown key.*colour.*valid: "):

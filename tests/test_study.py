@@ -71,9 +71,9 @@ def test_zoo_resnet_subset_fits_match_recomputation():
 
 
 def test_tiny_study_runs_fits_reports_and_resumes(tmp_path):
-    grid = grid_from_dict({"name": "tiny", "model": "dense-mlp", "dataset": "synthetic", "epochs": 1,
+    grid = grid_from_dict({"name": "tiny", "model": "dense-mlp", "dataset": "digits", "epochs": 2,
                            "fixed": {"width": 4}, "grid": {"depth": [4, 5], "tc": [1, 4]}, "seeds": [0, 1],
-                           "train": {"batch_size": 256}, "ldi": {"batch": 4, "seed": 0}})
+                           "train": {"batch_size": 64, "lr": 0.01}, "ldi": {"batch": 4, "seed": 0}})
     kw = dict(store=tmp_path / "s.sqlite", out=tmp_path / "rep", progress=False, n_boot=20, grid=grid)
     first = run_training_study("mnist-mlp", **kw)
     assert first.sweep["done"] == 8

@@ -139,6 +139,41 @@ def test_batched_units_group_seeds_of_one_shape(tmp_path):
     assert len(set(accs.values())) > 1  # four different models, not one model copied
 
 
+def test_failed_trial_is_recorded_and_retried_on_resume(tmp_path, monkeypatch):
+    import nnmass.train
+
+    real_train, calls = nnmass.train.train, []
+
+    def train_failing_once(model, data, config):
+        calls.append(config.seed)
+        if len(calls) == 1:
+            raise RuntimeError("boom")  # stands in for e.g. a CUDA out-of-memory error
+        return real_train(model, data, config)
+
+    monkeypatch.setattr(nnmass.train, "train", train_failing_once)
+    grid = load_grid(_grid(tmp_path, SMALL))
+    with ResultStore(tmp_path / "f.sqlite") as store:
+        first = run_sweep(grid, store, LocalExecutor(1), progress=False)
+        assert (first.failed, first.done) == (1, 1)
+        failed, done = store.trials(status="failed"), store.trials(status="done")
+        assert failed[0]["error"].startswith("RuntimeError: boom (test_sweep.py:")
+        assert failed[0]["nn_mass"] == 12.0  # measured before training failed
+        second = run_sweep(grid, store, LocalExecutor(1), progress=False)
+        assert (second.skipped, second.done, second.failed) == (1, 1, 0)
+        rows = {r["key"]: r for r in store.trials()}
+    assert len(rows) == 2 and {r["status"] for r in rows.values()} == {"done"}
+    assert rows[done[0]["key"]] == done[0]  # the finished row was not touched
+    assert rows[failed[0]["key"]]["error"] is None and len(calls) == 3
+
+
+def test_family_that_cannot_take_the_data_stops_before_training(tmp_path, capsys):
+    grid = _grid(tmp_path, "model: resnet18\ndataset: digits\nepochs: 1\n")
+    assert main(["sweep", str(grid), "--store", str(tmp_path / "r.sqlite")]) == 2
+    err = capsys.readouterr().err
+    assert "takes 3-channel images" in err and err.count("\n") == 1
+    assert not (tmp_path / "r.sqlite").exists()
+
+
 @pytest.mark.parametrize("root, needle", [("nowhere", "data root"), ("empty", "mnist files missing")])
 def test_missing_dataset_path_is_one_line_exit_2(tmp_path, capsys, root, needle):
     (tmp_path / "empty").mkdir()

@@ -45,7 +45,7 @@ def run(args) -> int:
 
     from ..formula import spec_mass
     from ..ldi import ldi
-    from ..ldi.inputs import dataset_inputs, gaussian_inputs
+    from ..ldi.inputs import dataset_batch, gaussian_inputs
     from ..models import build
 
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -53,10 +53,14 @@ def run(args) -> int:
     if args.inputs == "gaussian":
         x = gaussian_inputs(spec, args.batch, args.seed, args.device)
     else:
-        # Keys the user fixed must match the data; the others follow it.
-        fixed = frozenset(parse_sets(args.sets)) if args.model in FAMILIES else frozenset(spec.to_dict())
-        spec, x = dataset_inputs(spec, args.inputs, args.batch, args.seed, device=args.device,
-                                 root=args.data_root, fixed=fixed)
+        from ..data import load_dataset
+        from ..train.adapt import fit_spec_to_data
+
+        data = load_dataset(args.inputs, root=args.data_root, device=args.device)
+        # Input sizes follow the data unless the user fixed them (then they must match).
+        fixed = set(parse_sets(args.sets)) if args.model in FAMILIES else set(spec.to_dict())
+        spec = fit_spec_to_data(spec, data, fixed)
+        x = dataset_batch(data, args.batch, args.seed, args.device)
     model = build(spec, seed=args.seed).to(args.device)
     report = ldi(model, x, include_input_layer=args.include_input_layer, positions=args.positions,
                  generator=torch.Generator().manual_seed(args.seed),
@@ -76,7 +80,7 @@ def run(args) -> int:
 
 
 def _progress_bar():
-    """A per-layer progress bar on stderr (CNN layers are measured one at a time)."""
+    """A per-layer progress bar on stderr when it is a terminal (CNN layers run one at a time)."""
     import sys
 
     from tqdm import tqdm
@@ -85,7 +89,7 @@ def _progress_bar():
     def update(done, total):
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, unit="layer", file=sys.stderr, desc="ldi", leave=False)
+            bar = tqdm(total=total, unit="layer", file=sys.stderr, desc="ldi", leave=False, disable=None)
         bar.update(done - bar.n)
         if done >= total:
             bar.close()

@@ -17,7 +17,8 @@ def add_parser(sub) -> None:
     p.add_argument("--ray-address", metavar="ADDR", default=None,
                    help="Ray cluster to join (default: start a local instance with --workers CPUs)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where trials train")
-    p.add_argument("--data-root", metavar="DIR", default=None, help="dataset folder (overrides the grid's data_root)")
+    p.add_argument("--data-root", metavar="DIR", default=None,
+                   help="dataset folder (overrides the grid's data_root)")
     p.add_argument("--download", action="store_true",
                    help="let torchvision download an on-disk dataset into the data root first")
     p.add_argument("--batched", action=argparse.BooleanOptionalAction, default=None,
@@ -56,7 +57,8 @@ def run(args) -> int:
 
     from ..sweep import LocalExecutor, RayExecutor, prepare, run_sweep
 
-    prepare(grid.trials(), args.device, args.download)  # a missing dataset or bad setting stops us before the store exists
+    # A missing dataset or a bad training setting stops us here, before the store exists.
+    prepare(grid.trials(), args.device, args.download)
 
     executor = (RayExecutor(args.ray_address, num_cpus=args.workers) if args.executor == "ray"
                 else LocalExecutor(args.workers))

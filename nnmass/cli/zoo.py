@@ -36,7 +36,9 @@ def run(args) -> int:
     if args.json:
         print_json({"families": rows})
         return 0
+    # MACs depend on the input, so the table says which one (an MLP reads a flat vector).
     table = [{**r, "nn_mass": format(r["nn_mass"], ".6g"), "params": human(r["params"]),
-              "macs": human(r["macs"])} for r in rows]
-    print(format_table(table, ["name", "group", "nn_mass", "cells", "params", "macs", "layers", "summary"]))
+              "macs": human(r["macs"]), "input": r["input_size"] or "flat"} for r in rows]
+    print(format_table(table, ["name", "group", "nn_mass", "cells", "params", "macs", "input", "layers",
+                               "summary"]))
     return 0

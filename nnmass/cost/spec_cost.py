@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass
 from functools import singledispatch
 
 from ..formula import resnet_blocks
-from ..spec import (MOBILENET_V2_STAGES, VGG_CONFIGS, DenseCNNSpec, DenseMLPSpec, DenseNetSpec,
-                    MobileNetV2Spec, ResNetSpec, Spec, VGGSpec)
+from ..spec import (VGG_CONFIGS, DenseCNNSpec, DenseMLPSpec, DenseNetSpec, MobileNetV2Spec, ResNetSpec, Spec,
+                    VGGSpec)
 from .arrays import conv_out, dense_cnn_cost, dense_mlp_cost, mobilenet_v2_cost
 
 

@@ -15,15 +15,19 @@ that fall on the zero padding are not inputs: their columns are zeroed, and the
 zero singular values that this may add (only when ``c_in * valid taps < c_out``,
 e.g. a 3-channel image at a corner) are left out through ``counts``.
 
+Here ``x`` is the layer's whole input: the previous layer's output with the
+sampled skip channels concatenated, so ``c_in = w + t_i`` (Remark 1: nodes are
+channels).
+
 Cost: the Jacobian at one sample and position is a ``c_out x (9 c_in)`` matrix.
 ``A_p`` depends only on which taps are valid (at most 9 patterns for a 3x3
-kernel), so each distinct ``A_p`` is compressed once by QR to a ``c_out x c_out``
-matrix with the same spectrum under any row scaling (``spectrum.compress_rows``);
-then each sample and position costs one ``c_out x c_out`` SVD,
-``O(batch * positions * c_out^3)`` per layer, in one batched ``svdvals`` call per
-layer (chunked to bound memory). The
-positions (``positions`` per layer, default 16; ``None`` = all) are drawn
-without replacement from a seeded ``torch.Generator`` and shared by the samples.
+kernel), so each distinct ``A_p`` is compressed once by QR to a
+``c_out x min(c_out, 9 c_in)`` matrix with the same spectrum under any row
+scaling (``spectrum.compress_rows``). Each sample and position then costs one
+small SVD, ``O(batch * positions * c_out^3)`` per layer, in one batched
+``svdvals`` call per layer (chunked to bound memory). The ``positions`` per
+layer (default 16; ``None`` = all) are drawn without replacement from a seeded
+``torch.Generator`` and shared by the samples of the batch.
 """
 from __future__ import annotations
 

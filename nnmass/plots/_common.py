@@ -44,7 +44,9 @@ def set_log_x(ax, xs) -> None:
     xs = np.asarray(xs, dtype=float)
     positive = xs[xs > 0]
     if positive.size and np.all(xs > 0):
+        from matplotlib.ticker import NullFormatter
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on short ranges
     elif positive.size:
         ax.set_xscale("symlog", linthresh=float(positive.min()))
 

@@ -1,8 +1,9 @@
 """Fig. 6 of the paper: ImageNet top-1 against #Params and NN-Mass, no training.
 
 Top row: the paper's subset (ResNets and Wide-ResNets), each model labelled.
-Bottom row: every model with a known NN-Mass, one marker per family. Each
-panel has its least-squares line on log(x) and R^2.
+Bottom row: every model with a measured NN-Mass > 0 (the models of the
+table's all-models fit), one marker per family. Each panel has its
+least-squares line on log(x) and R^2.
 """
 from __future__ import annotations
 
@@ -19,11 +20,9 @@ def _usable(models: Sequence[dict], x: str) -> list[dict]:
     return [m for m in models if m.get(x) is not None and m.get("top1") is not None and m[x] > 0]
 
 
-def _panel(ax, models: Sequence[dict], x: str, tag: str, label_points: bool) -> float | None:
+def _panel(ax, models: Sequence[dict], x: str, tag: str, label_points: bool, markers: dict) -> float | None:
     models = _usable(models, x)
-    families = sorted({m["family"] for m in models})
-    markers = dict(zip(families, cycle(MARKERS)))
-    for fam in families:
+    for fam in sorted({m["family"] for m in models}):
         pts = [m for m in models if m["family"] == fam]
         ax.scatter([m[x] for m in pts], [m["top1"] for m in pts], marker=markers[fam], s=28, label=fam)
     if label_points:
@@ -46,11 +45,13 @@ def plot_fig6(models: Sequence[dict], path: str | Path, subset: Sequence[str] = 
     """
     plt = pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
+    markers = dict(zip(sorted({m["family"] for m in models}), cycle(MARKERS)))
     part = [m for m in models if m["family"] in subset]
-    _panel(axes[0][0], part, "params", f"(a) {subset_label}: top-1 vs #Params", True)
-    _panel(axes[0][1], part, "nn_mass", f"(b) {subset_label}: top-1 vs NN-Mass", True)
-    _panel(axes[1][0], models, "params", "(c) all models: top-1 vs #Params", False)
-    _panel(axes[1][1], models, "nn_mass", "(d) all models with an NN-Mass: top-1 vs NN-Mass", False)
+    massive = [m for m in models if m.get("nn_mass") is not None and m["nn_mass"] > 0]
+    _panel(axes[0][0], part, "params", f"(a) {subset_label}: top-1 vs #Params", True, markers)
+    _panel(axes[0][1], part, "nn_mass", f"(b) {subset_label}: top-1 vs NN-Mass", True, markers)
+    _panel(axes[1][0], massive, "params", "(c) all models with NN-Mass > 0: top-1 vs #Params", False, markers)
+    _panel(axes[1][1], massive, "nn_mass", "(d) all models with NN-Mass > 0: top-1 vs NN-Mass", False, markers)
     for ax in axes[0]:
         ax.legend(fontsize=7, loc="lower right")
     axes[1][0].legend(fontsize=6, ncol=2, loc="lower right")

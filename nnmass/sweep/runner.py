@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from ..grid import Grid, TrialSpec
+from ..train.adapt import fit_spec_to_data
 from ..store import ResultStore
 from .executors import _DATA_CACHE
 from .trial import load_data, make_train_config
@@ -47,12 +48,13 @@ def prepare(trials: list[TrialSpec], device: str = "cpu", download: bool = False
     """
     seen = set()
     for t in trials:
-        sig = (t.dataset, t.data_root, t.family, t.epochs, tuple(sorted(t.train.items())))
+        sig = (t.dataset, t.data_root, t.family, t.epochs, repr(sorted(t.train.items())))
         if sig in seen:
             continue
         seen.add(sig)
-        load_data(t, _DATA_CACHE, device, download)
+        data = load_data(t, _DATA_CACHE, device, download)
         make_train_config(t, device)
+        fit_spec_to_data(t.spec, data)  # e.g. a torchvision family on 1-channel digits
 
 
 def plan_units(trials: list[TrialSpec], batched: bool) -> list[list[TrialSpec]]:

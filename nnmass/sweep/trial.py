@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
+import traceback
 from datetime import datetime, timezone
 
 from ..errors import UsageError
@@ -102,7 +104,8 @@ def measure(trial: TrialSpec, data, device: str = "cpu"):
     # Definition 2 is implemented for the DenseNet-type families; others store NULL.
     if isinstance(spec, (DenseMLPSpec, DenseCNNSpec)):
         import torch
-        gen = torch.Generator().manual_seed(int(trial.ldi["seed"])) if isinstance(spec, DenseCNNSpec) else None
+        cnn = isinstance(spec, DenseCNNSpec)  # samples output positions with this generator
+        gen = torch.Generator().manual_seed(int(trial.ldi["seed"])) if cnn else None
         report = ldi(model, ldi_inputs(spec, data, trial.ldi, device), generator=gen)
         columns.update(ldi_mean=_finite_or_none(report.mean), ldi_std=_finite_or_none(report.std))
     return spec, model, columns
@@ -139,7 +142,7 @@ def run_trial(trial: TrialSpec, data_cache: dict, device: str = "cpu") -> dict:
         row.update(columns)
         row.update(outcome_columns(train(model, data, config), config))
     except Exception as e:  # noqa: BLE001 - a failed trial is recorded, the sweep goes on
-        row.update(status="failed", error=f"{type(e).__name__}: {e}")
+        row.update(status="failed", error=describe_error(e))
     return finish(row, start)
 
 
@@ -177,6 +180,13 @@ def finish(row: dict, start: float) -> dict:
     row["seconds"] = time.perf_counter() - start
     row["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="microseconds")
     return row
+
+
+def describe_error(e: BaseException) -> str:
+    """``Type: message (file:line)`` of the innermost frame, for the error column."""
+    frames = traceback.extract_tb(e.__traceback__)
+    where = f" ({os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+    return f"{type(e).__name__}: {e}{where}"
 
 
 def _as_field_type(default, value):
