@@ -18,6 +18,11 @@ from .errors import UsageError
 # "linear" (identity) gives the deep linear networks of Prop. 2.
 ACTIVATIONS = ("relu", "elu", "leaky_relu", "tanh", "gelu", "silu", "linear")
 CONV_KINDS = ("regular", "separable")
+# Weight init of DenseNet-type models. "torch" is PyTorch's default, whose variance
+# shrinks with fan-in (so extra skip columns get smaller weights); "fan_out" is He
+# normal by output units, variance 2/w: depth- and skip-independent, the setting
+# of Prop. 2 (the paper's footnote 4: variance scaled by width only).
+INITS = ("torch", "fan_out")
 # torchvision's MobileNetV2 stages: (expansion t, channels c, blocks n, stride s).
 MOBILENET_V2_STAGES = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
                        (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
@@ -108,8 +113,11 @@ class Spec:
         return json.dumps(self.to_dict(), **kw)
 
     def replace(self, **changes) -> "Spec":
-        """A copy with some fields changed; resampled skips when the shape changes."""
-        if "skips" not in changes and hasattr(self, "skips"):
+        """A copy with some fields changed. Skips are kept unless a field they depend on
+        (depth, width, tc, cells, seed) changes, in which case they are sampled anew."""
+        shape_keys = {"depth", "width", "tc", "num_cells", "wm", "seed"}
+        if "skips" not in changes and hasattr(self, "skips") and shape_keys & {
+                k for k, v in changes.items() if getattr(self, k) != v}:
             changes["skips"] = None
         return dataclasses.replace(self, **changes)
 
@@ -137,6 +145,7 @@ class DenseMLPSpec(Spec):
     tc: int = 10  # most skip inputs a layer may take
     num_classes: int = 10
     activation: str = "relu"
+    init: str = "torch"  # weight-init scheme, see INITS
     seed: int = 0  # seeds the skip links, nothing else
     skips: tuple | None = None  # per layer, flat indices into layers 0..i-2
 
@@ -148,6 +157,7 @@ class DenseMLPSpec(Spec):
         _check_int("num_classes", self.num_classes, 1)
         _check_int("seed", self.seed, 0)
         _check_choice("activation", self.activation, ACTIVATIONS)
+        _check_choice("init", self.init, INITS)
         if self.skips is None:
             skips = sample_skips(np.random.Generator(np.random.PCG64(self.seed)), self.depth, self.width, self.tc)
         else:
@@ -173,6 +183,7 @@ class DenseCNNSpec(Spec):
     input_size: int = 32
     num_classes: int = 10
     activation: str = "relu"
+    init: str = "torch"  # weight-init scheme, see INITS
     seed: int = 0
     skips: tuple | None = None  # per cell, per layer, flat channel indices
 
@@ -193,6 +204,7 @@ class DenseCNNSpec(Spec):
         _check_int("num_classes", self.num_classes, 1)
         _check_int("seed", self.seed, 0)
         _check_choice("activation", self.activation, ACTIVATIONS)
+        _check_choice("init", self.init, INITS)
         object.__setattr__(self, "depth", depth)
         object.__setattr__(self, "tc", tc)
         widths = self.widths

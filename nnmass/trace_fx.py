@@ -16,8 +16,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from .graph import LayerGraph, Node
-from .trace_ops import (cat_dim, channel_keep, conv_macs, function_op, is_split, linear_macs, module_op,
-                        split_ranges)
+from .trace_ops import (cat_dim, channel_keep, conv_macs, function_op, is_split, layout, linear_macs, module_op,
+                        out_channel_dim, split_ranges)
 
 
 def default_leaf_modules() -> tuple[type, ...]:
@@ -109,6 +109,7 @@ class _Converter:
         self.real: dict = {}  # get_attr node -> real tensor (index buffers)
         self.feat: dict = {}  # fx node -> graph node name, or ("split", name, ranges)
         self.calls: dict[str, int] = {}
+        self.dims: dict[str, tuple] = {}  # graph node -> (channel dim, shape)
         self.graph = LayerGraph(method="fx")
 
     def name(self, node) -> str:
@@ -191,9 +192,11 @@ class _Converter:
 
     def call_function(self, node, fn, args, kwargs, ins, out):
         name = fn if isinstance(fn, str) else getattr(fn, "__name__", str(fn))
+        cdim = self.dims[ins[0]][0] if ins else 1
         if is_split(fn) and ins:
             src = args[0]
-            self.feat[node] = ("split", ins[0], split_ranges(fn, args, kwargs, src.shape[1], src.dim()))
+            ranges = split_ranges(fn, args, kwargs, src.shape[cdim], src.dim(), cdim)
+            self.feat[node] = ("split", ins[0], ranges)
             return
         parent = self.feat.get(node.args[0]) if node.args else None
         if isinstance(parent, tuple) and parent[0] == "tuple":
@@ -218,13 +221,11 @@ class _Converter:
             return
         op = function_op(fn, args, kwargs, len(ins))
         extra: dict = {"params": params}
-        if op == "concat" and cat_dim(args, kwargs) % out.dim() != 1:
+        if op == "concat" and cat_dim(args, kwargs) % out.dim() != cdim:
             op = "other"
         elif op == "index":
             idx = self.real.get(node.args[2]) if len(node.args) > 2 and isinstance(node.args[2], torch.fx.Node) else None
-            keep = channel_keep(fn, args, kwargs, args[0].shape[1], args[0].dim(), idx)
-            op = "index" if keep is not None else "other"
-            extra["keep"] = keep
+            op, extra["keep"] = channel_keep(fn, args, kwargs, args[0].shape[cdim], args[0].dim(), cdim, idx)
         elif op == "conv":
             w = args[1]
             groups = kwargs.get("groups", args[6] if len(args) > 6 else 1)
@@ -232,14 +233,16 @@ class _Converter:
                          macs=conv_macs(w.shape, out.shape))
         elif op == "linear":
             extra["macs"] = linear_macs(args[1].shape, out.shape)
-        self.add(node, op, out, ins, target=name, **extra)
+        self.add(node, op, out, ins, target=name, call=(fn, args, kwargs), **extra)
 
-    def add(self, node, op, out, ins, **kw):
+    def add(self, node, op, out, ins, call=(None, (), {}), **kw):
         name = self.name(node)
-        channels = int(out.shape[-1] if op == "linear" else out.shape[1])
-        spatial = tuple(out.shape[2:]) if out.dim() > 2 and op != "linear" else None
+        in_cdim, in_shape = self.dims[ins[0]] if ins else (None, None)
+        cdim = out_channel_dim(op, *call, in_cdim, in_shape, tuple(out.shape))
+        channels, spatial = layout(out.shape, cdim)
         self.graph.add(Node(name, op, inputs=ins, channels=channels, spatial=spatial, **kw))
         self.feat[node] = name
+        self.dims[name] = (cdim, tuple(out.shape))
 
 
 def fx_graph(model: nn.Module, example_input, leaf_modules=None) -> tuple[LayerGraph, int]:

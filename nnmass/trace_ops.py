@@ -109,37 +109,85 @@ def cat_dim(args, kwargs) -> int:
     return kwargs.get("dim", args[1] if len(args) > 1 else 0)
 
 
-def channel_keep(fn, args, kwargs, channels: int, ndim: int, index_value=None) -> list[int] | None:
-    """Channels an index op keeps (in output order), or None if it does not act on channels alone."""
+def channel_keep(fn, args, kwargs, channels: int, ndim: int, cdim: int = 1,
+                 index_value=None) -> tuple[str, list[int] | None]:
+    """How an index op acts: ``("index", kept channels in output order)``, ``("pool", None)``
+    when it picks positions but keeps every channel, or ``("other", None)``."""
     if _in(fn, _INDEX_SELECT):
-        dim = kwargs.get("dim", args[1])
-        if dim % ndim != 1 or index_value is None:
-            return None
-        return [int(i) % channels for i in index_value.reshape(-1).tolist()]
+        dim = kwargs.get("dim", args[1]) % ndim
+        if dim != cdim:
+            return "pool", None
+        if index_value is None or index_value.device.type == "meta":
+            return "other", None
+        return "index", [int(i) % channels for i in index_value.reshape(-1).tolist()]
     if _in(fn, _NARROW):
         dim, start, length = (list(args[1:]) + [None] * 3)[:3]
-        if dim is None or dim % ndim != 1:
-            return None
-        return list(range(channels))[start:start + length]
-    key = args[1]
-    if not isinstance(key, tuple):
-        key = (key,)
-    if len(key) < 2 or key[0] != slice(None) or any(k not in (slice(None), Ellipsis) for k in key[2:]):
-        return None
-    ch = key[1]
+        if dim is None:
+            return "other", None
+        if dim % ndim != cdim:
+            return "pool", None
+        return "index", list(range(channels))[start:start + length]
+    key = args[1] if isinstance(args[1], tuple) else (args[1],)
+    if Ellipsis in key:
+        at = key.index(Ellipsis)
+        key = key[:at] + (slice(None),) * (ndim - len(key) + 1) + key[at + 1:]
+    key = key + (slice(None),) * (ndim - len(key))
+    if len(key) != ndim or any(k is None for k in key):
+        return "other", None
+    others_full = all(k == slice(None) for i, k in enumerate(key) if i != cdim)
+    ch = key[cdim]
+    if ch == slice(None):
+        return ("pool", None) if key[0] == slice(None) else ("other", None)
+    if not others_full:
+        return "other", None
     if isinstance(ch, slice):
-        return list(range(channels))[ch]
+        return "index", list(range(channels))[ch]
     if isinstance(ch, torch.Tensor) and ch.dtype in (torch.int64, torch.int32) and ch.device.type != "meta":
-        return [int(i) % channels for i in ch.reshape(-1).tolist()]
+        return "index", [int(i) % channels for i in ch.reshape(-1).tolist()]
     if isinstance(ch, (list, tuple)) and all(isinstance(i, int) for i in ch):
-        return [i % channels for i in ch]
-    return None
+        return "index", [i % channels for i in ch]
+    return "other", None
 
 
-def split_ranges(fn, args, kwargs, channels: int, ndim: int) -> list[tuple[int, int]] | None:
+_PERMUTE = {torch.permute, torch.Tensor.permute, "permute"}
+_TRANSPOSE = {torch.transpose, torch.Tensor.transpose, torch.swapaxes, torch.Tensor.swapaxes, "transpose",
+              "swapaxes"}
+
+
+def out_channel_dim(op: str, fn, args, kwargs, in_cdim: int | None, in_shape, out_shape) -> int:
+    """The feature (channel) dim of an op's output: 1 for convs (NC...), the last
+    for linears; permutes and transposes move it; others keep their input's."""
+    n_out = len(out_shape)
+    if op == "conv" or in_cdim is None or in_shape is None:
+        return 1
+    if op == "linear":
+        return n_out - 1
+    n_in = len(in_shape)
+    if _in(fn, _PERMUTE):
+        dims = kwargs.get("dims", args[1] if len(args) == 2 and isinstance(args[1], (tuple, list)) else args[1:])
+        return [d % n_in for d in dims].index(in_cdim)
+    if _in(fn, _TRANSPOSE):
+        a, b = args[1] % n_in, args[2] % n_in
+        return b if in_cdim == a else a if in_cdim == b else in_cdim
+    if n_out == n_in:
+        return in_cdim
+    if n_out == 2:
+        return 1
+    if in_cdim == n_in - 1 and out_shape[-1] == in_shape[-1]:
+        return n_out - 1
+    return 1
+
+
+def layout(shape, cdim: int) -> tuple[int, tuple | None]:
+    """(channels, spatial) of a tensor shape with features along ``cdim``."""
+    spatial = tuple(int(s) for i, s in enumerate(shape) if i not in (0, cdim))
+    return int(shape[cdim]), (spatial or None)
+
+
+def split_ranges(fn, args, kwargs, channels: int, ndim: int, cdim: int = 1) -> list[tuple[int, int]] | None:
     """Channel ranges of the pieces of a chunk/split along the channel dim."""
     dim = kwargs.get("dim", args[2] if len(args) > 2 else 0)
-    if dim % ndim != 1:
+    if dim % ndim != cdim:
         return None
     arg = args[1] if len(args) > 1 else kwargs.get("chunks", kwargs.get("split_size_or_sections"))
     if fn_name(fn) == "chunk":

@@ -14,8 +14,8 @@ from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from .graph import LayerGraph, Node
-from .trace_ops import (cat_dim, channel_keep, conv_macs, fn_name, function_op, is_split, linear_macs,
-                        split_ranges)
+from .trace_ops import (cat_dim, channel_keep, conv_macs, fn_name, function_op, is_split, layout, linear_macs,
+                        out_channel_dim, split_ranges)
 
 
 class _Recorder(TorchFunctionMode):
@@ -23,7 +23,7 @@ class _Recorder(TorchFunctionMode):
         super().__init__()
         self.graph = LayerGraph(method="record")
         self.names: dict[int, str] = {}  # id(tensor) -> graph node
-        self.splits: dict[int, tuple] = {}  # id(tuple) -> (source node, ranges)
+        self.dims: dict[str, tuple] = {}  # graph node -> (channel dim, shape)
         self.alive: list = []  # keep recorded tensors alive so their ids stay unique
         self.stack: list[str] = []
         self.counts: dict[str, int] = {}
@@ -36,11 +36,13 @@ class _Recorder(TorchFunctionMode):
         self.counts[base] = k + 1
         return base if k == 0 else f"{base}@{k}"
 
-    def add(self, base, op, out, ins, **kw) -> None:
+    def add(self, base, op, out, ins, call=(None, (), {}), **kw) -> None:
         name = self.fresh(base)
-        channels = int(out.shape[-1] if op == "linear" else out.shape[1])
-        spatial = tuple(out.shape[2:]) if out.dim() > 2 and op != "linear" else None
+        in_cdim, in_shape = self.dims[ins[0]] if ins else (None, None)
+        cdim = out_channel_dim(op, *call, in_cdim, in_shape, tuple(out.shape))
+        channels, spatial = layout(out.shape, cdim)
         self.graph.add(Node(name, op, inputs=ins, channels=channels, spatial=spatial, **kw))
+        self.dims[name] = (cdim, tuple(out.shape))
         self.names[id(out)] = name
         self.alive.append(out)
 
@@ -55,15 +57,11 @@ class _Recorder(TorchFunctionMode):
                     ins.append(n)
         scope = self.stack[-1] if self.stack else ""
         base = f"{scope}.{fn_name(func)}" if scope else fn_name(func)
-        if func in (torch.Tensor.__getitem__,) and id(args[0]) in self.splits:
-            src, ranges = self.splits[id(args[0])]
-            lo, hi = ranges[args[1]]
-            self.add(base, "index", out, [src], keep=list(range(lo, hi)), target="split")
-            return out
         if not ins:
             return out
+        cdim = self.dims[ins[0]][0]
         if is_split(func) and isinstance(out, tuple):
-            ranges = split_ranges(func, args, kwargs, args[0].shape[1], args[0].dim())
+            ranges = split_ranges(func, args, kwargs, args[0].shape[cdim], args[0].dim(), cdim)
             for i, piece in enumerate(out):
                 if ranges is None:
                     self.add(base, "other", piece, [ins[0]], target="split")
@@ -79,13 +77,11 @@ class _Recorder(TorchFunctionMode):
             return out
         op = function_op(func, args, kwargs, len(ins))
         extra: dict = {"params": params}
-        if op == "concat" and cat_dim(args, kwargs) % out.dim() != 1:
+        if op == "concat" and cat_dim(args, kwargs) % out.dim() != cdim:
             op = "other"
         elif op == "index":
             idx = args[2] if len(args) > 2 else kwargs.get("index")
-            keep = channel_keep(func, args, kwargs, args[0].shape[1], args[0].dim(), idx)
-            op = "index" if keep is not None else "other"
-            extra["keep"] = keep
+            op, extra["keep"] = channel_keep(func, args, kwargs, args[0].shape[cdim], args[0].dim(), cdim, idx)
         elif op == "conv":
             w = args[1] if len(args) > 1 else kwargs["weight"]
             groups = kwargs.get("groups", args[6] if len(args) > 6 else 1)
@@ -96,7 +92,7 @@ class _Recorder(TorchFunctionMode):
             extra["macs"] = linear_macs(w.shape, out.shape)
         if op in ("conv", "linear", "bn") and scope and self.counts.get(scope, 0) == 0:
             base = scope  # the leaf module's own op takes the module's name
-        self.add(base, op, out, ins, target=fn_name(func), **extra)
+        self.add(base, op, out, ins, call=(func, args, kwargs), target=fn_name(func), **extra)
         return out
 
 

@@ -96,6 +96,16 @@ class UnitGraph:
     extra_uses: dict = field(default_factory=dict)  # unit -> reads other than by a new unit
 
 
+def _same_spatial(a, b) -> bool:
+    """Equal resolutions; a 1x1 map and a flat vector count as the same."""
+    def size(s):
+        n = 1
+        for d in s or ():
+            n *= d
+        return n
+    return a == b or (size(a) == 1 and size(b) == 1)
+
+
 def merge_ranges(ranges) -> list[tuple[int, int]]:
     out: list[list[int]] = []
     for lo, hi in sorted(ranges):
@@ -191,37 +201,35 @@ class _Builder:
             return Prov(select(p.segs, node.keep), p.cat, p.act)
         if op == "add":
             return self.visit_add(node, ins)
-        same_shape = len(ins) == 1 and node.channels == ins[0].width
+        same_shape = (len(ins) == 1 and node.channels == ins[0].width
+                      and _same_spatial(node.spatial, self.graph[node.inputs[0]].spatial))
         if op in ("bn", "act") and same_shape:
             return Prov(ins[0].segs, ins[0].cat, ins[0].act or op == "act")
-        if op in ("pool", "flatten", "other") and same_shape and not node.params and (
-                op != "pool" or node.spatial == self._spatial(node.inputs[0])):
+        if op in ("pool", "flatten", "other") and same_shape and not node.params:
             return Prov(ins[0].segs, ins[0].cat, ins[0].act)
         if len({tuple(p.segs) for p in ins}) > 1:
-            self.unclassified[node.name] = f"{node.target or op} merges {len(ins)} feature tensors"
-            for p in ins:
-                self.use(p)
-            return self.deepest(ins)
+            return self.reject(node, f"{node.target or op} merges {len(ins)} feature tensors", ins)
         if not ins:
             return None
         return self.new_unit(node, op if op in ("pool", "flatten") else "other", ins[0])
 
-    def _spatial(self, name: str):
-        return self.graph[name].spatial
+    def reject(self, node, why: str, ins: list[Prov]) -> Prov:
+        """Report ``node`` as unclassified; carry on with its deepest input."""
+        self.unclassified[node.name] = why
+        for p in ins:
+            self.use(p)
+        return self.deepest(ins)
 
     def visit_add(self, node, ins: list[Prov]) -> Prov:
         if len(ins) == 1 or len({tuple(p.segs) for p in ins}) == 1:
             return ins[0]  # adds a constant or a tensor to itself: elementwise
         if len(ins) != 2 or ins[0].width != ins[1].width:
-            self.unclassified[node.name] = "addition of tensors of different shapes"
-            return self.deepest(ins)
+            return self.reject(node, "addition of tensors of different shapes", ins)
         a, b = (p.whole(self.units) for p in ins)
         if a is None or b is None:
-            self.unclassified[node.name] = "addition of tensors that are not whole layer outputs"
-            return self.deepest(ins)
+            return self.reject(node, "addition of tensors that are not whole layer outputs", ins)
         if self.units[a].depth == self.units[b].depth:
-            self.unclassified[node.name] = "addition of two parallel branches of equal depth"
-            return ins[0]
+            return self.reject(node, "addition of two parallel branches of equal depth", ins)
         main, short = (a, b) if self.units[a].depth > self.units[b].depth else (b, a)
         main_prov = ins[0] if main == a else ins[1]
         ancestors = self.ancestors(main)
@@ -229,11 +237,9 @@ class _Builder:
         while source is not None and source not in ancestors:
             source, branch = self.pred(source), branch + 1
         if source is None or branch >= ancestors[source]:
-            self.unclassified[node.name] = "addition of tensors that no chain of layers links"
-            return main_prov
+            return self.reject(node, "addition of tensors that no chain of layers links", ins)
         if ancestors[source] < 2:
-            self.unclassified[node.name] = "residual addition that skips no layer"
-            return main_prov
+            return self.reject(node, "residual addition that skips no layer", ins)
         self.use(ins[1] if main == a else ins[0])
         if branch == 0:
             self.units[main].adds.append(

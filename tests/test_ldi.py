@@ -151,6 +151,7 @@ def test_cnn_positions_are_sampled_from_the_given_generator():
     a = nnmass.ldi(model, x, positions=5, generator=torch.Generator().manual_seed(11),
                    progress=lambda done, total: calls.append((done, total)))
     assert calls == [(0, 2), (1, 2), (2, 2)]
+    assert all(m.training for m in model.modules())  # measured in eval mode, train mode restored
     b = nnmass.ldi(model, x, positions=5, generator=torch.Generator().manual_seed(11))
     assert a.position_seed == 11 and a.to_dict() == b.to_dict()
     pos = [s.positions for s in a.spectra]
@@ -218,10 +219,11 @@ def test_cli_ldi_table_for_a_cnn(capsys):
     (["--device", "cuda"], "cuda"),
     (["--inputs", "no-such-set"], "no-such-set"),
     (["--positions", "0"], "positions"),
+    (["--set", "depth=1", "--set", "width=2"], "include-input-layer"),
 ])
 def test_cli_ldi_bad_input_exits_2_with_one_line(capsys, argv, needle, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    code, out, err = _run(capsys, "ldi", "dense-mlp", "--set", "depth=3", *argv)
+    code, out, err = _run(capsys, "ldi", "dense-mlp", *argv)
     assert code == 2 and out == ""
     assert err.startswith("nnmass: error:") and err.count("\n") == 1 and needle in err
 
@@ -235,6 +237,8 @@ def test_cli_ldi_on_real_digits_sets_input_dim_from_the_data(capsys):
     assert d["count"] == 3 * 5 * 8
     code, out, err = _run(capsys, "ldi", "dense-mlp", "--set", "input_dim=10", "--inputs", "digits")
     assert code == 2 and "input_dim" in err and "64" in err and err.count("\n") == 1
+    code, out, err = _run(capsys, "ldi", "dense-mlp", "--inputs", "digits", "--batch", "100000")
+    assert code == 2 and "batch must be in 1.." in err and "digits" in err and err.count("\n") == 1
 
 
 def test_benchmark_baseline_agrees_with_batched_spectra(capsys):
@@ -248,5 +252,3 @@ def test_benchmark_baseline_agrees_with_batched_spectra(capsys):
                          "--activation", "elu", "--repeat", "1", "--json"])
     assert json.loads(capsys.readouterr().out)["layers"] == 4
     assert result["max_abs_diff"] < 1e-5 and result["per_sample_s"] > 0 and result["batched_s"] > 0
-    code, out, err = _run(capsys, "ldi", "dense-mlp", "--inputs", "digits", "--batch", "100000")
-    assert code == 2 and "batch must be in 1..1438" in err and err.count("\n") == 1

@@ -115,3 +115,13 @@ def test_fig4_matches_equal_mass_different_depth(store_path):
     close = [(a, b) for a in masses for b in masses
              if a[0] < b[0] and abs(masses[a] - masses[b]) <= 0.05 * masses[a]]
     assert bool(close) == bool(groups)
+
+
+def test_cnn_report_draws_fig5_with_paper_numbers(store_path, tmp_path):
+    with ResultStore(store_path) as s:
+        rows = [dict(r, family="dense-cnn", dataset="cifar10") for r in s.trials()]
+    out = tmp_path / "cnn"
+    write_report(rows, out, "cnn", n_boot=10, command="x")
+    assert (out / "fig5.png").stat().st_size > 0 and not (out / "fig3.png").exists()
+    md = (out / "report.md").read_text()
+    assert "| 0.84 |" in md and "| 0.76 |" in md

@@ -132,6 +132,27 @@ def sequential_model():
 SEQUENTIAL_MASS = 8.0
 
 
+class ChannelsLastBlock(nn.Module):
+    """ConvNeXt style: a residual MLP on channels-last tensors (features along the last dim)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.dw = nn.Conv2d(8, 8, 7, padding=3, groups=8)
+        self.norm, self.fc1, self.fc2 = nn.LayerNorm(8), nn.Linear(8, 32), nn.Linear(32, 8)
+
+    def forward(self, x):
+        x = self.stem(x)
+        y = self.norm(self.dw(x).permute(0, 2, 3, 1))
+        y = self.fc2(nn.functional.gelu(self.fc1(y)))
+        return x + y.permute(0, 3, 1, 2)
+
+
+# The depthwise conv and fc1 have no activation between them: one linear operator,
+# one layer. Nodes (8, 32, 8), actual 8, possible 8, ic = 8 + 32 = 40: mass 40.
+CHANNELS_LAST_MASS = 40.0
+
+
 class TwoResolutions(nn.Module):
     """Two concatenation cells; a stride-2 transition reads the first cell's whole output."""
 
@@ -178,7 +199,8 @@ DATA_DEPENDENT_MASS = 12.0
 CASES = [(LoopConcat, (1, 3, 8, 8), LOOP_CONCAT_MASS, "concat"),
          (SliceConcat, (1, 5), SLICE_CONCAT_MASS, "concat"),
          (CustomResidual, (1, 3, 8, 8), CUSTOM_IDENTITY_MASS, "add"),
-         (sequential_model, (1, 3, 8, 8), SEQUENTIAL_MASS, "add")]
+         (sequential_model, (1, 3, 8, 8), SEQUENTIAL_MASS, "add"),
+         (ChannelsLastBlock, (1, 3, 8, 8), CHANNELS_LAST_MASS, "add")]
 
 
 @pytest.mark.parametrize("make,shape,mass,kind", CASES, ids=lambda v: getattr(v, "__name__", None))
@@ -219,6 +241,25 @@ def test_recorder_leaves_the_model_as_it_was():
     measure(model, torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(1)), method="record")
     assert model.training and all(m.training for m in model.modules())
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # BN statistics too
+
+
+class PooledSkip(nn.Module):
+    """A concatenation across resolutions: an early map pooled into a later layer's input."""
+
+    def __init__(self):
+        super().__init__()
+        self.c0, self.c1 = nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 4, 3, stride=2, padding=1)
+        self.c2, self.c3 = nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(8, 4, 3, padding=1)
+
+    def forward(self, x):
+        x0 = torch.relu(self.c0(x))
+        x2 = torch.relu(self.c2(torch.relu(self.c1(x0))))
+        return self.c3(torch.cat([x2, nn.functional.max_pool2d(x0, 2)], 1))
+
+
+def test_concatenation_across_resolutions_is_named():
+    report = measure(PooledSkip(), torch.zeros(1, 3, 8, 8), allow_unclassified=True)
+    assert report.unclassified == ["cat"] and report.cells == []
 
 
 class SqueezeExcite(nn.Module):

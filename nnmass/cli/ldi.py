@@ -7,8 +7,11 @@ from .common import add_model_args, format_table, print_json, resolve_spec
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "ldi", help="layerwise dynamical isometry: Jacobian singular values at init",
-        description="Singular values of J_i = D_i W_i for every layer of a dense-mlp or dense-cnn at "
-                    "initialization, over a batch of Gaussian or real inputs.")
+        description="Singular values of J_i = D_i W_i (W_i with its skip columns, D_i = diag(phi'(h_i)) "
+                    "per sample) for every layer of a dense-mlp or dense-cnn at initialization, over a "
+                    "batch of Gaussian or real inputs. The layer reading the raw input is left out unless "
+                    "--include-input-layer. CNNs: the exact Jacobian rows at --positions sampled output "
+                    "positions per layer, BatchNorm in eval mode (running statistics).")
     add_model_args(p)
     p.add_argument("--batch", type=int, default=64, help="inputs in the batch (default 64)")
     p.add_argument("--seed", type=int, default=0,

@@ -17,6 +17,8 @@ def add_parser(sub) -> None:
                    help="residual blocks: identity shortcuts only (default) or projections too")
     p.add_argument("--tracer", choices=("auto", "fx", "record"), default="auto",
                    help="graph method: torch.fx, recording one forward pass, or fx then recording (default)")
+    p.add_argument("--device", default="cpu",
+                   help="where the recording tracer runs the forward pass (cpu, cuda, cuda:1); fx needs none")
     p.add_argument("--allow-unclassified", action="store_true",
                    help="report merges that fit no cell rule and measure the rest, instead of exiting 2")
     p.set_defaults(func=run)
@@ -86,7 +88,14 @@ def _trace(args, model, shape, spec):
     from ..cells import find_cells
     from ..errors import UsageError
     from ..trace import graph_report, trace_graph, unclassified_message
-    x = torch.zeros(shape)
+    try:
+        device = torch.device(args.device)
+        torch.empty(0, device=device)
+    except (RuntimeError, AssertionError) as e:
+        raise UsageError(f"--device {args.device!r} is not available here ({str(e).splitlines()[0]}); "
+                         "use cpu or an available cuda:N") from None
+    model = model.to(device)
+    x = torch.zeros(shape, device=device)
     try:
         graph, macs = trace_graph(model, x, method=args.tracer)
     except UsageError:

@@ -7,7 +7,8 @@ import argparse
 def add_parser(sub) -> None:
     p = sub.add_parser("sweep", help="run a grid of trials into a results store (resumable)",
                        description="Build, measure (NN-Mass, params, MACs, LDI at init) and train every "
-                                   "trial of a grid file; rerun the same command to resume.")
+                                   "trial of a grid file; rerun the same command to resume (finished "
+                                   "trials are skipped, failed ones retried). Exits 1 if a trial failed.")
     p.add_argument("grid", metavar="GRID", help="grid file (.yaml or .json)")
     p.add_argument("--store", required=True, metavar="PATH", help="SQLite results store (created if absent)")
     p.add_argument("--workers", type=int, default=1, metavar="N",
@@ -24,6 +25,7 @@ def add_parser(sub) -> None:
     p.add_argument("--batched", action=argparse.BooleanOptionalAction, default=None,
                    help="train the seeds of one dense-mlp shape as one batched model (default: on cuda only)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
 
 
@@ -35,7 +37,7 @@ def run(args) -> int:
     from ..errors import UsageError
     from ..grid import load_grid
     from ..store import ResultStore
-    from .common import format_table
+    from .common import format_table, print_json
 
     if args.workers < 1:
         raise UsageError(f"--workers must be an integer >= 1, got {args.workers}")
@@ -65,8 +67,16 @@ def run(args) -> int:
     with ResultStore(args.store) as store:
         summary = run_sweep(grid, store, executor, device=args.device, batched=args.batched,
                             progress=args.progress)
-    row = {"trials": summary.total, "done now": summary.done, "skipped": summary.skipped,
-           "diverged": summary.diverged, "failed": summary.failed, "wall s": round(summary.seconds, 1)}
-    print(format_table([row]))
-    print(f"store: {args.store}", file=sys.stderr)
+    if args.json:
+        print_json({**summary.to_dict(), "store": str(args.store)})
+    else:
+        row = {"trials": summary.total, "done now": summary.done, "skipped": summary.skipped,
+               "diverged": summary.diverged, "failed": summary.failed, "wall s": round(summary.seconds, 1)}
+        print(format_table([row]))
+    if summary.failed:
+        # Exit 1 so scripts notice; the rows keep the errors and a rerun retries them.
+        print(f"nnmass: {summary.failed} trial(s) failed; their error column says why "
+              f"(nnmass export {args.store} --csv FILE); rerun the same command to retry them",
+              file=sys.stderr)
+        return 1
     return 0

@@ -71,6 +71,9 @@ def ldi(model: nn.Module, inputs: torch.Tensor, *, include_input_layer: bool = F
         generator = generator if generator is not None else torch.Generator().manual_seed(0)
     spectra = layer_spectra(model, inputs, include_input_layer=include_input_layer,
                             positions=positions, generator=generator, progress=progress)
+    if not spectra:
+        raise UsageError("no layer to measure: a one-layer model has no layer-to-layer Jacobian; "
+                         "include the input layer (--include-input-layer) or use depth >= 2")
     cnn = isinstance(model, DenseCNN)
     return LDIReport.from_spectra(
         spectra, method="cnn-positions" if cnn else "mlp-exact", batch=int(inputs.shape[0]),

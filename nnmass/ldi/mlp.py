@@ -33,10 +33,10 @@ def mlp_spectra(model: DenseMLP, x: torch.Tensor, include_input_layer: bool = Fa
         return []
     weights = [model.layers[i].weight.detach() for i in chosen]
     width = weights[0].shape[0]
-    # C_i is w x min(w, fan_in); only an input layer narrower than w is padded, and
-    # the zero columns add zero singular values that `counts` leaves out.
-    bases = torch.stack([F.pad(c, (0, width - c.shape[1])) for c in map(compress_rows, weights)])  # (L, w, w)
-    derivs = torch.stack([dphi(pre[i]) for i in chosen])  # (L, B, w)
+    # The input layer's fan-in (input_dim) would widen every hidden layer's padding: its own QR.
+    groups = [weights[:1], weights[1:]] if include_input_layer else [weights]
+    bases = torch.cat([_bases(g) for g in groups if g])  # (L, w, w)
+    derivs = dphi(torch.stack([pre[i] for i in chosen]))  # (L, B, w)
 
     def jacobians(start, stop):  # (L, n, w, w): row j scaled by phi'(h_j) per sample
         return derivs[:, start:stop, :, None] * bases[:, None]
@@ -44,3 +44,17 @@ def mlp_spectra(model: DenseMLP, x: torch.Tensor, include_input_layer: bool = Fa
     values = chunked_svdvals(jacobians, derivs.shape[1], len(chosen) * width * width, dim=1)  # (L, B, w)
     return [LayerSpectrum(f"layers.{i}", values[k, :, None, :], torch.tensor([min(width, w.shape[1])]))
             for k, (i, w) in enumerate(zip(chosen, weights))]
+
+
+def _bases(weights: list[torch.Tensor]) -> torch.Tensor:
+    """``(L, w, w)`` compressed weights (``compress_rows``), by one batched QR.
+
+    Zero columns appended to reach the widest fan-in change no singular value of
+    ``D W``. ``C`` is ``w x min(w, fan_in)``; it is padded to ``w`` columns only
+    for an input layer narrower than ``w``, whose extra zero singular values
+    ``counts`` leaves out.
+    """
+    fan = max(w.shape[1] for w in weights)
+    stacked = torch.stack([F.pad(w, (0, fan - w.shape[1])) for w in weights])
+    c = compress_rows(stacked)
+    return F.pad(c, (0, c.shape[-2] - c.shape[-1]))

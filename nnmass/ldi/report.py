@@ -1,7 +1,8 @@
 """``LDIReport``: summary statistics of layerwise Jacobian spectra (Definition 2)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import dataclass, field, fields
 
 import torch
 
@@ -33,9 +34,8 @@ class LDIReport:
 
     def to_dict(self) -> dict:
         """JSON-ready dict (without the raw spectra)."""
-        d = asdict(self)
-        d.pop("spectra")
-        return d
+        # Not asdict(): it would deep-copy every spectrum tensor only to drop it.
+        return {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self) if f.name != "spectra"}
 
     @classmethod
     def from_spectra(cls, spectra: list[LayerSpectrum], **meta) -> "LDIReport":

@@ -27,6 +27,26 @@ def make_activation(name: str) -> nn.Module:
     return _ACTIVATIONS[name]()
 
 
+# Squared gains of He init per activation (torch.nn.init.calculate_gain squared).
+_GAIN2 = {"linear": 1.0, "tanh": 25.0 / 9.0}
+
+
+def init_fan_out(body: nn.Module, activation: str) -> None:
+    """He-normal init by output units (variance ``gain^2 / fan_out``), zero biases.
+
+    ``fan_out`` is ``w`` for a linear layer and ``w k^2`` for a conv, so the weight
+    variance depends on the width only, not on how many skip columns a layer has:
+    the depth- and skip-independent ``q`` of Prop. 2.
+    """
+    gain2 = _GAIN2.get(activation, 2.0)
+    for m in body.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            fan_out = m.weight.shape[0] * m.weight[0, 0].numel() // (m.groups if isinstance(m, nn.Conv2d) else 1)
+            nn.init.normal_(m.weight, 0.0, (gain2 / fan_out) ** 0.5)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
 class SkipGather(nn.Module):
     """Gathers the sampled skip channels of one layer from the earlier layers' outputs.
 
@@ -58,6 +78,8 @@ class DenseMLP(nn.Module):
         self.gathers = nn.ModuleList(SkipGather(spec.skips[i], w) for i in range(spec.depth))
         self.act = make_activation(spec.activation)
         self.classifier = nn.Linear(w, spec.num_classes)
+        if spec.init == "fan_out":
+            init_fan_out(self.layers, spec.activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.act(self.layers[0](x.flatten(1)))
@@ -123,6 +145,8 @@ class DenseCNN(nn.Module):
         self.cells = nn.ModuleList(cells)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_in, spec.num_classes)
+        if spec.init == "fan_out":
+            init_fan_out(self.cells, spec.activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for cell in self.cells:

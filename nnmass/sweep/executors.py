@@ -96,6 +96,10 @@ def _ray_unit(unit: list[TrialSpec], device: str) -> list[dict]:
 class RayExecutor:
     """Run units as Ray tasks; the driver alone writes the store.
 
+    Every node of a cluster needs nnmass (``pip install 'nnmass[ray]'``) and the
+    dataset files at the same ``data_root``; the driver loads the data once too,
+    to fail fast on a missing set.
+
     Args:
         address: a running cluster (``ray://host:10001`` or ``auto``); None starts a
             local instance for this sweep and stops it afterwards.

@@ -29,7 +29,7 @@ class SweepSummary:
     """What one ``run_sweep`` call did."""
 
     total: int  # trials in the grid
-    skipped: int  # already finished in the store
+    skipped: int  # already finished in the store (before, or by another sweep meanwhile)
     done: int  # finished now with status done
     diverged: int
     failed: int
@@ -100,10 +100,11 @@ def run_sweep(grid: Grid, store: ResultStore, executor, *, device: str = "cpu",
                   disable=not progress, dynamic_ncols=True) as bar:
             for rows in executor.run(units, device):
                 for row in rows:
-                    store.put(row)
-                    counts[row["status"]] += 1
+                    # False: another sweep on the same store finished this key first.
+                    counts[row["status"] if store.put(row) else "taken"] += 1
                 bar.update(len(rows))
                 bar.set_postfix(done=counts["done"], diverged=counts["diverged"], failed=counts["failed"])
-    return SweepSummary(total=len(trials), skipped=len(trials) - len(pending), done=counts["done"],
+    skipped = len(trials) - len(pending) + counts["taken"]
+    return SweepSummary(total=len(trials), skipped=skipped, done=counts["done"],
                         diverged=counts["diverged"], failed=counts["failed"],
                         seconds=time.perf_counter() - start)
