@@ -31,12 +31,12 @@ seeds: [3]
 ldi: {batch: 8, seed: 1}
 """
 
-# 8 trials of 6 epochs each: long enough to be killed part-way.
+# 8 trials of 10 epochs each: long enough to be killed part-way.
 KILL = """\
 name: kill
 model: dense-mlp
 dataset: digits
-epochs: 6
+epochs: 10
 fixed: {width: 8}
 grid:
   depth: [4, 8]
@@ -211,7 +211,7 @@ def killed_and_resumed(tmp_path_factory):
     while len(_finished(store)) < 2:
         assert proc.poll() is None, proc.stderr.read().decode()
         assert time.monotonic() < deadline, "no trial finished in 90 s"
-        time.sleep(0.02)
+        time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     before = _finished(store)

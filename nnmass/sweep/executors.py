@@ -118,10 +118,13 @@ class RayExecutor:
         started = not ray.is_initialized()
         if started:
             try:
-                ray.init(address=self.address, num_cpus=None if self.address else self.num_cpus,
+                # "local": always a fresh instance of our own; with no address Ray would
+                # join whatever cluster this machine last started.
+                ray.init(address=self.address or "local", num_cpus=None if self.address else self.num_cpus,
                          include_dashboard=False, log_to_driver=False)
             except (ConnectionError, ValueError, RuntimeError) as e:
-                raise UsageError(f"cannot reach Ray at {self.address!r}: {e}".splitlines()[0]) from None
+                what = f"reach Ray at {self.address!r}" if self.address else "start a local Ray instance"
+                raise UsageError(f"cannot {what}: {e}".splitlines()[0]) from None
         try:
             task = ray.remote(num_cpus=1, num_gpus=1 if str(device).startswith("cuda") else 0)(_ray_unit)
             refs = {task.remote(unit, device): unit for unit in units}
