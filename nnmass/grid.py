@@ -91,7 +91,8 @@ class Grid:
         out: dict[str, TrialSpec] = {}
         # Families without random topology (ResNet, VGG, ...) have no spec seed; the
         # trial seed still drives their weight init and data order.
-        seeded = "seed" in settable_keys(FAMILIES[self.model].spec_type)
+        spec_type = FAMILIES[self.model].spec_type if self.model in FAMILIES else type(spec_for(self.model))
+        seeded = "seed" in settable_keys(spec_type)
         for point in self.points():
             spec_point = {k: v for k, v in point.items() if not k.startswith(TRAIN_PREFIX)}
             train = {**self.train, **{k[len(TRAIN_PREFIX):]: v for k, v in point.items()
