@@ -15,7 +15,7 @@ from scipy import stats as _sp
 
 from .errors import UsageError
 
-TARGETS = ("test_acc", "ldi_mean")
+TARGETS = ("test_acc", "ldi_mean", "ldi_prop2_mean")
 PREDICTORS = ("nn_mass", "params", "macs")
 CORRELATIONS = ("pearson", "spearman", "kendall")
 

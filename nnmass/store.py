@@ -17,6 +17,8 @@ Schema (version 1)::
       macs         INTEGER,
       ldi_mean     REAL,     -- mean singular value of layerwise Jacobians at init (Def. 2)
       ldi_std      REAL,
+      ldi_prop2_mean REAL,   -- the same, same topology and inputs, He fan_out init (Prop. 2's q)
+      ldi_prop2_std  REAL,
       test_acc     REAL,     -- final test accuracy in [0, 1]; NULL unless status is done
       train_acc    REAL,
       history_json TEXT,     -- per epoch: epoch, train_loss, train_acc, test_loss, test_acc
@@ -52,7 +54,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("key", "TEXT"), ("sweep", "TEXT"), ("status", "TEXT"), ("family", "TEXT"), ("dataset", "TEXT"),
     ("seed", "INTEGER"), ("spec_json", "TEXT"), ("point_json", "TEXT"), ("train_json", "TEXT"),
     ("nn_mass", "REAL"), ("params", "INTEGER"), ("macs", "INTEGER"), ("ldi_mean", "REAL"),
-    ("ldi_std", "REAL"), ("test_acc", "REAL"), ("train_acc", "REAL"), ("history_json", "TEXT"),
+    ("ldi_std", "REAL"), ("ldi_prop2_mean", "REAL"), ("ldi_prop2_std", "REAL"), ("test_acc", "REAL"), ("train_acc", "REAL"), ("history_json", "TEXT"),
     ("depth", "INTEGER"), ("width", "INTEGER"), ("seconds", "REAL"), ("error", "TEXT"),
     ("finished_at", "TEXT"),
 )

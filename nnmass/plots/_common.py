@@ -9,6 +9,7 @@ import numpy as np
 from ..stats import LinearFit, architecture_id
 
 LABELS = {"test_acc": "test accuracy", "train_acc": "train accuracy", "ldi_mean": "mean singular value (LDI)",
+          "ldi_prop2_mean": "mean singular value, fan_out init",
           "nn_mass": "NN-Mass", "params": "#Params", "macs": "MACs", "top1": "ImageNet top-1 (%)"}
 
 

@@ -13,7 +13,10 @@ from typing import Sequence
 
 from ._common import LABELS, architecture_points, depth_colours, fit_line, pyplot, save, set_log_x
 
-FIG3_PANELS = (("params", "test_acc"), ("nn_mass", "test_acc"), ("params", "ldi_mean"), ("nn_mass", "ldi_mean"))
+# (e, f) repeat (c, d) under He fan_out init, whose variance depends on the width only
+# as Prop. 2 assumes; (c, d) use the init the models were trained from.
+FIG3_PANELS = (("params", "test_acc"), ("nn_mass", "test_acc"), ("params", "ldi_mean"), ("nn_mass", "ldi_mean"),
+               ("params", "ldi_prop2_mean"), ("nn_mass", "ldi_prop2_mean"))
 
 
 def draw_panel(ax, rows: list[dict], x: str, y: str, colours: dict, tag: str = "") -> float | None:

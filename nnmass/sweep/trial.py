@@ -106,8 +106,17 @@ def measure(trial: TrialSpec, data, device: str = "cpu"):
         import torch
         cnn = isinstance(spec, DenseCNNSpec)  # samples output positions with this generator
         gen = torch.Generator().manual_seed(int(trial.ldi["seed"])) if cnn else None
-        report = ldi(model, ldi_inputs(spec, data, trial.ldi, device), generator=gen)
+        inputs = ldi_inputs(spec, data, trial.ldi, device)
+        report = ldi(model, inputs, generator=gen)
         columns.update(ldi_mean=_finite_or_none(report.mean), ldi_std=_finite_or_none(report.std))
+        # PyTorch's default init scales weight variance by 1/fan-in, which cancels the
+        # growth of the Jacobian with skip columns; Prop. 2 assumes a variance q set by
+        # the width alone. Measure the same topology under that init too.
+        prop2 = spec if spec.init == "fan_out" else spec.replace(init="fan_out")
+        if gen is not None:
+            gen.manual_seed(int(trial.ldi["seed"]))
+        report = ldi(build(prop2, seed=trial.seed).to(device), inputs, generator=gen)
+        columns.update(ldi_prop2_mean=_finite_or_none(report.mean), ldi_prop2_std=_finite_or_none(report.std))
     return spec, model, columns
 
 
