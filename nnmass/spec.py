@@ -58,6 +58,14 @@ def _check_positive(name: str, value, hi: float = MAX_MULTIPLIER) -> float:
     return value
 
 
+def _counts(name: str, value, n: int, hi: int, what: str = "") -> tuple[int, ...]:
+    """Exactly ``n`` integers in ``1..hi`` (blocks per stage and the like)."""
+    values = _tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    if len(values) != n:
+        raise UsageError(f"{name} needs {n} values{what}, got {len(values)}")
+    return tuple(_check_int(name, v, 1, hi) for v in values)
+
+
 def sample_skips(rng: np.random.Generator, depth: int, width: int, tc: int) -> tuple[tuple[int, ...], ...]:
     """Skip sources of each layer of one DenseNet-type cell.
 
@@ -254,12 +262,7 @@ class MobileNetV2Spec(Spec):
 
     def __post_init__(self):
         _check_positive("width_mult", self.width_mult)
-        blocks = _tuple(self.blocks) if isinstance(self.blocks, (list, tuple)) else (self.blocks,)
-        if len(blocks) != len(MOBILENET_V2_STAGES):
-            raise UsageError(f"blocks needs {len(MOBILENET_V2_STAGES)} values (one per stage), got {len(blocks)}")
-        for b in blocks:
-            _check_int("blocks", b, 1, 64)
-        object.__setattr__(self, "blocks", tuple(int(b) for b in blocks))
+        object.__setattr__(self, "blocks", _counts("blocks", self.blocks, len(MOBILENET_V2_STAGES), 64, " (one per stage)"))
         _check_int("expansion", self.expansion, 1, 64)
         _check_int("num_classes", self.num_classes, 1)
         _check_int("input_size", self.input_size, 32)
@@ -291,12 +294,7 @@ class ResNetSpec(Spec):
 
     def __post_init__(self):
         _check_choice("block", self.block, ("basic", "bottleneck"))
-        layers = _tuple(self.layers) if isinstance(self.layers, (list, tuple)) else (self.layers,)
-        if len(layers) != 4:
-            raise UsageError(f"layers needs 4 values (blocks per stage), got {len(layers)}")
-        for n in layers:
-            _check_int("layers", n, 1, 256)
-        object.__setattr__(self, "layers", tuple(int(n) for n in layers))
+        object.__setattr__(self, "layers", _counts("layers", self.layers, 4, 256, " (blocks per stage)"))
         _check_int("width_per_group", self.width_per_group, 1)
         if self.block == "basic" and self.width_per_group != 64:
             raise UsageError("width_per_group must be 64 for basic blocks (torchvision's rule)")
@@ -319,12 +317,7 @@ class DenseNetSpec(Spec):
 
     def __post_init__(self):
         _check_int("growth_rate", self.growth_rate, 1)
-        cfg = _tuple(self.block_config) if isinstance(self.block_config, (list, tuple)) else (self.block_config,)
-        if len(cfg) != 4:
-            raise UsageError(f"block_config needs 4 values, got {len(cfg)}")
-        for n in cfg:
-            _check_int("block_config", n, 1, 256)
-        object.__setattr__(self, "block_config", tuple(int(n) for n in cfg))
+        object.__setattr__(self, "block_config", _counts("block_config", self.block_config, 4, 256))
         _check_int("num_init_features", self.num_init_features, 1)
         _check_int("bn_size", self.bn_size, 1)
         _check_int("num_classes", self.num_classes, 1)

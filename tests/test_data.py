@@ -13,16 +13,6 @@ from nnmass.data.augment import crop_flip
 from nnmass.errors import UsageError
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: these tensors are tiny, and on a shared 2-core machine a
-    second spinning thread makes small ops many times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 # ---------------------------------------------------------------- embedded sets
 
 def test_digits_split_is_stratified_fixed_and_disjoint():

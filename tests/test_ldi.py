@@ -26,15 +26,6 @@ ACTIVATIONS = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These tensors are tiny: extra threads only add contention on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _inputs_of(model, modules, x):
     """The input each module receives in one eval forward (captured independently of nnmass.ldi)."""
     got = {}

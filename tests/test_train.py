@@ -15,16 +15,6 @@ from nnmass.train import (StackedDenseMLP, TrainConfig, default_config, evaluate
                           train_many, train_stacked)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: these tensors are tiny, and on a shared 2-core machine a
-    second spinning thread makes small ops many times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def digits():
     return load_dataset("digits")
