@@ -8,10 +8,12 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "ldi", help="layerwise dynamical isometry: Jacobian singular values at init",
         description="Singular values of J_i = D_i W_i (W_i with its skip columns, D_i = diag(phi'(h_i)) "
-                    "per sample) for every layer of a dense-mlp or dense-cnn at initialization, over a "
-                    "batch of Gaussian or real inputs. The layer reading the raw input is left out unless "
+                    "per sample) for every layer of a model at initialization, over a batch of Gaussian "
+                    "or real inputs. The layer reading the raw input is left out unless "
                     "--include-input-layer. CNNs: the exact Jacobian rows at --positions sampled output "
-                    "positions per layer, BatchNorm in eval mode (running statistics).")
+                    "positions per layer, BatchNorm in eval mode (running statistics). ResNet, MobileNetV2, "
+                    "VGG, DenseNet: a layer is a conv (or hidden linear) with the BatchNorm, residual add "
+                    "(other operand fixed) and activation its output flows into; the classifier is left out.")
     add_model_args(p)
     p.add_argument("--batch", type=int, default=64, help="inputs in the batch (default 64)")
     p.add_argument("--seed", type=int, default=0,
@@ -21,7 +23,7 @@ def add_parser(subparsers) -> None:
                    help="N(0,1) inputs, or training examples of a dataset (e.g. digits, mnist-5k)")
     p.add_argument("--data-root", default=None, help="folder of an on-disk dataset")
     p.add_argument("--positions", type=int, default=16,
-                   help="CNN: output positions sampled per layer (default 16)")
+                   help="CNNs: output positions sampled per conv layer (default 16)")
     p.add_argument("--include-input-layer", action="store_true",
                    help="also measure the layer that reads the raw input")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
@@ -32,7 +34,7 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from ..errors import UsageError
     from ..families import FAMILIES, parse_sets
-    from ..spec import DenseCNNSpec, DenseMLPSpec
+    from ..spec import DenseMLPSpec
 
     if args.batch < 1:
         raise UsageError(f"--batch must be an integer >= 1, got {args.batch}")
@@ -41,8 +43,6 @@ def run(args) -> int:
     if args.positions < 1:
         raise UsageError(f"--positions must be an integer >= 1, got {args.positions}")
     spec = resolve_spec(args)
-    if not isinstance(spec, (DenseMLPSpec, DenseCNNSpec)):
-        raise UsageError(f"ldi measures dense-mlp and dense-cnn models, got {spec.family}")
 
     import torch
 
@@ -67,7 +67,7 @@ def run(args) -> int:
     model = build(spec, seed=args.seed).to(args.device)
     report = ldi(model, x, include_input_layer=args.include_input_layer, positions=args.positions,
                  generator=torch.Generator().manual_seed(args.seed),
-                 progress=_progress_bar() if args.progress and isinstance(spec, DenseCNNSpec) else None)
+                 progress=_progress_bar() if args.progress and not isinstance(spec, DenseMLPSpec) else None)
     mass = spec_mass(spec)
     if args.json:
         print_json({"model": args.model, "spec": spec.to_dict(), "inputs": args.inputs, "seed": args.seed,

@@ -18,11 +18,24 @@ from ..errors import UsageError
 
 @dataclass
 class ConvOperator:
-    """Dense kernel ``(c_out, c_in, kh, kw)`` with its stride and padding."""
+    """Kernel ``(c_out, c_in / groups, kh, kw)`` with its stride, padding, groups and dilation."""
 
     weight: torch.Tensor
     stride: tuple[int, int]
     padding: tuple[int, int]
+    groups: int = 1
+    dilation: tuple[int, int] = (1, 1)
+
+
+def single_conv_operator(conv: nn.Module) -> ConvOperator:
+    """The kernel of one ``nn.Conv2d`` as it is: any kernel, stride, dilation and groups
+    (a depthwise conv keeps its ``(c, 1, k, k)`` kernel rather than a dense one)."""
+    if type(conv) is not nn.Conv2d:
+        raise UsageError(f"expected an nn.Conv2d, got {type(conv).__name__}")
+    if conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+        raise UsageError(f"conv {conv} needs zero padding given as integers")
+    return ConvOperator(conv.weight.detach(), tuple(conv.stride), tuple(conv.padding), conv.groups,
+                        tuple(conv.dilation))
 
 
 def conv_operator(module: nn.Module) -> ConvOperator:

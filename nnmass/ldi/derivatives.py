@@ -23,6 +23,11 @@ def _relu(m: nn.ReLU) -> Derivative:
     return lambda h: (h > 0).to(h.dtype)
 
 
+def _relu6(m: nn.ReLU6) -> Derivative:
+    # Autograd's convention for hardtanh: 1 strictly inside (0, 6), 0 at and beyond the kinks.
+    return lambda h: ((h > 0) & (h < 6)).to(h.dtype)
+
+
 def _leaky_relu(m: nn.LeakyReLU) -> Derivative:
     slope = m.negative_slope
     return lambda h: torch.where(h > 0, torch.ones_like(h), torch.full_like(h, slope))
@@ -69,6 +74,7 @@ def _identity(m: nn.Identity) -> Derivative:
 # Exact types only: a subclass may change forward(), so it is not trusted.
 _DERIVATIVES = {
     nn.ReLU: _relu,
+    nn.ReLU6: _relu6,
     nn.LeakyReLU: _leaky_relu,
     nn.ELU: _elu,
     nn.Tanh: _tanh,
@@ -76,6 +82,16 @@ _DERIVATIVES = {
     nn.SiLU: _silu,
     nn.Identity: _identity,
 }
+
+
+def is_known_activation(module: nn.Module) -> bool:
+    """Whether ``activation_derivative`` knows ``module``'s exact type."""
+    return type(module) in _DERIVATIVES
+
+
+def known_activations() -> str:
+    """The activation types with a known derivative, comma-separated."""
+    return ", ".join(t.__name__ for t in _DERIVATIVES)
 
 
 def activation_derivative(module: nn.Module) -> Derivative:
@@ -86,6 +102,6 @@ def activation_derivative(module: nn.Module) -> Derivative:
     """
     make = _DERIVATIVES.get(type(module))
     if make is None:
-        known = ", ".join(t.__name__ for t in _DERIVATIVES)
-        raise UsageError(f"no derivative known for activation {type(module).__name__}; supported: {known}")
+        raise UsageError(f"no derivative known for activation {type(module).__name__}; "
+                         f"supported: {known_activations()}")
     return make(module)
