@@ -88,6 +88,10 @@ def test_local_sweep_rows_match_independent_recomputation(tmp_path):
         # LDI at init on 8 training inputs drawn by Generator(1), before training.
         idx = torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(1))[:8]
         assert row["ldi_mean"] == pytest.approx(ldi(model, data.train_x[idx].flatten(1)).mean, rel=1e-6)
+        # The same topology under Prop. 2's width-only init, on the same inputs.
+        prop2 = build(spec.replace(init="fan_out"), seed=row["seed"])
+        assert row["ldi_prop2_mean"] == pytest.approx(ldi(prop2, data.train_x[idx].flatten(1)).mean, rel=1e-6)
+        assert row["ldi_prop2_mean"] != pytest.approx(row["ldi_mean"], rel=1e-3)
         # The trial seed also seeds the data order: retraining gives the same numbers.
         config = TrainConfig(**json.loads(row["train_json"]))
         assert config.seed == 3 and config.epochs == 2
