@@ -263,3 +263,25 @@ def test_ray_executor_gives_the_same_rows_as_local(killed_and_resumed):
             assert row[col] == ref[col], col
         assert row["test_acc"] == pytest.approx(ref["test_acc"], abs=1e-6)
         assert row["ldi_mean"] == pytest.approx(ref["ldi_mean"], abs=1e-6)
+
+
+def test_trial_measures_ldi_of_a_torchvision_family_at_init():
+    """A ResNet trial gets LDI at init from the generic layer finder; the fan_out column
+    is left to the DenseNet-type specs, the only ones with an init choice."""
+    from nnmass.data.base import Data
+    from nnmass.grid import TrialSpec
+    from nnmass.ldi import ldi
+    from nnmass.models import build
+    from nnmass.spec import ResNetSpec
+    from nnmass.sweep.trial import ldi_inputs, measure
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(6, 3, 32, 32, generator=g), torch.arange(6) % 3
+    data = Data("tiny-images", x, y, x, y, num_classes=3, input_shape=(3, 32, 32))
+    spec = ResNetSpec(layers=(1, 1, 1, 1), num_classes=3, input_size=32)
+    trial = TrialSpec("k", "s", "resnet", spec, 5, {}, "tiny-images", None, 1, {}, {"batch": 2, "seed": 1})
+    _, _, columns = measure(trial, data)
+    expected = ldi(build(spec, seed=5), ldi_inputs(spec, data, trial.ldi), generator=torch.Generator().manual_seed(1))
+    assert columns["ldi_mean"] == pytest.approx(expected.mean, rel=1e-6)
+    assert columns["ldi_std"] == pytest.approx(expected.std, rel=1e-6)
+    assert "ldi_prop2_mean" not in columns

@@ -94,6 +94,8 @@ def measure(trial: TrialSpec, data, device: str = "cpu"):
 
     Returns ``(spec, model, columns)``.
     """
+    import torch
+
     from ..ldi import ldi
     from ..models import build
     from ..train.adapt import fit_spec_to_data
@@ -101,14 +103,13 @@ def measure(trial: TrialSpec, data, device: str = "cpu"):
     spec = fit_spec_to_data(trial.spec, data)
     columns = spec_columns(spec)
     model = build(spec, seed=trial.seed).to(device)
-    # Definition 2 is implemented for the DenseNet-type families; others store NULL.
+    cnn = not isinstance(spec, DenseMLPSpec)  # CNNs sample output positions with this generator
+    gen = torch.Generator().manual_seed(int(trial.ldi["seed"])) if cnn else None
+    inputs = ldi_inputs(spec, data, trial.ldi, device)
+    report = ldi(model, inputs, generator=gen)
+    columns.update(ldi_mean=_finite_or_none(report.mean), ldi_std=_finite_or_none(report.std))
+    # Only the DenseNet-type specs choose their init; the torchvision families keep theirs.
     if isinstance(spec, (DenseMLPSpec, DenseCNNSpec)):
-        import torch
-        cnn = isinstance(spec, DenseCNNSpec)  # samples output positions with this generator
-        gen = torch.Generator().manual_seed(int(trial.ldi["seed"])) if cnn else None
-        inputs = ldi_inputs(spec, data, trial.ldi, device)
-        report = ldi(model, inputs, generator=gen)
-        columns.update(ldi_mean=_finite_or_none(report.mean), ldi_std=_finite_or_none(report.std))
         # PyTorch's default init scales weight variance by 1/fan-in, which cancels the
         # growth of the Jacobian with skip columns; Prop. 2 assumes a variance q set by
         # the width alone. Measure the same topology under that init too.
