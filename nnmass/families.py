@@ -140,15 +140,5 @@ def _spec_from_file(path: Path, sets: dict) -> Spec:
     return spec
 
 
-def family_of(spec: Spec) -> str:
-    """The registered name whose defaults produce ``spec`` exactly, else the spec family."""
-    for fam in FAMILIES.values():
-        if fam.spec_type is type(spec) and fam.defaults:
-            probe = fam.spec_type(**fam.defaults)
-            if spec == probe:
-                return fam.name
-    return spec.family
-
-
 def dump_spec(spec: Spec, path: str | Path) -> None:
     Path(path).write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
