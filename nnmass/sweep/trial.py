@@ -68,19 +68,14 @@ def spec_columns(spec: Spec) -> dict:
 
 
 def ldi_inputs(spec: Spec, data, settings: dict, device: str = "cpu"):
-    """``settings['batch']`` training inputs drawn by ``torch.Generator(settings['seed'])``."""
-    import torch
+    """``settings['batch']`` training inputs drawn by ``torch.Generator(settings['seed'])``
+    (a batch larger than the training set is an error, not clamped)."""
+    from ..ldi.inputs import dataset_batch
 
-    n = data.size("train")
-    gen = torch.Generator().manual_seed(int(settings["seed"]))
-    idx = torch.randperm(n, generator=gen)[: min(int(settings["batch"]), n)]
-    if data.tensor_backed:
-        x = data.train_x[idx.to(data.train_x.device)]
-    else:
-        x = torch.stack([data.train_set[int(i)][0] for i in idx])
+    x = dataset_batch(data, int(settings["batch"]), int(settings["seed"]), device)
     if isinstance(spec, DenseMLPSpec):
         x = x.reshape(len(x), -1)  # an MLP takes flattened examples
-    return x.to(device)
+    return x
 
 
 def base_row(trial: TrialSpec) -> dict:
