@@ -70,7 +70,7 @@ def run_training_study(name: str, *, quick: bool = False, store: str | Path | No
     out = Path(out) if out else home / "report"
     store.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    with ResultStore(store) as db, _cpu_threads(device, workers):
+    with ResultStore(store) as db:
         summary = run_sweep(grid, db, LocalExecutor(workers), device=device, progress=progress)
         rows = [r for r in db.trials() if r["sweep"] == grid.name]
     if not rows:
@@ -81,31 +81,6 @@ def run_training_study(name: str, *, quick: bool = False, store: str | Path | No
                           extra={"table": fits}, n_boot=n_boot, seed=seed, command=command, reference=reference)
     return StudyResult(name, fits, summary_rows(fits, reference), report, store,
                        time.perf_counter() - start, summary.to_dict())
-
-
-class _cpu_threads:
-    """One torch thread for an in-process CPU sweep, restored afterwards.
-
-    The study models are tiny (width-8 MLP layers): with several threads their
-    matmuls spend longer synchronising than computing (a 32-layer trial took
-    66 s with 2 threads and 8.6 s with 1 on a busy 2-core machine). Worker
-    processes already run with one thread each.
-    """
-
-    def __init__(self, device: str, workers: int):
-        self.active = device == "cpu" and workers == 1
-
-    def __enter__(self):
-        if self.active:
-            import torch
-            self.saved = torch.get_num_threads()
-            torch.set_num_threads(1)
-        return self
-
-    def __exit__(self, *exc):
-        if self.active:
-            import torch
-            torch.set_num_threads(self.saved)
 
 
 def run_zoo_study(*, out: str | Path | None = None, names: list[str] | None = None, progress: bool = True,
