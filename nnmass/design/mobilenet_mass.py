@@ -11,6 +11,7 @@ import numpy as np
 
 from ..cost import make_divisible_array
 from ..spec import MOBILENET_V2_STAGES
+from ..topology import basic_cell_mass, bottleneck_cell_mass
 
 
 def inverted_residual_mass(w1, t):
@@ -22,7 +23,7 @@ def inverted_residual_mass(w1, t):
     w1 = np.asarray(w1, dtype=np.float64)
     t = np.asarray(t)
     w2 = w1 * t
-    return np.where(t == 1, w1 + w2, (w1 + 2 * w2) * w1 / (2 * w1 + w2))
+    return np.where(t == 1, basic_cell_mass(w1, w2), bottleneck_cell_mass(w1, w2))
 
 
 def mobilenet_v2_mass(width_mult, blocks, expansion=6):
