@@ -85,9 +85,8 @@ def _spec_graph_report(args, spec):
 def _trace(args, model, shape, spec):
     import torch
 
-    from ..cells import find_cells
     from ..errors import UsageError
-    from ..trace import graph_report, trace_graph, unclassified_message
+    from ..trace import measure
     try:
         device = torch.device(args.device)
         torch.empty(0, device=device)
@@ -97,16 +96,12 @@ def _trace(args, model, shape, spec):
     model = model.to(device)
     x = torch.zeros(shape, device=device)
     try:
-        graph, macs = trace_graph(model, x, method=args.tracer)
+        report = measure(model, x, shortcuts=args.shortcuts or getattr(spec, "shortcuts", "identity"),
+                         method=args.tracer, name=args.model, allow_unclassified=args.allow_unclassified)
     except UsageError:
         raise
     except Exception as e:  # the model itself failed on this input
         raise UsageError(f"cannot trace {args.model} at input shape {','.join(map(str, shape))}: "
                          f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
-    shortcuts = args.shortcuts or getattr(spec, "shortcuts", "identity")
-    found = find_cells(graph, shortcuts)
-    if found.unclassified and not args.allow_unclassified:
-        raise UsageError(unclassified_message(found))
-    return graph_report(graph, found, args.model, params=sum(p.numel() for p in model.parameters()),
-                        macs=macs // shape[0], input_shape=tuple(shape),
-                        spec=spec.to_dict() if spec is not None else None)
+    report.spec = spec.to_dict() if spec is not None else None
+    return report
