@@ -267,7 +267,7 @@ def test_empty_feasible_set_exits_1_with_the_closest(capsys):
     (["dense-mlp", "--input-size", "32"], "--input-size does not apply to dense-mlp"),
     (["mobilenet_v2", "--input-size", "16"], "--input-size: 16 is out of range; valid: integers >= 32"),
     (["mobilenet_v2", "--match", "vgg11"], "NN-Mass 0"),
-    (["mobilenet_v2", "--top", "0"], "--top must be >= 1"),
+    (["mobilenet_v2", "--top", "0"], "argument --top: must be an integer >= 1, got '0'"),
 ])
 def test_bad_input_exits_2_with_one_line(capsys, argv, message):
     code, out, err = run_cli(capsys, *argv)

@@ -1,10 +1,26 @@
 """Pieces every subcommand shares: model arguments, tables, JSON output."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
 from ..table import format_table, human  # noqa: F401  (re-exported for subcommands)
+
+
+def int_at_least(minimum: int):
+    """An argparse ``type`` for integer options with a lower bound, so every
+    subcommand rejects a bad count or seed with the same one-line message."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
+        return value
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
 
 
 def add_model_args(p, *, required: bool = True) -> None:

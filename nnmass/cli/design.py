@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import UsageError
+from .common import int_at_least
 
 SPACE_NAMES = ("dense-cnn", "dense-mlp", "mobilenet_v2")  # nnmass.design.SPACES, without importing it
 
@@ -27,9 +28,9 @@ def add_parser(sub) -> None:
     p.add_argument("--match", metavar="MODEL", help="reach this model's NN-Mass (family or spec .json)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="set one key of the --match model")
-    p.add_argument("--top", type=int, default=10, metavar="K", help="candidates to list (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the chosen spec's skip links (default 0)")
-    p.add_argument("--chunk-size", type=int, default=2**20, metavar="N", help="candidates evaluated at once")
+    p.add_argument("--top", type=int_at_least(1), default=10, metavar="K", help="candidates to list (default 10)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the chosen spec's skip links (default 0)")
+    p.add_argument("--chunk-size", type=int_at_least(1), default=2**20, metavar="N", help="candidates evaluated at once")
     p.add_argument("--out", metavar="FILE", help="write the chosen spec as JSON (for mass, train, sweep)")
     p.add_argument("--plot", metavar="FILE", help="save the Pareto front figure (png, pdf, svg)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -50,12 +51,6 @@ def run(args) -> int:
         raise UsageError(f"unknown design space {args.space!r}; valid: {', '.join(SPACES)}")
     if args.sets and not args.match:
         raise UsageError("--set applies to the --match model; give --match MODEL")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
-    if args.chunk_size < 1:
-        raise UsageError(f"--chunk-size must be >= 1, got {args.chunk_size}")
-    if args.top < 1:
-        raise UsageError(f"--top must be >= 1, got {args.top}")
     if args.list_keys:
         print(_keys_table(SPACES[args.space]))
         return 0

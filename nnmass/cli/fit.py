@@ -1,7 +1,7 @@
 """`nnmass fit STORE`: how well NN-Mass, #Params and MACs predict accuracy and LDI."""
 from __future__ import annotations
 
-from .common import format_table, print_json
+from .common import format_table, int_at_least, print_json
 
 
 def add_parser(sub) -> None:
@@ -11,8 +11,8 @@ def add_parser(sub) -> None:
                                    "with bootstrap intervals over seeds.")
     p.add_argument("store", metavar="STORE", help="a results store written by `nnmass sweep`")
     p.add_argument("--json", action="store_true", help="print a JSON list of fit rows")
-    p.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000; 0 = none)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
+    p.add_argument("--bootstrap", type=int_at_least(0), default=1000, metavar="N", help="bootstrap resamples (default 1000; 0 = none)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
     p.add_argument("--per-trial", action="store_true",
                    help="fit every trial as a point instead of one mean per architecture")
     p.set_defaults(func=run)
@@ -23,10 +23,6 @@ def run(args) -> int:
     from ..report import jsonable, load_rows, paper_reference, summary_rows
     from ..stats import fit_table
 
-    if args.bootstrap < 0:
-        raise UsageError(f"--bootstrap must be >= 0, got {args.bootstrap}")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {args.seed}")
     rows = load_rows(args.store)
     table = fit_table(rows, n_boot=args.bootstrap, seed=args.seed, mean_over_seeds=not args.per_trial)
     if not table or all(r["n"] == 0 for r in table):

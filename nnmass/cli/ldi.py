@@ -1,7 +1,7 @@
 """``nnmass ldi``: singular values of the layerwise Jacobians at initialization (Definition 2)."""
 from __future__ import annotations
 
-from .common import add_model_args, format_table, print_json, resolve_spec
+from .common import add_model_args, format_table, int_at_least, print_json, resolve_spec
 
 
 def add_parser(subparsers) -> None:
@@ -15,14 +15,14 @@ def add_parser(subparsers) -> None:
                     "VGG, DenseNet: a layer is a conv (or hidden linear) with the BatchNorm, residual add "
                     "(other operand fixed) and activation its output flows into; the classifier is left out.")
     add_model_args(p)
-    p.add_argument("--batch", type=int, default=64, help="inputs in the batch (default 64)")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--batch", type=int_at_least(1), default=64, help="inputs in the batch (default 64)")
+    p.add_argument("--seed", type=int_at_least(0), default=0,
                    help="seeds the weight init, the inputs and the CNN positions (default 0)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--inputs", default="gaussian", metavar="gaussian|DATASET",
                    help="N(0,1) inputs, or training examples of a dataset (e.g. digits, mnist-5k)")
     p.add_argument("--data-root", default=None, help="folder of an on-disk dataset")
-    p.add_argument("--positions", type=int, default=16,
+    p.add_argument("--positions", type=int_at_least(1), default=16,
                    help="CNNs: output positions sampled per conv layer (default 16)")
     p.add_argument("--include-input-layer", action="store_true",
                    help="also measure the layer that reads the raw input")
@@ -36,12 +36,6 @@ def run(args) -> int:
     from ..families import FAMILIES, parse_sets
     from ..spec import DenseMLPSpec
 
-    if args.batch < 1:
-        raise UsageError(f"--batch must be an integer >= 1, got {args.batch}")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
-    if args.positions < 1:
-        raise UsageError(f"--positions must be an integer >= 1, got {args.positions}")
     spec = resolve_spec(args)
 
     import torch

@@ -1,6 +1,8 @@
 """`nnmass report STORE --out DIR`: fit table, figures and counts as Markdown and HTML."""
 from __future__ import annotations
 
+from .common import int_at_least
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("report", help="write a report (fit table, figures) of a results store",
@@ -10,8 +12,8 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the report and its PNGs")
     p.add_argument("--format", choices=("md", "html", "both"), default="both", help="default: both")
     p.add_argument("--title", default="nnmass sweep report")
-    p.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
+    p.add_argument("--bootstrap", type=int_at_least(0), default=1000, metavar="N", help="bootstrap resamples (default 1000)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
     p.set_defaults(func=run)
 
 
@@ -19,11 +21,8 @@ def run(args) -> int:
     import shlex
     import sys
 
-    from ..errors import UsageError
     from ..report import load_rows, write_report
 
-    if args.bootstrap < 0 or args.seed < 0:
-        raise UsageError("--bootstrap and --seed must be >= 0")
     rows = load_rows(args.store)
     path = write_report(rows, args.out, args.title, formats=args.format, n_boot=args.bootstrap, seed=args.seed,
                         command="nnmass " + shlex.join(sys.argv[1:]))

@@ -1,6 +1,8 @@
 """`nnmass study NAME`: one of the paper's studies end to end (sweep, fits, report)."""
 from __future__ import annotations
 
+from .common import int_at_least
+
 STUDY_NAMES = ("mnist-mlp", "cifar10-cnn", "imagenet-zoo")  # mirrors nnmass.studies.STUDIES
 
 
@@ -16,11 +18,11 @@ def add_parser(sub) -> None:
                    help="results store (default ./nnmass-runs/<study>[-quick]/store.sqlite)")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="report folder (default ./nnmass-runs/<study>[-quick]/report)")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="parallel worker processes (default 1)")
+    p.add_argument("--workers", type=int_at_least(1), default=1, metavar="N", help="parallel worker processes (default 1)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where trials train (default cpu)")
     p.add_argument("--data-root", metavar="DIR", default=None, help="dataset folder (needed by cifar10-cnn)")
-    p.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
+    p.add_argument("--bootstrap", type=int_at_least(0), default=1000, metavar="N", help="bootstrap resamples (default 1000)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
     p.add_argument("--json", action="store_true", help="print the fit rows and paths as one JSON object")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")
     p.set_defaults(func=run)
@@ -37,8 +39,6 @@ def run(args) -> int:
     from .common import format_table, print_json
 
     get_study(args.name)
-    if args.bootstrap < 0 or args.seed < 0:
-        raise UsageError("--bootstrap and --seed must be >= 0")
     command = "nnmass " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else \
         "nnmass study " + args.name + (" --quick" if args.quick else "")
     if args.name == "imagenet-zoo":

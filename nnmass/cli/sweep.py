@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from .common import int_at_least
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("sweep", help="run a grid of trials into a results store (resumable)",
@@ -11,7 +13,7 @@ def add_parser(sub) -> None:
                                    "trials are skipped, failed ones retried). Exits 1 if a trial failed.")
     p.add_argument("grid", metavar="GRID", help="grid file (.yaml or .json)")
     p.add_argument("--store", required=True, metavar="PATH", help="SQLite results store (created if absent)")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
+    p.add_argument("--workers", type=int_at_least(1), default=1, metavar="N",
                    help="parallel local worker processes (default 1: run in this process)")
     p.add_argument("--executor", choices=("local", "ray"), default="local",
                    help="local processes or a Ray cluster (needs nnmass[ray])")
@@ -39,8 +41,6 @@ def run(args) -> int:
     from ..store import ResultStore
     from .common import format_table, print_json
 
-    if args.workers < 1:
-        raise UsageError(f"--workers must be an integer >= 1, got {args.workers}")
     if args.ray_address and args.executor != "ray":
         raise UsageError("--ray-address needs --executor ray")
     grid = load_grid(args.grid)
