@@ -145,6 +145,32 @@ def test_skips_reproducible_bit_for_bit():
         check_skip_structure(s, d, w, t)
 
 
+def test_link_free_cell_moves_the_stream_like_the_draws():
+    # tc=0 skips drawing but must leave the stream where the draws would, so the
+    # next cell's links are those of the rank rule.
+    cnn = DenseCNNSpec(num_cells=3, depth=(6, 5, 4), wm=0.25, tc=(0, 7, 0), seed=3)
+    assert list(cnn.skips) == reference_skips(3, [(6, 4, 0), (5, 8, 7), (4, 16, 0)])
+    assert DenseMLPSpec(depth=100_000, tc=0).skips == ((),) * 100_000  # instant, no draws
+
+
+def test_ties_at_the_cut_break_by_index():
+    from nnmass.spec import _smallest
+    keys = np.array([5, 1, 3, 3, 3, 0, 9], dtype=np.uint64)
+    for t in range(len(keys) + 1):
+        expected = sorted(sorted(range(len(keys)), key=lambda k: (keys[k], k))[:t])
+        assert _smallest(keys, t).tolist() == expected
+
+
+def test_too_many_skip_candidates_is_refused():
+    from nnmass.spec import MAX_SKIP_CANDIDATES, skip_candidates
+    assert skip_candidates(16, 8) == sum(8 * (i - 1) for i in range(2, 16))
+    assert skip_candidates(2, 8) == skip_candidates(1, 8) == 0
+    with pytest.raises(UsageError, match=r"depth 100000 x width 8 gives 39,998,800,008 candidate skip "
+                                         r"sources.*at most 268,435,456"):
+        DenseMLPSpec(depth=100_000)
+    assert skip_candidates(8194, 8) > MAX_SKIP_CANDIDATES >= skip_candidates(8193, 8)
+
+
 def test_skips_same_in_a_fresh_process():
     code = ("from nnmass.spec import DenseCNNSpec; import json; "
             "print(json.dumps(DenseCNNSpec(seed=5, depth=(6, 6, 6), wm=1).to_dict()['skips']))")
