@@ -189,6 +189,33 @@ def test_missing_dataset_path_is_one_line_exit_2(tmp_path, capsys, root, needle)
     assert not (tmp_path / "s.sqlite").exists()  # stopped before the store was made
 
 
+def _closed_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("address, needle", [
+    ("127.0.0.1:{port}", "cannot reach Ray at '127.0.0.1:{port}': nothing answers on 127.0.0.1:{port}"),
+    ("ray://127.0.0.1:{port}", "nothing answers on 127.0.0.1:{port}"),
+    ("headnode", "--ray-address must be HOST:PORT, ray://HOST:PORT or auto, got 'headnode'"),
+    ("host:99999", "--ray-address must be HOST:PORT"),
+])
+def test_unreachable_ray_address_fails_before_ray_is_asked(tmp_path, capsys, monkeypatch, address, needle):
+    ray = pytest.importorskip("ray")
+    # ray.init would retry a dead address for minutes: it must not be reached at all.
+    monkeypatch.setattr(ray, "init", lambda *a, **k: pytest.fail("ray.init called with a dead address"))
+    port = _closed_port()
+    grid = _grid(tmp_path, SMALL)
+    code = main(["sweep", str(grid), "--store", str(tmp_path / "s.sqlite"), "--executor", "ray",
+                 "--ray-address", address.format(port=port)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("nnmass: error: ") and needle.format(port=port) in err and err.count("\n") == 1
+    assert not (tmp_path / "s.sqlite").exists()
+
+
 def _sweep_cmd(grid, store, *extra):
     return [sys.executable, "-m", "nnmass", "sweep", str(grid), "--store", str(store), "--no-progress", *extra]
 

@@ -43,6 +43,9 @@ def run(args) -> int:
 
     if args.ray_address and args.executor != "ray":
         raise UsageError("--ray-address needs --executor ray")
+    if args.ray_address:
+        from ..sweep.executors import check_ray_address
+        check_ray_address(args.ray_address)  # before the progress bar: a dead address fails in seconds
     grid = load_grid(args.grid)
     data_root = args.data_root if args.data_root is not None else grid.data_root
     if data_root is not None:

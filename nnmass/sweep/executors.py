@@ -13,6 +13,7 @@ thread everywhere makes a trial give the same numbers whichever executor ran it.
 from __future__ import annotations
 
 import multiprocessing
+import socket
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Iterator
 
@@ -117,6 +118,8 @@ class RayExecutor:
             raise UsageError("the ray executor needs Ray: pip install 'nnmass[ray]'") from None
         started = not ray.is_initialized()
         if started:
+            if self.address:
+                check_ray_address(self.address)
             try:
                 # "local": always a fresh instance of our own; with no address Ray would
                 # join whatever cluster this machine last started.
@@ -139,3 +142,20 @@ class RayExecutor:
         finally:
             if started:
                 ray.shutdown()
+
+
+def check_ray_address(address: str, timeout: float = 5.0) -> None:
+    """Refuse an address nothing answers on, in seconds: ``ray.init`` would keep
+    retrying it for minutes. ``auto`` (read from this machine's Ray session) is
+    left to Ray, which fails fast when there is none."""
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    if address == "auto":
+        return
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--ray-address must be HOST:PORT, ray://HOST:PORT or auto, got {address!r}")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise UsageError(f"cannot reach Ray at {address!r}: nothing answers on {host}:{port} "
+                         f"({e.strerror or e}); start it with `ray start --head` or fix the address") from None
