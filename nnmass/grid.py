@@ -93,10 +93,14 @@ class Grid:
         # trial seed still drives their weight init and data order.
         spec_type = FAMILIES[self.model].spec_type if self.model in FAMILIES else type(spec_for(self.model))
         seeded = "seed" in settable_keys(spec_type)
+        from .train.config import coerce_settings
         for point in self.points():
             spec_point = {k: v for k, v in point.items() if not k.startswith(TRAIN_PREFIX)}
-            train = {**self.train, **{k[len(TRAIN_PREFIX):]: v for k, v in point.items()
-                                      if k.startswith(TRAIN_PREFIX)}}
+            try:
+                train = coerce_settings({**self.train, **{k[len(TRAIN_PREFIX):]: v for k, v in point.items()
+                                                          if k.startswith(TRAIN_PREFIX)}})
+            except UsageError as e:
+                raise UsageError(f"grid file {self.source!r}: {e}") from None
             for seed in self.seeds:
                 try:
                     sets = {**self.fixed, **spec_point, **({"seed": seed} if seeded else {})}

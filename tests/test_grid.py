@@ -81,6 +81,8 @@ def test_json_grid_and_duplicate_points_run_once(tmp_path):
      "train setting(s) lr are both swept and fixed"),
     ("model: dense-mlp\ndataset: digits\nepochs: 1\ngrid: {train.epochs: [1, 2]}\n", "give epochs at the top level"),
     ("model: dense-mlp\ndataset: digits\nepochs: 1\ntrain: {lr: [1, 2]}\n", "train.lr takes single values"),
+    ("model: dense-mlp\ndataset: digits\nepochs: 1\ntrain: {lrate: 0.1}\n",
+     "unknown train setting(s) lrate; valid: amp batch_size eval_batch_size label_smoothing lr momentum"),
 ])
 def test_bad_grid_files_raise_one_line(tmp_path, text, needle):
     path = tmp_path / "bad.yaml"
@@ -89,6 +91,21 @@ def test_bad_grid_files_raise_one_line(tmp_path, text, needle):
         load_grid(path)
     msg = str(err.value)
     assert needle in msg and str(path) in msg and "\n" not in msg
+
+
+def test_one_setting_spelt_two_ways_is_one_trial(tmp_path):
+    # YAML 1.1 reads 1e-3 as text and 1 as an int: both are the float the setting takes.
+    spelt = {}
+    for name, text in [("a", "train: {lr: 1e-3, weight_decay: 0}"), ("b", "train: {lr: 0.001, weight_decay: 0.0}")]:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(f"model: dense-mlp\ndataset: digits\nepochs: 1\nseeds: [0, 1]\n{text}\n")
+        spelt[name] = load_grid(path).trials()
+    assert [t.key for t in spelt["a"]] == [t.key for t in spelt["b"]]
+    assert spelt["a"][0].train == {"lr": 0.001, "weight_decay": 0.0}
+    assert type(spelt["a"][0].train["weight_decay"]) is float
+    path = tmp_path / "swept.yaml"
+    path.write_text("model: dense-mlp\ndataset: digits\nepochs: 1\ngrid: {train.lr: [1, 1.0, '1e0', 2]}\n")
+    assert [t.train["lr"] for t in load_grid(path).trials()] == [1.0, 2.0]
 
 
 def test_malformed_json_names_line(tmp_path):

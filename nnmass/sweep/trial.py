@@ -37,15 +37,9 @@ def make_train_config(trial: TrialSpec, device: str = "cpu"):
     """The family's default training config with the grid's settings and the trial
     seed (which also seeds the data shuffle) applied."""
     from ..train import default_config
+    from ..train.config import coerce_settings
     config = default_config(trial.dataset, trial.family, trial.epochs, device)
-    names = {f.name for f in dataclasses.fields(config)}
-    unknown = sorted(set(trial.train) - names)
-    if unknown:
-        valid = " ".join(sorted(names - {"epochs", "seed", "device"}))
-        raise UsageError(f"unknown train setting(s) {', '.join(unknown)}; valid: {valid}")
-    changes = {k: _as_field_type(getattr(config, k), v) for k, v in trial.train.items()}
-    if "seed" in names:
-        changes["seed"] = trial.seed
+    changes = {**coerce_settings(trial.train), "seed": trial.seed}
     try:
         return dataclasses.replace(config, **changes)
     except (TypeError, ValueError) as e:
@@ -192,16 +186,6 @@ def describe_error(e: BaseException) -> str:
     frames = traceback.extract_tb(e.__traceback__)
     where = f" ({os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
     return f"{type(e).__name__}: {e}{where}"
-
-
-def _as_field_type(default, value):
-    """YAML reads ``1e6`` as text; a float setting takes it as the number it spells."""
-    if isinstance(default, float) and isinstance(value, (str, int)) and not isinstance(value, bool):
-        try:
-            return float(value)
-        except ValueError:
-            return value  # the config's own check names the setting and its range
-    return value
 
 
 def _config_dict(config) -> dict:

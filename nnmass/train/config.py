@@ -88,6 +88,31 @@ def default_config(dataset: str, family: str, epochs: int | None = None, device:
     return TrainConfig(**base)
 
 
+# Set per trial by a sweep (its seed, epochs and --device), never by a grid's train settings.
+_PER_TRIAL = ("epochs", "seed", "device")
+
+
+def coerce_settings(settings: dict) -> dict:
+    """Grid training settings checked by name and given their field's type, so one
+    setting spelt two ways (``1e-3``, which YAML reads as text, and ``0.001``; ``1``
+    and ``1.0``) is one setting, and one trial key."""
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(settings) - (set(fields) - set(_PER_TRIAL)))
+    if unknown:
+        valid = " ".join(sorted(set(fields) - set(_PER_TRIAL)))
+        raise UsageError(f"unknown train setting(s) {', '.join(unknown)}; valid: {valid}")
+    return {k: _as_float(v) if isinstance(fields[k].default, float) else v for k, v in settings.items()}
+
+
+def _as_float(value):
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except ValueError:
+            pass  # TrainConfig's own check names the setting and its range
+    return value
+
+
 def _int(name, value, lo):
     if isinstance(value, bool) or not isinstance(value, int) or value < lo:
         raise UsageError(f"{name} must be an integer >= {lo}, got {value!r}")
