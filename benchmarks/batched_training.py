@@ -7,6 +7,8 @@ run, and the script checks that they reach the same accuracies.
 
     python benchmarks/batched_training.py --device cuda                 # full grid
     python benchmarks/batched_training.py --depths 16,24,32 --tcs 10,40 --epochs 1   # a quick CPU run
+    # exactly the `nnmass study mnist-mlp` grid (200 models, 20 epochs, lr 0.003):
+    python benchmarks/batched_training.py --tcs 0,2,4,8,16,32,64,128 --epochs 20 --lr 0.003
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ def parse_args(argv=None):
     p.add_argument("--seeds", type=int, default=5, help="seeds per architecture (skips and init)")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (the mnist-mlp study uses 0.003)")
     p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's choice)")
     p.add_argument("--tolerance", type=float, default=1e-3, help="largest accuracy difference called a match")
     return p.parse_args(argv)
@@ -79,7 +82,8 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     data = load_dataset(args.dataset, device=args.device)
-    config = default_config(args.dataset, "dense-mlp", args.epochs, args.device, batch_size=args.batch_size)
+    config = default_config(args.dataset, "dense-mlp", args.epochs, args.device, batch_size=args.batch_size,
+                            lr=args.lr)
     specs, seeds = grid(args, data)
     device_name = torch.cuda.get_device_name(torch.device(args.device)) if args.device.startswith("cuda") \
         else f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
