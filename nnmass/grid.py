@@ -40,6 +40,7 @@ from pathlib import Path
 from .errors import UsageError
 from .families import FAMILIES, settable_keys, spec_for
 from .spec import Spec
+from .trainconfig import coerce_settings
 
 REQUIRED = ("model", "dataset", "epochs")
 OPTIONAL = ("name", "grid", "fixed", "seeds", "data_root", "train", "ldi")
@@ -93,7 +94,6 @@ class Grid:
         # trial seed still drives their weight init and data order.
         spec_type = FAMILIES[self.model].spec_type if self.model in FAMILIES else type(spec_for(self.model))
         seeded = "seed" in settable_keys(spec_type)
-        from .train.config import coerce_settings
         for point in self.points():
             spec_point = {k: v for k, v in point.items() if not k.startswith(TRAIN_PREFIX)}
             try:

@@ -37,7 +37,7 @@ def make_train_config(trial: TrialSpec, device: str = "cpu"):
     """The family's default training config with the grid's settings and the trial
     seed (which also seeds the data shuffle) applied."""
     from ..train import default_config
-    from ..train.config import coerce_settings
+    from ..trainconfig import coerce_settings
     config = default_config(trial.dataset, trial.family, trial.epochs, device)
     changes = {**coerce_settings(trial.train), "seed": trial.seed}
     try:

@@ -1,7 +1,7 @@
 """Training: one model (:func:`train`), many small MLPs at once (:func:`train_many`)."""
 from .adapt import fit_spec_to_data
 from .batched import StackedDenseMLP, shape_key, train_many, train_stacked
-from .config import TrainConfig, default_config
+from ..trainconfig import TrainConfig, default_config
 from .loop import evaluate, train
 from .result import TrainResult
 

@@ -19,7 +19,7 @@ from torch import nn
 from ..models import build
 from ..models.dense import DenseMLP, make_activation
 from ..spec import DenseMLPSpec, Spec
-from .config import TrainConfig
+from ..trainconfig import TrainConfig
 from .loop import run_epochs, train
 from .result import TrainResult
 

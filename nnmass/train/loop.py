@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import TrainConfig
+from ..trainconfig import TrainConfig
 from .result import TrainResult
 
 Forward = Callable[[torch.Tensor], torch.Tensor]

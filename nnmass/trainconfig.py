@@ -5,7 +5,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from ..errors import UsageError
+from .errors import UsageError
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("cosine", "constant")
