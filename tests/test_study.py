@@ -83,3 +83,18 @@ def test_tiny_study_runs_fits_reports_and_resumes(tmp_path):
     again = run_training_study("mnist-mlp", **kw)
     assert again.sweep["skipped"] == 8 and again.sweep["done"] == 0
     assert 0 <= first.fits[0]["r2"] <= 1 and again.fits[0]["r2"] == first.fits[0]["r2"]
+
+
+def test_study_batched_trains_each_shape_once(tmp_path, monkeypatch):
+    import nnmass.train
+    calls = []
+    real = nnmass.train.train_many
+    monkeypatch.setattr(nnmass.train, "train_many", lambda specs, *a, **k: calls.append(len(specs)) or real(specs, *a, **k))
+    grid = grid_from_dict({"name": "tiny", "model": "dense-mlp", "dataset": "digits", "epochs": 1,
+                           "fixed": {"width": 4}, "grid": {"depth": [4, 5]}, "seeds": [0, 1, 2],
+                           "ldi": {"batch": 4, "seed": 0}})
+    kw = dict(out=tmp_path / "rep", progress=False, n_boot=0, grid=grid)
+    one_by_one = run_training_study("mnist-mlp", store=tmp_path / "a.sqlite", **kw)
+    assert calls == [] and one_by_one.sweep["done"] == 6  # CPU default: one by one
+    batched = run_training_study("mnist-mlp", store=tmp_path / "b.sqlite", batched=True, **kw)
+    assert calls == [3, 3] and batched.sweep["done"] == 6  # one stacked model per depth

@@ -1,6 +1,8 @@
 """`nnmass study NAME`: one of the paper's studies end to end (sweep, fits, report)."""
 from __future__ import annotations
 
+import argparse
+
 from .common import int_at_least
 
 STUDY_NAMES = ("mnist-mlp", "cifar10-cnn", "imagenet-zoo")  # mirrors nnmass.studies.STUDIES
@@ -20,6 +22,8 @@ def add_parser(sub) -> None:
                    help="report folder (default ./nnmass-runs/<study>[-quick]/report)")
     p.add_argument("--workers", type=int_at_least(1), default=1, metavar="N", help="parallel worker processes (default 1)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where trials train (default cpu)")
+    p.add_argument("--batched", action=argparse.BooleanOptionalAction, default=None,
+                   help="train the seeds of one dense-mlp shape as one batched model (default: on cuda only)")
     p.add_argument("--data-root", metavar="DIR", default=None, help="dataset folder (needed by cifar10-cnn)")
     p.add_argument("--bootstrap", type=int_at_least(0), default=1000, metavar="N", help="bootstrap resamples (default 1000)")
     p.add_argument("--seed", type=int_at_least(0), default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
@@ -44,7 +48,8 @@ def run(args) -> int:
     if args.name == "imagenet-zoo":
         unused = [flag for flag, given in (("--quick", args.quick), ("--store", args.store),
                                            ("--data-root", args.data_root), ("--workers", args.workers != 1),
-                                           ("--device", args.device != "cpu")) if given]
+                                           ("--device", args.device != "cpu"),
+                                           ("--batched", args.batched is not None)) if given]
         if unused:
             raise UsageError(f"study imagenet-zoo trains nothing (it takes --out, --bootstrap, --seed, --json); "
                              f"drop {', '.join(unused)}")
@@ -52,7 +57,8 @@ def run(args) -> int:
                                command=command)
     else:
         result = run_training_study(args.name, quick=args.quick, store=args.store, out=args.out,
-                                    workers=args.workers, device=args.device, data_root=args.data_root,
+                                    workers=args.workers, device=args.device, batched=args.batched,
+                                    data_root=args.data_root,
                                     progress=args.progress, n_boot=args.bootstrap, seed=args.seed, command=command)
     if args.json:
         print_json({"study": result.name, "fits": jsonable(result.fits), "report": str(result.report),

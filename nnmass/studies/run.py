@@ -41,12 +41,13 @@ def check_device(device: str) -> str:
 
 def run_training_study(name: str, *, quick: bool = False, store: str | Path | None = None,
                        out: str | Path | None = None, workers: int = 1, device: str = "cpu",
-                       data_root: str | None = None, progress: bool = True, n_boot: int = 1000, seed: int = 0,
-                       command: str = "", grid=None) -> StudyResult:
+                       batched: bool | None = None, data_root: str | None = None, progress: bool = True,
+                       n_boot: int = 1000, seed: int = 0, command: str = "", grid=None) -> StudyResult:
     """Sweep the study's grid into ``store`` (finished trials are kept, so a rerun
     resumes), fit, and write the report into ``out``.
 
     Args:
+        batched: train the seeds of one dense-mlp shape as one model (None: on CUDA only).
         grid: a :class:`nnmass.grid.Grid` to run instead of the packaged one (tests).
     """
     from ..report import PAPER_R2, load_rows, summary_rows, write_report
@@ -71,7 +72,8 @@ def run_training_study(name: str, *, quick: bool = False, store: str | Path | No
     store.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with ResultStore(store) as db:
-        summary = run_sweep(grid, db, LocalExecutor(workers), device=device, progress=progress)
+        summary = run_sweep(grid, db, LocalExecutor(workers), device=device, batched=batched,
+                            progress=progress)
         rows = [r for r in db.trials() if r["sweep"] == grid.name]
     if not rows:
         rows = load_rows(store)
