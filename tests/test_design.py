@@ -310,3 +310,14 @@ def test_train_verifies_the_chosen_network(capsys):
     d = json.loads(out)
     assert code == 0 and d["train"]["dataset"] == "synthetic" and len(d["train"]["history"]) == 1
     assert 0.0 <= d["train"]["test_acc"] <= 1.0
+
+
+def test_best_candidate_too_large_to_build_still_reports_the_search(capsys, tmp_path):
+    # depth ~4095 x width 64 is in the space, but its ~2^29 skip candidates are past what a spec samples.
+    ranges = ["--range", "depth=4094:4096", "--range", "width=64", "--range", "tc=10"]
+    code, out, _ = run_cli(capsys, "dense-mlp", *ranges, "--json", "--out", str(tmp_path / "s.json"))
+    best = json.loads(out)["best"]
+    assert code == 1 and best["values"]["depth"] >= 4094 and best["spec"] is None
+    assert "candidate skip sources" in best["spec_error"] and not (tmp_path / "s.json").exists()
+    code, out, _ = run_cli(capsys, "dense-mlp", *ranges)
+    assert code == 1 and "top 3:" in out and "spec: not built: depth 409" in out

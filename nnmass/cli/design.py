@@ -63,7 +63,7 @@ def run(args) -> int:
     result = design(space, max_params=max_params, max_macs=max_macs,
                     match_mass=match["nn_mass"] if match else None, top_k=args.top,
                     chunk_size=args.chunk_size, progress=_progress(space.size, args.chunk_size))
-    spec = _chosen_spec(result, args.seed)
+    spec, spec_error = _chosen_spec(result, args.seed)
     if spec is not None and args.out:
         from ..families import dump_spec
         dump_spec(spec, args.out)
@@ -73,10 +73,10 @@ def run(args) -> int:
     trained = _train(spec, args) if args.train and spec is not None else None
     if args.json:
         from .common import print_json
-        print_json(report_json(result, spec, match, trained))
+        print_json(report_json(result, spec, match, trained, spec_error))
     else:
         print(report_text(result, spec, match, trained, out=args.out if spec is not None else None,
-                          plot=args.plot))
+                          plot=args.plot, spec_error=spec_error))
     return 0 if spec is not None else 1
 
 
@@ -91,17 +91,22 @@ def _match(args) -> dict:
 
 
 def _chosen_spec(result, seed: int):
-    """The best candidate as a full spec, its closed-form cost checked against the search's."""
+    """The best candidate as a full spec, its closed-form cost checked against the search's;
+    or why it cannot be built (too many skip candidates to sample), so the search's
+    results are still printed."""
     if result.best is None:
-        return None
+        return None, None
     from ..cost import spec_cost
     from ..design import spec_of
-    spec = spec_of(result.space, result.best, seed=seed)
+    try:
+        spec = spec_of(result.space, result.best, seed=seed)
+    except UsageError as e:
+        return None, str(e)
     cost = spec_cost(spec)
     if (cost.params, cost.macs) != (result.best.params, result.best.macs):
         raise RuntimeError(f"cost of the chosen spec ({cost.params}, {cost.macs}) differs from the "
                            f"search's ({result.best.params}, {result.best.macs})")
-    return spec
+    return spec, None
 
 
 def _progress(total: int, chunk_size: int):

@@ -36,7 +36,7 @@ def _columns(result) -> list[str]:
     return ["rank", "nn_mass", "params", "macs"] + keys
 
 
-def report_text(result, spec, match, trained, out=None, plot=None) -> str:
+def report_text(result, spec, match, trained, out=None, plot=None, spec_error=None) -> str:
     rate = result.evaluated / result.seconds if result.seconds > 0 else float("inf")
     lines = [f"design space {result.space.name}: {result.evaluated:,} candidates in {result.seconds:.2f}s "
              f"({human(rate)}/s), closed form",
@@ -64,6 +64,7 @@ def report_text(result, spec, match, trained, out=None, plot=None) -> str:
               format_table(rows, _columns(result))]
     b = result.best
     lines += ["", f"best: NN-Mass {b.nn_mass:.4g}, params {b.params:,}, MACs {b.macs:,}",
+              f"spec: not built: {spec_error}" if spec is None else
               f"spec: {spec.to_json()}" if not hasattr(spec, "skips") else
               f"spec: {_spec_short(spec)} (skips sampled with seed {spec.seed})"]
     if out:
@@ -82,13 +83,14 @@ def _spec_short(spec) -> str:
     return ", ".join(f"{k}={v}" for k, v in d.items())
 
 
-def report_json(result, spec, match, trained) -> dict:
+def report_json(result, spec, match, trained, spec_error=None) -> dict:
     def cand(c):
         return c.to_dict() if c is not None else None
 
     out = {
         "best": None if result.best is None else {
-            "spec": spec.to_dict(), "nn_mass": result.best.nn_mass, "params": result.best.params,
+            "spec": None if spec is None else spec.to_dict(), "spec_error": spec_error,
+            "nn_mass": result.best.nn_mass, "params": result.best.params,
             "macs": result.best.macs, "values": result.best.values},
         "evaluated": result.evaluated,
         "feasible": result.feasible,
