@@ -1,7 +1,5 @@
 """Datasets: embedded sets, synthetic mixture, and the torchvision loaders read from
 small files written here in the real on-disk formats."""
-import hashlib
-import pickle
 import struct
 
 import numpy as np
@@ -132,40 +130,9 @@ def test_mnist_idx_files(tmp_path, name, folder):
         load_dataset(name, root=tmp_path)
 
 
-def _md5(path):
-    return hashlib.md5(path.read_bytes()).hexdigest()
-
-
-def _write_cifar(tmp_path, monkeypatch, hundred: bool):
-    """Tiny CIFAR pickles. torchvision verifies each file's MD5 against the real
-    archive's; we point its checksum table at our files' MD5s, so the real loading
-    code, integrity check included, runs unchanged."""
-    from torchvision.datasets import CIFAR10, CIFAR100
-    cls = CIFAR100 if hundred else CIFAR10
-    folder = tmp_path / cls.base_folder
-    folder.mkdir()
-    rng = np.random.default_rng(1)
-    label_key = "fine_labels" if hundred else "labels"
-    classes = 100 if hundred else 10
-    written = {}
-    for fname, _ in cls.train_list + cls.test_list:
-        n = 4
-        data = rng.integers(0, 256, (n, 3072)).astype(np.uint8)
-        labels = [int(v) for v in rng.integers(0, classes, n)]
-        with open(folder / fname, "wb") as f:
-            pickle.dump({"data": data, label_key: labels}, f)
-        written[fname] = (data, labels)
-    with open(folder / cls.meta["filename"], "wb") as f:
-        pickle.dump({cls.meta["key"]: [f"class{i}" for i in range(classes)]}, f)
-    monkeypatch.setattr(cls, "train_list", [[n, _md5(folder / n)] for n, _ in cls.train_list])
-    monkeypatch.setattr(cls, "test_list", [[n, _md5(folder / n)] for n, _ in cls.test_list])
-    monkeypatch.setattr(cls, "meta", {**cls.meta, "md5": _md5(folder / cls.meta["filename"])})
-    return cls, folder, written
-
-
 @pytest.mark.parametrize("hundred", [False, True])
-def test_cifar_pickles(tmp_path, monkeypatch, hundred):
-    cls, folder, written = _write_cifar(tmp_path, monkeypatch, hundred)
+def test_cifar_pickles(tmp_path, tiny_cifar, hundred):
+    cls, folder, written = tiny_cifar(hundred)
     name = "cifar100" if hundred else "cifar10"
     data = load_dataset(name, root=tmp_path)
     train_files = [n for n, _ in cls.train_list]

@@ -1,12 +1,16 @@
 """`nnmass study`: error exits, the ImageNet zoo on the paper's ResNet/WRN subset, and
 a tiny grid through the study machinery (sweep -> fits -> report, then resume)."""
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
 from nnmass.cli import main
+from nnmass.formula import spec_mass
 from nnmass.grid import grid_from_dict
+from nnmass.spec import spec_from_json
+from nnmass.store import ResultStore
 from nnmass.studies import load_study_grid
 from nnmass.studies.imagenet_zoo import zoo_fits, zoo_records
 from nnmass.studies.run import run_training_study
@@ -98,3 +102,24 @@ def test_study_batched_trains_each_shape_once(tmp_path, monkeypatch):
     assert calls == [] and one_by_one.sweep["done"] == 6  # CPU default: one by one
     batched = run_training_study("mnist-mlp", store=tmp_path / "b.sqlite", batched=True, **kw)
     assert calls == [3, 3] and batched.sweep["done"] == 6  # one stacked model per depth
+
+
+def test_cifar10_cnn_study_end_to_end_on_cifar_files(tmp_path, tiny_cifar):
+    # The packaged CNN study's own grid, cut to 2 architectures x 2 seeds of tiny
+    # cells, trained 1 epoch on CIFAR-10 pickles in the real on-disk format.
+    tiny_cifar()
+    packaged = load_study_grid("cifar10-cnn")
+    grid = dataclasses.replace(packaged, epochs=1, seeds=(0, 1), fixed={**packaged.fixed, "wm": 0.25},
+                               grid={"depth": [[3, 3, 3]], "tc": [[2, 4, 8], [4, 8, 16]]},
+                               train={"batch_size": 8}, ldi={"batch": 2, "seed": 0})
+    result = run_training_study("cifar10-cnn", store=tmp_path / "s.sqlite", out=tmp_path / "rep",
+                                data_root=str(tmp_path), progress=False, n_boot=0, grid=grid)
+    assert result.sweep["done"] == 4 and result.sweep["failed"] == 0
+    with ResultStore(tmp_path / "s.sqlite") as store:
+        rows = list(store.trials())
+    for row in rows:
+        spec = spec_from_json(row["spec_json"])
+        assert spec.family == "dense-cnn" and spec.in_channels == 3 and spec.input_size == 32
+        assert row["nn_mass"] == pytest.approx(spec_mass(spec)) and row["ldi_mean"] > 0
+        assert json.loads(row["train_json"])["optimizer"] == "sgd"  # the CNN default
+    assert (tmp_path / "rep" / "fig5.png").stat().st_size > 0
