@@ -368,6 +368,22 @@ def test_cli_timm_without_timm_says_how_to_install(monkeypatch, capsys):
     assert "pip install timm" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("timm_name, ours", [
+    ("resnet18", "resnet18"), ("resnet50", "resnet50"), ("mobilenetv2_100", "mobilenet_v2"),
+    ("densenet121", "densenet121"),
+])
+def test_timm_models_trace_to_the_closed_form_of_the_same_network(capsys, timm_name, ours):
+    # timm writes these networks its own way (its own blocks, SiLU/ReLU modules,
+    # its own DenseNet layers); traced, they must give torchvision's numbers.
+    pytest.importorskip("timm")
+    assert main(["mass", f"timm:{timm_name}", "--json"]) == 0
+    theirs = json.loads(capsys.readouterr().out)
+    assert main(["mass", ours, "--json"]) == 0
+    reference = json.loads(capsys.readouterr().out)
+    assert theirs["method"] == "graph" and theirs["nn_mass"] > 0
+    assert theirs["nn_mass"] == pytest.approx(reference["nn_mass"]) and theirs["params"] == reference["params"]
+
+
 def test_measure_is_exported_lazily():
     import nnmass
     from nnmass.massreport import MassReport
