@@ -370,7 +370,8 @@ def test_cli_timm_without_timm_says_how_to_install(monkeypatch, capsys):
 
 @pytest.mark.parametrize("timm_name, ours", [
     ("resnet18", "resnet18"), ("resnet50", "resnet50"), ("mobilenetv2_100", "mobilenet_v2"),
-    ("densenet121", "densenet121"),
+    ("densenet121", "densenet121"), ("wide_resnet50_2", "wide_resnet50_2"),
+    ("resnext50_32x4d", "torchvision:resnext50_32x4d"),
 ])
 def test_timm_models_trace_to_the_closed_form_of_the_same_network(capsys, timm_name, ours):
     # timm writes these networks its own way (its own blocks, SiLU/ReLU modules,
