@@ -108,6 +108,8 @@ BAD_INPUT = [
     (["fit", "s", "--bootstrap", "-5"], "argument --bootstrap: must be an integer >= 0, got '-5'"),
     (["report", "s", "--out", "d", "--seed", "-2"], "argument --seed: must be an integer >= 0, got '-2'"),
     (["design", "dense-mlp", "--chunk-size", "0"], "argument --chunk-size: must be an integer >= 1"),
+    (["bounds", "--trials", "0"], "argument --trials: must be an integer >= 1, got '0'"),
+    (["train", "dense-mlp", "--batch-size", "0"], "argument --batch-size: must be an integer >= 1, got '0'"),
 ]
 
 

@@ -38,7 +38,7 @@ def add_parser(sub) -> None:
     t.add_argument("--train", action="store_true", help="train the chosen network once")
     t.add_argument("--dataset", default="mnist-5k", metavar="NAME", help="dataset for --train (default mnist-5k)")
     t.add_argument("--data-root", metavar="DIR", help="folder holding an on-disk dataset")
-    t.add_argument("--epochs", type=int, help="epochs for --train (default depends on the dataset)")
+    t.add_argument("--epochs", type=int_at_least(1), help="epochs for --train (default depends on the dataset)")
     t.add_argument("--device", default="cpu", help="cpu or cuda[:N] for --train (default cpu)")
     p.set_defaults(func=run)
 

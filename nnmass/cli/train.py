@@ -17,17 +17,17 @@ def add_parser(sub) -> None:
                        description="Train MODEL on a dataset. Input size and classes come from the "
                                    "dataset unless set with --set. --seed seeds the weight init and the "
                                    "batch order (the spec's own seed fixes its skip links).")
-    from .common import add_model_args
+    from .common import add_model_args, int_at_least
     add_model_args(p)
     p.add_argument("--dataset", default="mnist-5k", metavar="NAME",
                    help=f"one of: {', '.join(DATASET_NAMES)} (default mnist-5k)")
     p.add_argument("--data-root", metavar="DIR", help="folder holding an on-disk dataset")
     p.add_argument("--download", action="store_true", help="let torchvision download the dataset into --data-root")
-    p.add_argument("--split-seed", type=int, default=0, help="seed of the embedded sets' train/test split")
-    p.add_argument("--epochs", type=int, help="epochs (default depends on the dataset)")
-    p.add_argument("--seed", type=int, default=0, help="weight-init and batch-order seed (default 0)")
+    p.add_argument("--split-seed", type=int_at_least(0), default=0, help="seed of the embedded sets' train/test split")
+    p.add_argument("--epochs", type=int_at_least(1), help="epochs (default depends on the dataset)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="weight-init and batch-order seed (default 0)")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
-    p.add_argument("--batch-size", type=int, help="training batch size")
+    p.add_argument("--batch-size", type=int_at_least(1), help="training batch size")
     p.add_argument("--lr", type=float, help="peak learning rate")
     p.add_argument("--optimizer", choices=("sgd", "adam"), help="default: adam for MLPs, sgd for CNNs")
     p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
