@@ -19,8 +19,13 @@ def int_at_least(minimum: int):
         if value is None or value < minimum:
             raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
         return value
-    parse.__name__ = f"integer >= {minimum}"
     return parse
+
+
+def add_batched_arg(p) -> None:
+    """``--batched/--no-batched``, shared by ``sweep`` and ``study``."""
+    p.add_argument("--batched", action=argparse.BooleanOptionalAction, default=None,
+                   help="train the seeds of one dense-mlp shape as one batched model (default: on cuda only)")
 
 
 def add_model_args(p, *, required: bool = True) -> None:

@@ -1,9 +1,7 @@
 """`nnmass study NAME`: one of the paper's studies end to end (sweep, fits, report)."""
 from __future__ import annotations
 
-import argparse
-
-from .common import int_at_least
+from .common import add_batched_arg, int_at_least
 
 STUDY_NAMES = ("mnist-mlp", "cifar10-cnn", "imagenet-zoo")  # mirrors nnmass.studies.STUDIES
 
@@ -22,8 +20,7 @@ def add_parser(sub) -> None:
                    help="report folder (default ./nnmass-runs/<study>[-quick]/report)")
     p.add_argument("--workers", type=int_at_least(1), default=1, metavar="N", help="parallel worker processes (default 1)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where trials train (default cpu)")
-    p.add_argument("--batched", action=argparse.BooleanOptionalAction, default=None,
-                   help="train the seeds of one dense-mlp shape as one batched model (default: on cuda only)")
+    add_batched_arg(p)
     p.add_argument("--data-root", metavar="DIR", default=None, help="dataset folder (needed by cifar10-cnn)")
     p.add_argument("--bootstrap", type=int_at_least(0), default=1000, metavar="N", help="bootstrap resamples (default 1000)")
     p.add_argument("--seed", type=int_at_least(0), default=0, metavar="S", help="seed of the bootstrap generator (default 0)")

@@ -1,9 +1,7 @@
 """``nnmass sweep GRID --store PATH``: run (or resume) a grid of trials into a store."""
 from __future__ import annotations
 
-import argparse
-
-from .common import int_at_least
+from .common import add_batched_arg, int_at_least
 
 
 def add_parser(sub) -> None:
@@ -24,8 +22,7 @@ def add_parser(sub) -> None:
                    help="dataset folder (overrides the grid's data_root)")
     p.add_argument("--download", action="store_true",
                    help="let torchvision download an on-disk dataset into the data root first")
-    p.add_argument("--batched", action=argparse.BooleanOptionalAction, default=None,
-                   help="train the seeds of one dense-mlp shape as one batched model (default: on cuda only)")
+    add_batched_arg(p)
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)

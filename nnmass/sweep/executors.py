@@ -148,10 +148,9 @@ def check_ray_address(address: str, timeout: float = 5.0) -> None:
     """Refuse an address nothing answers on, in seconds: ``ray.init`` would keep
     retrying it for minutes. ``auto`` (read from this machine's Ray session) is
     left to Ray, which fails fast when there is none."""
-    hostport = address.split("://", 1)[-1].rstrip("/")
     if address == "auto":
         return
-    host, sep, port = hostport.rpartition(":")
+    host, sep, port = address.split("://", 1)[-1].rstrip("/").rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise UsageError(f"--ray-address must be HOST:PORT, ray://HOST:PORT or auto, got {address!r}")
     try:
