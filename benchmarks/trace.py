@@ -17,7 +17,7 @@ import time
 import torch
 import torchvision
 
-from nnmass.trace import measure
+from nnmass.mass import measure
 
 
 def median_seconds(fn, runs: int) -> float:

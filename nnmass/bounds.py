@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from .errors import UsageError
+from .validate import check_int, check_number, check_seed
 from .topology import prop2_bounds
 
 
@@ -57,16 +58,10 @@ def simulate_bounds(width: int, masses, trials: int = 200, q: float = 1.0, seed:
 
 
 def _checked(width, trials, q, masses, seed):
-    def is_int(v):
-        return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-    if not is_int(width) or width < 1:
-        raise UsageError(f"width must be an integer >= 1, got {width!r}")
-    if not is_int(trials) or trials < 1:
-        raise UsageError(f"trials must be an integer >= 1, got {trials!r}")
-    if not is_int(seed) or seed < 0:
-        raise UsageError(f"seed must be an integer >= 0, got {seed!r}")
-    if isinstance(q, bool) or not isinstance(q, (int, float, np.number)) or not (0 < q < math.inf):
-        raise UsageError(f"q (init variance) must be a number > 0, got {q!r}")
+    check_int("width", width, 1)
+    check_int("trials", trials, 1)
+    check_seed("seed", seed)
+    check_number("q (init variance)", q, lo=0, open_lo=True)
     masses = [float(m) for m in np.atleast_1d(np.asarray(masses, dtype=float))]
     if not masses:
         raise UsageError("give at least one mass")

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
-from .spec import (DenseCNNSpec, DenseMLPSpec, DenseNetSpec, MobileNetV2Spec, ResNetSpec, Spec,
-                   VGGSpec, spec_from_json)
+from .spec import DenseCNNSpec, DenseMLPSpec, DenseNetSpec, MobileNetV2Spec, ResNetSpec, Spec, VGGSpec, spec_from_json
+from .validate import FLOAT_TEXT, INT_TEXT, shown
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def parse_sets(items: list[str] | None) -> dict[str, str]:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise UsageError(f"--set takes KEY=VALUE, got {item!r}")
+            raise UsageError(f"--set takes KEY=VALUE, got {shown(item)}")
         if key in out:
             raise UsageError(f"--set {key} given twice; give each key once (lists are comma-separated)")
         out[key] = value.strip()
@@ -77,22 +77,29 @@ def parse_sets(items: list[str] | None) -> dict[str, str]:
 def _convert(spec_type: type[Spec], key: str, text: str):
     field = next(f for f in dataclasses.fields(spec_type) if f.name == key)
     default = field.default
+    # Strict: ASCII digits only, so "1_6" or other scripts' digits are not silently 16.
     try:
         if isinstance(default, bool):
             if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
                 raise ValueError
             return text.lower() in ("true", "1", "yes")
         if isinstance(default, tuple):
-            return tuple(int(v) for v in text.split(","))
+            return tuple(_strict(v, INT_TEXT, int) for v in text.split(","))
         if isinstance(default, int) and not isinstance(default, bool):
-            return int(text)
+            return _strict(text, INT_TEXT, int)
         if isinstance(default, float):
-            return float(text)
+            return _strict(text, FLOAT_TEXT, float)
         return text
     except ValueError:
         kind = "true or false" if isinstance(default, bool) else (
             "comma-separated integers" if isinstance(default, tuple) else type(default).__name__)
-        raise UsageError(f"--set {key}={text!r}: expected {kind}") from None
+        raise UsageError(f"--set {key}={shown(text)}: expected {kind}") from None
+
+
+def _strict(text: str, pattern, convert):
+    if not pattern.fullmatch(text.strip()):
+        raise ValueError(text)
+    return convert(text.strip())
 
 
 def coerce_value(spec_type: type[Spec], key: str, value):
@@ -114,7 +121,7 @@ def spec_for(name: str, sets: dict | None = None) -> Spec:
         path = Path(name)
         if name.endswith(".json") or path.is_file():
             return _spec_from_file(path, sets)
-        raise UsageError(f"unknown model {name!r}; valid: {', '.join(FAMILIES)} or a spec .json file")
+        raise UsageError(f"unknown model {shown(name)}; valid: {', '.join(FAMILIES)} or a spec .json file")
     fam = FAMILIES[name]
     keys = settable_keys(fam.spec_type)
     unknown = sorted(set(sets) - set(keys))

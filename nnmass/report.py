@@ -19,8 +19,6 @@ from .stats import PREDICTORS, TARGETS, fit_table
 
 FORMATS = ("md", "html", "both")
 PREDICTOR_LABELS = {"nn_mass": "log NN-Mass", "params": "log #Params", "macs": "log MACs"}
-TARGET_LABELS = {"test_acc": "test accuracy", "ldi_mean": "LDI mean singular value",
-                 "ldi_prop2_mean": "LDI mean singular value, fan_out init", "top1": "top-1"}
 
 # The paper's R^2 for the linear fits it reports (Sec. 4.2-4.3, Fig. 3, 6, 16).
 PAPER_R2 = {

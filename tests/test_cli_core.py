@@ -102,11 +102,11 @@ BAD_INPUT = [
     # Count and seed options of every subcommand share one parser and one message.
     (["ldi", "dense-mlp", "--batch", "0"], "argument --batch: must be an integer >= 1, got '0'"),
     (["ldi", "dense-mlp", "--positions", "2.5"], "argument --positions: must be an integer >= 1, got '2.5'"),
-    (["ldi", "dense-mlp", "--seed", "-1"], "argument --seed: must be an integer >= 0, got '-1'"),
+    (["ldi", "dense-mlp", "--seed", "-1"], "argument --seed: must be an integer in 0..9223372036854775807, got '-1'"),
     (["sweep", "g.yaml", "--store", "s", "--workers", "0"], "argument --workers: must be an integer >= 1"),
     (["study", "mnist-mlp", "--workers", "x"], "argument --workers: must be an integer >= 1, got 'x'"),
     (["fit", "s", "--bootstrap", "-5"], "argument --bootstrap: must be an integer >= 0, got '-5'"),
-    (["report", "s", "--out", "d", "--seed", "-2"], "argument --seed: must be an integer >= 0, got '-2'"),
+    (["report", "s", "--out", "d", "--seed", "-2"], "argument --seed: must be an integer in 0..9223372036854775807, got '-2'"),
     (["design", "dense-mlp", "--chunk-size", "0"], "argument --chunk-size: must be an integer >= 1"),
     (["bounds", "--trials", "0"], "argument --trials: must be an integer >= 1, got '0'"),
     (["train", "dense-mlp", "--batch-size", "0"], "argument --batch-size: must be an integer >= 1, got '0'"),

@@ -7,7 +7,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from nnmass.cost import Cost, dense_cnn_cost, dense_mlp_cost, mobilenet_v2_cost, spec_cost
 from nnmass.families import FAMILIES, spec_for
-from nnmass.formula import spec_mass
+from nnmass.mass.closed_form import spec_mass
 from nnmass.models import build, example_input, input_shape
 from nnmass.spec import DenseCNNSpec, DenseMLPSpec, MobileNetV2Spec
 

@@ -4,7 +4,7 @@ import pytest
 
 from nnmass.cli import main
 from nnmass.errors import UsageError
-from nnmass.grid import load_grid, trial_key
+from nnmass.sweep.grid import load_grid, trial_key
 from nnmass.spec import DenseMLPSpec
 
 GRID_YAML = """\

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from nnmass.ldi import ldi
+from nnmass.ldi import measure as ldi
 from nnmass.models import build
 from nnmass.spec import DenseCNNSpec, DenseMLPSpec
 from nnmass.topology import prop2_bounds

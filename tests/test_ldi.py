@@ -86,7 +86,7 @@ def test_orthogonal_linear_network_has_unit_singular_values():
     with torch.no_grad():
         for layer in model.layers:  # tc=0: every W is 6x6, set it orthogonal
             layer.weight.copy_(torch.linalg.qr(torch.randn(6, 6, generator=g))[0])
-    report = nnmass.ldi(model, torch.randn(5, 6, generator=g), include_input_layer=True)
+    report = nnmass.ldi.measure(model, torch.randn(5, 6, generator=g), include_input_layer=True)
     assert report.count == 8 * 5 * 6
     assert abs(report.mean - 1) < 1e-5 and report.std < 1e-5
     assert abs(report.min - 1) < 1e-5 and abs(report.max - 1) < 1e-5
@@ -139,23 +139,23 @@ def test_cnn_positions_are_sampled_from_the_given_generator():
     model = build(spec, seed=0)
     x = torch.randn(2, 2, 6, 6, generator=torch.Generator().manual_seed(0))
     calls = []
-    a = nnmass.ldi(model, x, positions=5, generator=torch.Generator().manual_seed(11),
+    a = nnmass.ldi.measure(model, x, positions=5, generator=torch.Generator().manual_seed(11),
                    progress=lambda done, total: calls.append((done, total)))
     assert calls == [(0, 2), (1, 2), (2, 2)]
     assert all(m.training for m in model.modules())  # measured in eval mode, train mode restored
-    b = nnmass.ldi(model, x, positions=5, generator=torch.Generator().manual_seed(11))
+    b = nnmass.ldi.measure(model, x, positions=5, generator=torch.Generator().manual_seed(11))
     assert a.position_seed == 11 and a.to_dict() == b.to_dict()
     pos = [s.positions for s in a.spectra]
     assert all(len(p) == 5 and len(set(p.tolist())) == 5 for p in pos)
     assert a.count == 2 * 2 * 5 * 4  # layers 1, 2 x batch x positions x width
     with pytest.raises(UsageError, match="positions"):
-        nnmass.ldi(model, x, positions=0)
+        nnmass.ldi.measure(model, x, positions=0)
 
 
 def test_report_statistics_are_those_of_the_layers():
     spec = DenseMLPSpec(input_dim=7, width=5, depth=6, tc=4)
     model = build(spec, seed=0)
-    report = nnmass.ldi(model, torch.randn(9, 7, generator=torch.Generator().manual_seed(0)))
+    report = nnmass.ldi.measure(model, torch.randn(9, 7, generator=torch.Generator().manual_seed(0)))
     d = report.to_dict()
     assert [l["name"] for l in d["layers"]] == [f"layers.{i}" for i in range(1, 6)]
     counts = [l["count"] for l in d["layers"]]
@@ -169,7 +169,7 @@ def test_report_statistics_are_those_of_the_layers():
 
 def test_unsupported_model_is_refused():
     with pytest.raises(UsageError, match="Sequential"):
-        nnmass.ldi(nn.Sequential(nn.Linear(3, 3), nn.ReLU()), torch.randn(2, 3))
+        nnmass.ldi.measure(nn.Sequential(nn.Linear(3, 3), nn.ReLU()), torch.randn(2, 3))
 
 
 def _run(capsys, *argv):
@@ -190,7 +190,7 @@ def test_cli_ldi_json(capsys):
     # The same numbers through the library: weights from build(seed), inputs N(0, 1) from the seed.
     spec = DenseMLPSpec(input_dim=10, width=4, depth=6, tc=3)
     x = torch.randn(8, 10, generator=torch.Generator().manual_seed(3))
-    assert d["mean"] == pytest.approx(nnmass.ldi(build(spec, seed=3), x).mean, rel=1e-6)
+    assert d["mean"] == pytest.approx(nnmass.ldi.measure(build(spec, seed=3), x).mean, rel=1e-6)
 
 
 def test_cli_ldi_table_for_a_cnn(capsys):

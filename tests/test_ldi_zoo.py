@@ -11,9 +11,9 @@ from torch.autograd.functional import jacobian
 import nnmass
 from nnmass.cli import main
 from nnmass.errors import UsageError
-from nnmass.formula import spec_mass
+from nnmass.mass.closed_form import spec_mass
 from nnmass.ldi import activation_derivative
-from nnmass.ldi.generic import traced_spectra
+from nnmass.ldi.traced import traced_spectra
 from nnmass.ldi.layer_paths import find_layers, trace
 from nnmass.models import build
 from nnmass.spec import DenseNetSpec, MobileNetV2Spec, ResNetSpec, VGGSpec
@@ -250,6 +250,6 @@ def test_cli_ldi_resnet18_json(capsys):
     assert len(d["layers"]) == 19 and d["layers"][0]["name"] == "layer1.0.conv1"  # 20 convs less the stem
     # The same numbers through the library: weights and inputs from seed 0, positions from seed 0.
     x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-    report = nnmass.ldi(build(spec, seed=0), x, positions=2, generator=torch.Generator().manual_seed(0))
+    report = nnmass.ldi.measure(build(spec, seed=0), x, positions=2, generator=torch.Generator().manual_seed(0))
     assert d["mean"] == pytest.approx(report.mean, rel=1e-6) and d["count"] == report.count
     assert report.method == "cnn-positions" and report.position_seed == 0

@@ -21,7 +21,7 @@ BAD = [
     (DenseMLPSpec, dict(depth=-1), r"depth must be an integer >= 1"),
     (DenseMLPSpec, dict(tc=-1), r"tc must be an integer >= 0, got -1"),
     (DenseMLPSpec, dict(input_dim=0), r"input_dim must be an integer >= 1"),
-    (DenseMLPSpec, dict(seed=-2), r"seed must be an integer >= 0"),
+    (DenseMLPSpec, dict(seed=-2), r"seed must be an integer in 0..9223372036854775807, got -2"),
     (DenseMLPSpec, dict(activation="swish"), r"activation must be one of relu, .*got 'swish'"),
     (DenseCNNSpec, dict(tc=(1, 2)), r"tc needs 1 or num_cells=3 values, got 2"),
     (DenseCNNSpec, dict(depth=(4, 4, 4, 4)), r"depth needs 1 or num_cells=3 values, got 4"),
@@ -154,7 +154,7 @@ def test_link_free_cell_moves_the_stream_like_the_draws():
 
 
 def test_ties_at_the_cut_break_by_index():
-    from nnmass.spec import _smallest
+    from nnmass.spec.skips import _smallest
     keys = np.array([5, 1, 3, 3, 3, 0, 9], dtype=np.uint64)
     for t in range(len(keys) + 1):
         expected = sorted(sorted(range(len(keys)), key=lambda k: (keys[k], k))[:t])

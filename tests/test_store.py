@@ -147,6 +147,6 @@ def test_export_cli(tmp_path, capsys):
 
 
 def test_store_does_not_import_torch():
-    code = "import sys, nnmass.store, nnmass.grid; print('torch' in sys.modules)"
+    code = "import sys, nnmass.store, nnmass.sweep.grid; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from nnmass.cli import main
-from nnmass.formula import spec_mass
-from nnmass.grid import grid_from_dict
+from nnmass.mass.closed_form import spec_mass
+from nnmass.sweep.grid import grid_from_dict
 from nnmass.spec import spec_from_json
 from nnmass.store import ResultStore
 from nnmass.studies import load_study_grid
-from nnmass.studies.imagenet_zoo import zoo_fits, zoo_records
+from nnmass.studies.imagenet_models import zoo_fits, zoo_records
 from nnmass.studies.run import run_training_study
 
 PAPER_SUBSET = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "wide_resnet50_2", "wide_resnet101_2"]

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from nnmass.cli import main
-from nnmass.grid import load_grid
+from nnmass.sweep.grid import load_grid
 from nnmass.spec import spec_from_json
 from nnmass.store import ResultStore
 from nnmass.sweep import LocalExecutor, RayExecutor, plan_units, run_sweep
@@ -61,7 +61,7 @@ def _hand_mass(width, depth, tc):
 
 def test_local_sweep_rows_match_independent_recomputation(tmp_path):
     from nnmass.data import load_dataset
-    from nnmass.ldi import ldi
+    from nnmass.ldi import measure as ldi
     from nnmass.models import build
     from nnmass.train import TrainConfig, train
 
@@ -296,8 +296,8 @@ def test_trial_measures_ldi_of_a_torchvision_family_at_init():
     """A ResNet trial gets LDI at init from the generic layer finder; the fan_out column
     is left to the DenseNet-type specs, the only ones with an init choice."""
     from nnmass.data.base import Data
-    from nnmass.grid import TrialSpec
-    from nnmass.ldi import ldi
+    from nnmass.sweep.grid import TrialSpec
+    from nnmass.ldi import measure as ldi
     from nnmass.models import build
     from nnmass.spec import ResNetSpec
     from nnmass.sweep.trial import ldi_inputs, measure

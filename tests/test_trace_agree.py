@@ -1,4 +1,4 @@
-"""Traced-graph NN-Mass equals the closed form (nnmass.formula) for every builder."""
+"""Traced-graph NN-Mass equals the closed form (nnmass.mass.closed_form) for every builder."""
 import subprocess
 import sys
 
@@ -7,13 +7,14 @@ import torch
 import torchvision
 from torch.utils.flop_counter import FlopCounterMode
 
-from nnmass.cells import degree_stats, find_cells
+from nnmass.mass.cells import degree_stats, find_cells
 from nnmass.families import spec_for
-from nnmass.formula import spec_cells
-from nnmass.graph import LayerGraph
+from nnmass.mass.closed_form import spec_cells
+from nnmass.mass.graph import LayerGraph
 from nnmass.models import build, example_input
 from nnmass.topology import dense_mass, total_mass
-from nnmass.trace import measure, trace_graph
+from nnmass.mass import measure
+from nnmass.trace import trace_graph
 
 
 def assert_same_cells(found_cells, spec):
@@ -167,6 +168,6 @@ def test_graph_round_trips_through_json():
 
 
 def test_graph_and_cells_do_not_import_torch():
-    code = "import sys, nnmass.graph, nnmass.units, nnmass.cells; print('torch' in sys.modules)"
+    code = "import sys, nnmass.mass.graph, nnmass.mass.layers, nnmass.mass.cells; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

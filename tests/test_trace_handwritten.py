@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from nnmass.cli import main
-from nnmass.trace import UnclassifiedError, measure, trace_graph
+from nnmass.mass import UnclassifiedError, measure
+from nnmass.trace import trace_graph
 
 
 class LoopConcat(nn.Module):
@@ -387,6 +388,6 @@ def test_timm_models_trace_to_the_closed_form_of_the_same_network(capsys, timm_n
 
 def test_measure_is_exported_lazily():
     import nnmass
-    from nnmass.massreport import MassReport
+    from nnmass.mass.report import MassReport
     report = nnmass.measure(sequential_model(), torch.zeros(1, 3, 8, 8))
     assert isinstance(report, MassReport) and report.nn_mass == pytest.approx(SEQUENTIAL_MASS)

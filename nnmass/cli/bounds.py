@@ -2,7 +2,7 @@
 ``(w + m/2, w)`` matrices against the bounds, as a table, JSON or a figure."""
 from __future__ import annotations
 
-from .common import format_table, int_at_least, print_json
+from .common import format_table, int_at_least, print_json, seed_type
 
 
 def add_parser(subparsers) -> None:
@@ -15,7 +15,7 @@ def add_parser(subparsers) -> None:
                    help="comma-separated NN-Mass values (default 0,8,16,32,64,128,256)")
     p.add_argument("--trials", type=int_at_least(1), default=200, help="matrices per mass (default 200)")
     p.add_argument("--q", type=float, default=1.0, help="variance of the entries (default 1)")
-    p.add_argument("--seed", type=int_at_least(0), default=0, help="seeds the Gaussian draws (default 0)")
+    p.add_argument("--seed", type=seed_type, default=0, help="seeds the Gaussian draws (default 0)")
     p.add_argument("--plot", metavar="FILE", help="also draw the figure to FILE (.png, .pdf, .svg)")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per mass")
     p.set_defaults(func=run)

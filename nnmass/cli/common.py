@@ -1,4 +1,5 @@
-"""Pieces every subcommand shares: model arguments, tables, JSON output."""
+"""Pieces every subcommand shares: argument types (which call :mod:`nnmass.validate`,
+so each mistake gets the same one line everywhere), model arguments, JSON output."""
 from __future__ import annotations
 
 import argparse
@@ -6,20 +7,37 @@ import json
 import sys
 
 from ..table import format_table, human  # noqa: F401  (re-exported for subcommands)
+from ..validate import DEVICE_FORMS, MAX_SEED, INT_TEXT, device_problem, int_problem, parse_device, shown
 
 
-def int_at_least(minimum: int):
-    """An argparse ``type`` for integer options with a lower bound, so every
-    subcommand rejects a bad count or seed with the same one-line message."""
+def int_at_least(minimum: int, maximum: int | None = None):
+    """An argparse ``type`` for integer options in ``minimum..maximum``: ASCII digits only."""
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value < minimum:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
+        value = int(text) if INT_TEXT.fullmatch(text.strip()) else None
+        if value is None or value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(int_problem(text, minimum, maximum))
         return value
     return parse
+
+
+seed_type = int_at_least(0, MAX_SEED)
+
+
+def device_type(text: str) -> str:
+    """An argparse ``type`` for ``--device``: cpu, cuda or cuda:N, available on this machine."""
+    try:
+        device = parse_device(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {DEVICE_FORMS}, got {shown(text)}") from None
+    problem = device_problem(device)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return device
+
+
+def add_device_arg(p, what: str = "where it runs") -> None:
+    p.add_argument("--device", type=device_type, default="cpu", metavar="DEVICE",
+                   help=f"{what}: {DEVICE_FORMS} (default cpu)")
 
 
 def add_batched_arg(p) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import UsageError
-from .common import int_at_least
+from .common import add_device_arg, int_at_least, seed_type
 
 SPACE_NAMES = ("dense-cnn", "dense-mlp", "mobilenet_v2")  # nnmass.design.SPACES, without importing it
 
@@ -29,7 +29,7 @@ def add_parser(sub) -> None:
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="set one key of the --match model")
     p.add_argument("--top", type=int_at_least(1), default=10, metavar="K", help="candidates to list (default 10)")
-    p.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the chosen spec's skip links (default 0)")
+    p.add_argument("--seed", type=seed_type, default=0, help="seed of the chosen spec's skip links (default 0)")
     p.add_argument("--chunk-size", type=int_at_least(1), default=2**20, metavar="N", help="candidates evaluated at once")
     p.add_argument("--out", metavar="FILE", help="write the chosen spec as JSON (for mass, train, sweep)")
     p.add_argument("--plot", metavar="FILE", help="save the Pareto front figure (png, pdf, svg)")
@@ -39,12 +39,13 @@ def add_parser(sub) -> None:
     t.add_argument("--dataset", default="mnist-5k", metavar="NAME", help="dataset for --train (default mnist-5k)")
     t.add_argument("--data-root", metavar="DIR", help="folder holding an on-disk dataset")
     t.add_argument("--epochs", type=int_at_least(1), help="epochs for --train (default depends on the dataset)")
-    t.add_argument("--device", default="cpu", help="cpu or cuda[:N] for --train (default cpu)")
+    add_device_arg(t, "where --train trains")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from ..design import SPACES, design, parse_count, parse_range_args, read_range_file, resolve_space
+    from ..design import SPACES, design, parse_range_args, read_range_file, resolve_space
+    from ..validate import parse_count
     from .design_output import report_json, report_text
 
     if args.space not in SPACES:
@@ -82,7 +83,7 @@ def run(args) -> int:
 
 def _match(args) -> dict:
     from ..families import parse_sets, spec_for
-    from ..formula import spec_mass
+    from ..mass import spec_mass
     spec = spec_for(args.match, parse_sets(args.sets))
     mass = float(spec_mass(spec))
     if mass <= 0:

@@ -1,7 +1,7 @@
 """``nnmass ldi``: singular values of the layerwise Jacobians at initialization (Definition 2)."""
 from __future__ import annotations
 
-from .common import add_model_args, format_table, int_at_least, print_json, resolve_spec
+from .common import add_device_arg, add_model_args, format_table, int_at_least, print_json, resolve_spec, seed_type
 
 
 def add_parser(subparsers) -> None:
@@ -16,9 +16,9 @@ def add_parser(subparsers) -> None:
                     "(other operand fixed) and activation its output flows into; the classifier is left out.")
     add_model_args(p)
     p.add_argument("--batch", type=int_at_least(1), default=64, help="inputs in the batch (default 64)")
-    p.add_argument("--seed", type=int_at_least(0), default=0,
+    p.add_argument("--seed", type=seed_type, default=0,
                    help="seeds the weight init, the inputs and the CNN positions (default 0)")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    add_device_arg(p)
     p.add_argument("--inputs", default="gaussian", metavar="gaussian|DATASET",
                    help="N(0,1) inputs, or training examples of a dataset (e.g. digits, mnist-5k)")
     p.add_argument("--data-root", default=None, help="folder of an on-disk dataset")
@@ -32,7 +32,6 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..errors import UsageError
     from ..families import FAMILIES, parse_sets
     from ..spec import DenseMLPSpec
 
@@ -40,13 +39,11 @@ def run(args) -> int:
 
     import torch
 
-    from ..formula import spec_mass
-    from ..ldi import ldi
+    from ..ldi import measure
+    from ..mass import spec_mass
     from ..ldi.inputs import dataset_batch, gaussian_inputs
     from ..models import build
 
-    if args.device == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device cuda requested but CUDA is not available here; use --device cpu")
     if args.inputs == "gaussian":
         x = gaussian_inputs(spec, args.batch, args.seed, args.device)
     else:
@@ -59,7 +56,7 @@ def run(args) -> int:
         spec = fit_spec_to_data(spec, data, fixed)
         x = dataset_batch(data, args.batch, args.seed, args.device)
     model = build(spec, seed=args.seed).to(args.device)
-    report = ldi(model, x, include_input_layer=args.include_input_layer, positions=args.positions,
+    report = measure(model, x, include_input_layer=args.include_input_layer, positions=args.positions,
                  generator=torch.Generator().manual_seed(args.seed),
                  progress=_progress_bar() if args.progress and not isinstance(spec, DenseMLPSpec) else None)
     mass = spec_mass(spec)

@@ -1,7 +1,7 @@
 """`nnmass mass MODEL`: NN-Mass, cells, params and MACs of a network."""
 from __future__ import annotations
 
-from .common import add_model_args, print_json, resolve_spec
+from .common import add_device_arg, add_model_args, print_json, resolve_spec
 
 
 def add_parser(sub) -> None:
@@ -17,33 +17,15 @@ def add_parser(sub) -> None:
                    help="residual blocks: identity shortcuts only (default) or projections too")
     p.add_argument("--tracer", choices=("auto", "fx", "record"), default="auto",
                    help="graph method: torch.fx, recording one forward pass, or fx then recording (default)")
-    p.add_argument("--device", default="cpu",
-                   help="where the recording tracer runs the forward pass (cpu, cuda, cuda:1); fx needs none")
+    add_device_arg(p, "where the recording tracer runs the forward pass (fx needs none)")
     p.add_argument("--allow-unclassified", action="store_true",
                    help="report merges that fit no cell rule and measure the rest, instead of exiting 2")
     p.set_defaults(func=run)
 
 
-def formula_report(spec, model: str):
-    """The closed-form :class:`MassReport` of ``spec``."""
-    from ..cost import spec_cost
-    from ..formula import spec_cells
-    from ..massreport import MassReport
-    from ..spec import DenseCNNSpec, DenseMLPSpec
-
-    cells = spec_cells(spec)
-    cost = spec_cost(spec)
-    info = []
-    if isinstance(spec, DenseMLPSpec):
-        info = [{"tc": spec.tc}]
-    elif isinstance(spec, DenseCNNSpec):
-        info = [{"tc": t} for t in spec.tc]
-    return MassReport(model=model, method="formula", cells=cells, params=cost.params, macs=cost.macs,
-                      layers=cost.layers, cell_info=info, spec=spec.to_dict())
-
-
 def run(args) -> int:
-    from ..sources import is_module_source
+    from ..mass import spec_report
+    from ..models.sources import is_module_source
     if is_module_source(args.model):
         report = _module_report(args)
     else:
@@ -53,7 +35,7 @@ def run(args) -> int:
         if args.method == "graph":
             report = _spec_graph_report(args, spec)
         else:
-            report = formula_report(spec, args.model)
+            report = spec_report(spec, args.model)
     if args.json:
         print_json(report.to_dict())
     else:
@@ -63,13 +45,11 @@ def run(args) -> int:
 
 def _module_report(args):
     from ..errors import UsageError
-    from ..sources import load_module, parse_shape
+    from ..models.sources import model_from, parse_shape
     if args.method == "formula":
         raise UsageError(f"--method formula needs a model family or spec file; {args.model!r} has no closed "
                          "form (use --method graph)")
-    if args.sets:
-        raise UsageError("--set applies to model families and spec files, not to " + args.model)
-    model, shape = load_module(args.model)
+    model, shape, _ = model_from(args.model, args.sets)
     if args.input_shape:
         shape = parse_shape(args.input_shape)
     return _trace(args, model, shape, None)
@@ -77,7 +57,7 @@ def _module_report(args):
 
 def _spec_graph_report(args, spec):
     from ..models import build, input_shape
-    from ..sources import parse_shape
+    from ..models.sources import parse_shape
     shape = parse_shape(args.input_shape) if args.input_shape else input_shape(spec)
     return _trace(args, build(spec, seed=0), shape, spec)
 
@@ -86,15 +66,9 @@ def _trace(args, model, shape, spec):
     import torch
 
     from ..errors import UsageError
-    from ..trace import measure
-    try:
-        device = torch.device(args.device)
-        torch.empty(0, device=device)
-    except (RuntimeError, AssertionError) as e:
-        raise UsageError(f"--device {args.device!r} is not available here ({str(e).splitlines()[0]}); "
-                         "use cpu or an available cuda:N") from None
-    model = model.to(device)
-    x = torch.zeros(shape, device=device)
+    from ..mass import measure
+    model = model.to(args.device)
+    x = torch.zeros(shape, device=args.device)
     try:
         report = measure(model, x, shortcuts=args.shortcuts or getattr(spec, "shortcuts", "identity"),
                          method=args.tracer, name=args.model, allow_unclassified=args.allow_unclassified)

@@ -1,7 +1,7 @@
 """``nnmass sweep GRID --store PATH``: run (or resume) a grid of trials into a store."""
 from __future__ import annotations
 
-from .common import add_batched_arg, int_at_least
+from .common import add_batched_arg, add_device_arg, int_at_least
 
 
 def add_parser(sub) -> None:
@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
                    help="local processes or a Ray cluster (needs nnmass[ray])")
     p.add_argument("--ray-address", metavar="ADDR", default=None,
                    help="Ray cluster to join (default: start a local instance with --workers CPUs)")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where trials train")
+    add_device_arg(p, "where trials train")
     p.add_argument("--data-root", metavar="DIR", default=None,
                    help="dataset folder (overrides the grid's data_root)")
     p.add_argument("--download", action="store_true",
@@ -34,7 +34,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..errors import UsageError
-    from ..grid import load_grid
+    from ..sweep.grid import load_grid
     from ..store import ResultStore
     from .common import format_table, print_json
 
@@ -52,10 +52,6 @@ def run(args) -> int:
                              "or data_root in the grid")
         if root != Path(grid.data_root or ""):
             grid = dataclasses.replace(grid, data_root=str(root))
-    if args.device == "cuda":
-        import torch
-        if not torch.cuda.is_available():
-            raise UsageError("--device cuda: no CUDA device is available; use --device cpu")
 
     from ..sweep import LocalExecutor, RayExecutor, prepare, run_sweep
 

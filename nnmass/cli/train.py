@@ -17,16 +17,16 @@ def add_parser(sub) -> None:
                        description="Train MODEL on a dataset. Input size and classes come from the "
                                    "dataset unless set with --set. --seed seeds the weight init and the "
                                    "batch order (the spec's own seed fixes its skip links).")
-    from .common import add_model_args, int_at_least
+    from .common import add_device_arg, add_model_args, int_at_least, seed_type
     add_model_args(p)
     p.add_argument("--dataset", default="mnist-5k", metavar="NAME",
                    help=f"one of: {', '.join(DATASET_NAMES)} (default mnist-5k)")
     p.add_argument("--data-root", metavar="DIR", help="folder holding an on-disk dataset")
     p.add_argument("--download", action="store_true", help="let torchvision download the dataset into --data-root")
-    p.add_argument("--split-seed", type=int_at_least(0), default=0, help="seed of the embedded sets' train/test split")
+    p.add_argument("--split-seed", type=seed_type, default=0, help="seed of the embedded sets' train/test split")
     p.add_argument("--epochs", type=int_at_least(1), help="epochs (default depends on the dataset)")
-    p.add_argument("--seed", type=int_at_least(0), default=0, help="weight-init and batch-order seed (default 0)")
-    p.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default cpu)")
+    p.add_argument("--seed", type=seed_type, default=0, help="weight-init and batch-order seed (default 0)")
+    add_device_arg(p, "where it trains")
     p.add_argument("--batch-size", type=int_at_least(1), help="training batch size")
     p.add_argument("--lr", type=float, help="peak learning rate")
     p.add_argument("--optimizer", choices=("sgd", "adam"), help="default: adam for MLPs, sgd for CNNs")
@@ -54,7 +54,7 @@ def fixed_keys(args) -> set[str]:
 
 def run(args) -> int:
     from ..data import load_dataset
-    from ..formula import spec_mass
+    from ..mass import spec_mass
     from ..models import build
     from ..train import default_config, fit_spec_to_data, train
     from .common import format_table, print_json, resolve_spec

@@ -15,18 +15,16 @@ def add_parser(subparsers) -> None:
 
 def zoo_rows() -> list[dict]:
     """One record per registered family, at its default spec."""
-    from ..cost import spec_cost
     from ..families import FAMILIES
-    from ..formula import spec_cells
-    from ..topology import total_mass
+    from ..mass import spec_report
 
     rows = []
     for fam in FAMILIES.values():
         spec = fam.spec_type(**fam.defaults)
-        cells, cost = spec_cells(spec), spec_cost(spec)
-        rows.append({"name": fam.name, "group": fam.group, "nn_mass": total_mass(cells),
-                     "cells": len(cells), "params": cost.params, "macs": cost.macs,
-                     "layers": cost.layers, "input_size": getattr(spec, "input_size", None),
+        report = spec_report(spec, fam.name)
+        rows.append({"name": fam.name, "group": fam.group, "nn_mass": report.nn_mass,
+                     "cells": len(report.cells), "params": report.params, "macs": report.macs,
+                     "layers": report.layers, "input_size": getattr(spec, "input_size", None),
                      "summary": fam.summary})
     return rows
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from functools import singledispatch
 
-from ..formula import resnet_blocks
 from ..spec import (VGG_CONFIGS, DenseCNNSpec, DenseMLPSpec, DenseNetSpec, MobileNetV2Spec, ResNetSpec, Spec,
                     VGGSpec)
 from .arrays import conv_out, dense_cnn_cost, dense_mlp_cost, mobilenet_v2_cost
@@ -91,18 +90,18 @@ def _(spec: ResNetSpec) -> Cost:
     tally = _Tally(spec.input_size)
     tally.size = tally.conv(3, 64, 7, 2, 3)
     tally.size = int(conv_out(tally.size, 3, 2, 1))  # max pool
-    for _, _, inp, inner, out, stride, projection in resnet_blocks(spec):
+    for b in spec.residual_blocks():
         size_in = tally.size
         if spec.block == "bottleneck":  # torchvision V1.5: stride on the 3x3
-            tally.conv(inp, inner, 1)
-            tally.size = tally.conv(inner, inner, 3, stride, 1)
-            tally.conv(inner, out, 1)
+            tally.conv(b.inp, b.inner, 1)
+            tally.size = tally.conv(b.inner, b.inner, 3, b.stride, 1)
+            tally.conv(b.inner, b.out, 1)
         else:
-            tally.size = tally.conv(inp, inner, 3, stride, 1)
-            tally.conv(inner, out, 3, 1, 1)
-        if projection:  # 1x1 conv + BN shortcut on the block input
-            tally.conv(inp, out, 1, stride, size=size_in)
-    tally.linear(out, spec.num_classes)
+            tally.size = tally.conv(b.inp, b.inner, 3, b.stride, 1)
+            tally.conv(b.inner, b.out, 3, 1, 1)
+        if b.projection:  # 1x1 conv + BN shortcut on the block input
+            tally.conv(b.inp, b.out, 1, b.stride, size=size_in)
+    tally.linear(b.out, spec.num_classes)
     return tally.cost()
 
 

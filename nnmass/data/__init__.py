@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ..errors import UsageError
+from ..validate import check_device_available, check_seed
 from .base import Data
 from .embedded import load_digits, load_mnist_5k, stratified_split
 from .synthetic import load_synthetic
@@ -38,9 +39,8 @@ def load_dataset(name: str, root=None, download: bool = False, device="cpu", spl
     if unknown:
         raise UsageError(f"option(s) {', '.join(unknown)} do not apply to {name}; "
                          f"valid: {', '.join(sorted(allowed)) or 'none'}")
-    if isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0:
-        raise UsageError(f"split seed must be an integer >= 0, got {split_seed!r}")
-    _check_device(device)
+    check_seed("split seed", split_seed)
+    check_device_available(str(device))
     if name == "mnist-5k":
         return load_mnist_5k(split_seed, device)
     if name == "digits":
@@ -50,16 +50,6 @@ def load_dataset(name: str, root=None, download: bool = False, device="cpu", spl
     if name == "imagenet":
         return load_imagenet(root, device=device, **options)
     return load_in_memory(name, root, download, device)
-
-
-def _check_device(device) -> None:
-    import torch
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise UsageError(f"device must be cpu or cuda[:N], got {device!r}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError("device cuda requested but CUDA is not available here; use --device cpu")
 
 
 __all__ = ["Data", "DATASETS", "load_dataset", "stratified_split", "load_digits", "load_mnist_5k",

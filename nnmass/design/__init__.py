@@ -2,8 +2,6 @@
 evaluate NN-Mass, params and MACs in closed form, and pick the best within a
 budget. Pure numpy: importing this package does not import torch."""
 from .catalog import SPACES
-from .mobilenet_mass import mobilenet_v2_mass
-from .numbers import parse_count
 from .pareto import pareto_front
 from .ranges import expand_range, parse_range_args, read_range_file
 from .search import Candidate, DesignResult, design, resolve_space, spec_of
@@ -11,6 +9,6 @@ from .spaces import Space, make_space
 
 __all__ = [
     "SPACES", "Candidate", "DesignResult", "Space", "design", "expand_range", "make_space",
-    "mobilenet_v2_mass", "pareto_front", "parse_count", "parse_range_args", "read_range_file",
+    "pareto_front", "parse_range_args", "read_range_file",
     "resolve_space", "spec_of",
 ]

@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..spec import CONV_KINDS, MOBILENET_V2_STAGES, DenseCNNSpec, DenseMLPSpec, MobileNetV2Spec, cell_width
 from ..topology import dense_mass
 from .evaluate import Term
-from .mobilenet_mass import mobilenet_v2_mass
+from ..mass.mobilenet import mobilenet_v2_mass
 from .spaces import Key, SpaceDef
 
 # tc of cell c scales with its width (16 wm 2^c): 0 (no skips) up to far past saturation.

@@ -14,7 +14,6 @@ from .catalog import SPACES
 from .pareto import ParetoStream
 from .spaces import Space, SpaceDef, make_space
 
-OBJECTIVES = ("max-mass", "match")
 # Masses are sums of float terms: "reaches the target" tolerates rounding in the last bits.
 _MASS_RTOL = 1e-9
 

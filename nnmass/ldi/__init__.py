@@ -1,101 +1,21 @@
 """Layerwise dynamical isometry (Definition 2): exact Jacobian spectra at initialization.
 
-``ldi(model, inputs)`` measures, for every layer of a network nnmass built, the
-singular values of ``J_i = D_i W_i`` (``W_i`` the full weight matrix including
-skip columns, ``D_i = diag(phi'(h_i))`` per sample):
+``nnmass.ldi.measure(model, inputs)`` measures, for every layer of a network nnmass
+built, the singular values of ``J_i = D_i W_i`` (``W_i`` the full weight matrix
+including skip columns, ``D_i = diag(phi'(h_i))`` per sample):
 
-- ``DenseMLP``: exact, every sample and hidden layer in one batched SVD
-  (``nnmass.ldi.mlp``).
+- ``DenseMLP``: exact, every sample and hidden layer in one batched SVD (:mod:`.mlp`).
 - ``DenseCNN``: exact rows of the layer Jacobian at sampled output positions,
-  channel-level, BN in eval mode (``nnmass.ldi.cnn``).
+  channel-level, BN in eval mode (:mod:`.cnn`).
 - torchvision ResNet/WRN, MobileNetV2, VGG, DenseNet: layers found by ``torch.fx``
-  (conv/linear -> BN -> residual add -> activation, ``nnmass.ldi.layer_paths``),
-  convs at sampled positions as for ``DenseCNN`` (``nnmass.ldi.generic``).
+  (conv/linear -> BN -> residual add -> activation, :mod:`.layer_paths`), convs
+  at sampled positions as for ``DenseCNN`` (:mod:`.traced`).
 
 It runs on the model's device; inputs are moved there.
 """
-from __future__ import annotations
-
-import sys
-import types
-from typing import Callable
-
-import torch
-from torch import nn
-
-from ..errors import UsageError
-from ..models.dense import DenseCNN, DenseMLP
-from .cnn import cnn_spectra
 from .derivatives import activation_derivative
-from .generic import traced_spectra, zoo_types
-from .mlp import mlp_spectra
+from .measurement import layer_spectra, measure
 from .report import LDIReport
 from .spectrum import LayerSpectrum
 
-
-def layer_spectra(model: nn.Module, inputs: torch.Tensor, *, include_input_layer: bool = False,
-                  positions: int | None = 16, generator: torch.Generator | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> list[LayerSpectrum]:
-    """Per-layer singular values of ``D_i W_i`` (see ``ldi`` for the arguments)."""
-    if positions is not None and (isinstance(positions, bool) or not isinstance(positions, int) or positions < 1):
-        raise UsageError(f"positions must be an integer >= 1 or None (all), got {positions!r}")
-    if not isinstance(model, (DenseMLP, DenseCNN, *zoo_types())):
-        raise UsageError(f"LDI is defined here for the models nnmass builds (DenseMLP, DenseCNN and "
-                         f"torchvision ResNet, MobileNetV2, VGG, DenseNet), got {type(model).__name__}")
-    param = next(model.parameters())
-    if param.dtype not in (torch.float32, torch.float64):
-        raise UsageError(f"LDI needs float32 or float64 weights (the SVD runs in them), got {param.dtype}")
-    x = inputs.to(device=param.device, dtype=param.dtype)
-    if isinstance(model, DenseCNN):
-        return cnn_spectra(model, x, include_input_layer, positions, generator, progress)
-    if not isinstance(model, DenseMLP):
-        return traced_spectra(model, x, include_input_layer, positions, generator, progress)
-    spectra = mlp_spectra(model, x, include_input_layer)
-    if progress is not None:  # all layers in one batched call
-        progress(len(spectra), len(spectra))
-    return spectra
-
-
-def ldi(model: nn.Module, inputs: torch.Tensor, *, include_input_layer: bool = False,
-        positions: int | None = 16, generator: torch.Generator | None = None,
-        progress: Callable[[int, int], None] | None = None) -> LDIReport:
-    """Layerwise Jacobian singular values of ``model`` at ``inputs`` (Definition 2).
-
-    Args:
-        model: a network nnmass built (``DenseMLP``, ``DenseCNN``, torchvision ResNet,
-            MobileNetV2, VGG, DenseNet), on any device.
-        inputs: a batch of inputs (moved to the model's device and dtype).
-        include_input_layer: also measure the layer that reads the raw input.
-        positions: CNNs only, output positions sampled per conv layer (None = all).
-        generator: CNNs only, the ``torch.Generator`` (CPU) that samples positions;
-            default ``torch.Generator().manual_seed(0)``.
-        progress: called as ``progress(layers_done, layers_total)``.
-
-    Returns:
-        An ``LDIReport`` with overall and per-layer mean, std, min, max.
-    """
-    cnn = not isinstance(model, DenseMLP)  # every other family samples conv output positions
-    if cnn:
-        generator = generator if generator is not None else torch.Generator().manual_seed(0)
-    spectra = layer_spectra(model, inputs, include_input_layer=include_input_layer,
-                            positions=positions, generator=generator, progress=progress)
-    if not spectra:
-        raise UsageError("no layer to measure: a one-layer model has no layer-to-layer Jacobian; "
-                         "include the input layer (--include-input-layer) or use depth >= 2")
-    return LDIReport.from_spectra(
-        spectra, method="cnn-positions" if cnn else "mlp-exact", batch=int(inputs.shape[0]),
-        include_input_layer=include_input_layer, positions=positions if cnn else None,
-        position_seed=generator.initial_seed() if cnn else None)
-
-
-class _CallablePackage(types.ModuleType):
-    """``nnmass.ldi`` names both this package and its main function. Importing the
-    package rebinds ``nnmass.ldi`` to the package, so the package forwards calls."""
-
-    def __call__(self, model: nn.Module, inputs: torch.Tensor, **options) -> LDIReport:
-        return ldi(model, inputs, **options)
-
-
-sys.modules[__name__].__class__ = _CallablePackage
-
-__all__ = ["ldi", "LDIReport", "LayerSpectrum", "layer_spectra", "activation_derivative"]
+__all__ = ["LDIReport", "LayerSpectrum", "activation_derivative", "layer_spectra", "measure"]

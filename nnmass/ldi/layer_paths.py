@@ -23,23 +23,19 @@ output feeds: ``conv1 -> norm2 -> relu2`` inside a dense layer.
 """
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass
 
 import torch
 import torch.fx
-import torch.nn.functional as F
 from torch import nn
 
 from ..errors import UsageError
+from ..trace.ops import function_op, is_add, is_dropout, is_relu, module_op
 from .derivatives import is_known_activation, known_activations
 
-_ADDS = (operator.add, operator.iadd, torch.add)
-_FUNCTIONAL_RELUS = (F.relu, torch.relu, torch.relu_)
 # What may follow a layer that has no activation (D = I): the next layer's input operations.
-_NEXT_MODULES = (nn.Conv2d, nn.Linear, nn.BatchNorm2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
-                 nn.Flatten, nn.Dropout)
-_NEXT_FUNCTIONS = (torch.cat, torch.flatten, F.adaptive_avg_pool2d, F.avg_pool2d, F.max_pool2d)
+_NEXT_MODULE_OPS = ("conv", "linear", "pool", "flatten")
+_NEXT_FUNCTION_OPS = ("concat", "pool", "flatten")
 
 
 @dataclass(frozen=True)
@@ -115,7 +111,7 @@ def _walk(gm: torch.fx.GraphModule, start: torch.fx.Node):
         elif mod is not None and is_known_activation(mod):
             act = mod
             break
-        elif nxt.op == "call_function" and nxt.target in _FUNCTIONAL_RELUS:
+        elif nxt.op == "call_function" and is_relu(nxt.target):
             act = nn.ReLU()
             break
         elif _is_next_layer(nxt, mod):
@@ -135,11 +131,14 @@ def _is_next_layer(node: torch.fx.Node, mod: nn.Module | None) -> bool:
     if node.op == "output":
         return True
     if mod is not None:
-        return isinstance(mod, _NEXT_MODULES)
-    return node.op == "call_function" and node.target in _NEXT_FUNCTIONS or _is_residual_add(node)
+        # BatchNorm2d only as the next layer's own input norm (pre-activation networks);
+        # any other norm after a layer is refused below, not taken for D = I.
+        return module_op(mod)[0] in _NEXT_MODULE_OPS or isinstance(mod, nn.BatchNorm2d) or is_dropout(mod)
+    return (node.op == "call_function" and function_op(node.target, node.args, node.kwargs, 1) in _NEXT_FUNCTION_OPS
+            or _is_residual_add(node))
 
 
 def _is_residual_add(node: torch.fx.Node) -> bool:
     """``a + b`` of two traced tensors (no ``alpha``, which would scale one operand)."""
-    return (node.op == "call_function" and node.target in _ADDS and not node.kwargs and len(node.args) == 2
+    return (node.op == "call_function" and is_add(node.target) and not node.kwargs and len(node.args) == 2
             and all(isinstance(a, torch.fx.Node) for a in node.args))

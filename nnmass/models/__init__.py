@@ -1,13 +1,14 @@
-"""Builders: spec -> ``torch.nn.Module``. One generic builder per spec type."""
+"""Every way to get an ``nn.Module``: builders from specs (one generic builder per spec
+type: :mod:`.dense`, :mod:`.torchvision_families`) and the other MODEL sources
+(:mod:`.sources`: ``torchvision:``, ``timm:``, ``file.py:FACTORY``)."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from ..spec import (DenseCNNSpec, DenseMLPSpec, DenseNetSpec, MobileNetV2Spec, ResNetSpec, Spec,
-                    VGGSpec)
+from ..spec import DenseCNNSpec, DenseMLPSpec, DenseNetSpec, MobileNetV2Spec, ResNetSpec, Spec, VGGSpec
 from .dense import DenseCNN, DenseMLP
-from .zoo import build_densenet, build_mobilenet_v2, build_resnet, build_vgg
+from .torchvision_families import build_densenet, build_mobilenet_v2, build_resnet, build_vgg
 
 _BUILDERS = {
     DenseMLPSpec: DenseMLP,

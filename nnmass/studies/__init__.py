@@ -34,10 +34,10 @@ def get_study(name: str) -> Study:
 
 
 def load_study_grid(name: str, quick: bool = False):
-    """The :class:`nnmass.grid.Grid` of a training study, read from the package."""
+    """The :class:`nnmass.sweep.grid.Grid` of a training study, read from the package."""
     import yaml
 
-    from ..grid import grid_from_dict
+    from ..sweep.grid import grid_from_dict
 
     study = get_study(name)
     if study.grid_file is None:

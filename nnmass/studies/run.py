@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
+from ..validate import check_device_available, check_int
 from . import get_study, load_study_grid
 
 RUNS_DIR = Path("nnmass-runs")  # default home of stores and reports, relative to the working folder
@@ -29,16 +30,6 @@ def default_dir(name: str, quick: bool) -> Path:
     return RUNS_DIR / (f"{name}-quick" if quick else name)
 
 
-def check_device(device: str) -> str:
-    if device not in ("cpu", "cuda"):
-        raise UsageError(f"--device must be cpu or cuda, got {device!r}")
-    if device == "cuda":
-        import torch
-        if not torch.cuda.is_available():
-            raise UsageError("--device cuda: no CUDA device is available; use --device cpu")
-    return device
-
-
 def run_training_study(name: str, *, quick: bool = False, store: str | Path | None = None,
                        out: str | Path | None = None, workers: int = 1, device: str = "cpu",
                        batched: bool | None = None, data_root: str | None = None, progress: bool = True,
@@ -48,7 +39,7 @@ def run_training_study(name: str, *, quick: bool = False, store: str | Path | No
 
     Args:
         batched: train the seeds of one dense-mlp shape as one model (None: on CUDA only).
-        grid: a :class:`nnmass.grid.Grid` to run instead of the packaged one (tests).
+        grid: a :class:`nnmass.sweep.grid.Grid` to run instead of the packaged one (tests).
     """
     from ..report import PAPER_R2, load_rows, summary_rows, write_report
     from ..stats import fit_table
@@ -56,13 +47,12 @@ def run_training_study(name: str, *, quick: bool = False, store: str | Path | No
     from ..sweep import LocalExecutor, run_sweep
 
     study = get_study(name)
-    if workers < 1:
-        raise UsageError(f"--workers must be an integer >= 1, got {workers}")
+    check_int("--workers", workers, 1)
     if study.needs_data_root and not data_root:
         raise UsageError(f"study {name} needs --data-root DIR, the folder holding the dataset files")
     if data_root is not None and not Path(data_root).expanduser().is_dir():
         raise UsageError(f"--data-root {data_root!r} is not an existing folder")
-    check_device(device)
+    check_device_available(device, "--device")
     grid = grid or load_study_grid(name, quick)
     if data_root is not None:
         grid = dataclasses.replace(grid, data_root=str(Path(data_root).expanduser()))
@@ -88,8 +78,8 @@ def run_training_study(name: str, *, quick: bool = False, store: str | Path | No
 def run_zoo_study(*, out: str | Path | None = None, names: list[str] | None = None, progress: bool = True,
                   n_boot: int = 1000, seed: int = 0, command: str = "") -> StudyResult:
     """The ImageNet zoo: measure every model (cached in ``out``/zoo.json), fit, report."""
-    from .imagenet_zoo import zoo_fits, zoo_records
-    from .zoo_report import write_zoo_report, zoo_summary_rows
+    from .imagenet_models import zoo_fits, zoo_records
+    from .imagenet_report import write_zoo_report, zoo_summary_rows
     from ..report import prepare_out_dir
 
     out = prepare_out_dir(Path(out) if out else default_dir("imagenet-zoo", False) / "report")

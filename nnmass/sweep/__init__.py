@@ -1,7 +1,23 @@
-"""Sweeps: grid x seeds -> build -> measure -> train -> results store."""
-from .executors import LocalExecutor, RayExecutor, run_unit
-from .runner import SweepSummary, plan_units, prepare, run_sweep
-from .trial import run_trial, run_trial_group
+"""Sweeps: grid x seeds -> build -> measure -> train -> results store.
 
-__all__ = ["LocalExecutor", "RayExecutor", "SweepSummary", "plan_units", "prepare", "run_sweep", "run_trial",
-           "run_trial_group", "run_unit"]
+:mod:`.grid` (torch-free) reads grid files into trials; the trial, the runner and
+the executors run them. Names are imported on first use, so reading a grid does
+not import torch.
+"""
+from importlib import import_module
+
+_LAZY = {
+    "LocalExecutor": ".executors", "RayExecutor": ".executors", "run_unit": ".executors",
+    "SweepSummary": ".runner", "plan_units": ".runner", "prepare": ".runner", "run_sweep": ".runner",
+    "run_trial": ".trial", "run_trial_group": ".trial",
+    "Grid": ".grid", "TrialSpec": ".grid", "load_grid": ".grid", "grid_from_dict": ".grid",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = list(_LAZY)

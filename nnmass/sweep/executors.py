@@ -18,7 +18,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Iterator
 
 from ..errors import UsageError
-from ..grid import TrialSpec
+from ..validate import check_int
+from .grid import TrialSpec
 from .trial import base_row, finish, run_trial, run_trial_group
 
 _DATA_CACHE: dict = {}  # datasets loaded in this process, reused by every unit it runs
@@ -63,9 +64,7 @@ class LocalExecutor:
     """
 
     def __init__(self, workers: int = 1):
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise UsageError(f"--workers must be an integer >= 1, got {workers!r}")
-        self.workers = workers
+        self.workers = check_int("--workers", workers, 1)
 
     def run(self, units: list[list[TrialSpec]], device: str = "cpu") -> Iterator[list[dict]]:
         if self.workers == 1:

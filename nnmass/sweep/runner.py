@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from ..grid import Grid, TrialSpec
+from .grid import Grid, TrialSpec
 from ..train.adapt import fit_spec_to_data
 from ..store import ResultStore
 from .executors import _DATA_CACHE

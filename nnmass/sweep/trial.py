@@ -14,7 +14,7 @@ import traceback
 from datetime import datetime, timezone
 
 from ..errors import UsageError
-from ..grid import TrialSpec
+from .grid import TrialSpec
 from ..spec import DenseCNNSpec, DenseMLPSpec, Spec
 from ..store import row_json
 
@@ -37,7 +37,7 @@ def make_train_config(trial: TrialSpec, device: str = "cpu"):
     """The family's default training config with the grid's settings and the trial
     seed (which also seeds the data shuffle) applied."""
     from ..train import default_config
-    from ..trainconfig import coerce_settings
+    from ..train.config import coerce_settings
     config = default_config(trial.dataset, trial.family, trial.epochs, device)
     changes = {**coerce_settings(trial.train), "seed": trial.seed}
     try:
@@ -50,13 +50,12 @@ def make_train_config(trial: TrialSpec, device: str = "cpu"):
 
 def spec_columns(spec: Spec) -> dict:
     """Closed-form columns of a spec: NN-Mass (Eq. 2/3), params, MACs, depth, width."""
-    from ..cost import spec_cost
-    from ..formula import spec_cells
+    from ..mass import spec_report
 
-    cells = spec_cells(spec)
-    cost = spec_cost(spec)
-    return {"spec_json": row_json(spec.to_dict()), "nn_mass": float(sum(c.mass for c in cells)),
-            "params": int(cost.params), "macs": int(cost.macs),
+    report = spec_report(spec)
+    cells = report.cells
+    return {"spec_json": row_json(spec.to_dict()), "nn_mass": float(report.nn_mass),
+            "params": int(report.params), "macs": int(report.macs),
             "depth": int(sum(c.depth for c in cells)) if cells else None,
             "width": int(cells[0].width) if cells else None}
 
@@ -85,7 +84,7 @@ def measure(trial: TrialSpec, data, device: str = "cpu"):
     """
     import torch
 
-    from ..ldi import ldi
+    from ..ldi import measure as measure_ldi
     from ..models import build
     from ..train.adapt import fit_spec_to_data
 
@@ -95,7 +94,7 @@ def measure(trial: TrialSpec, data, device: str = "cpu"):
     cnn = not isinstance(spec, DenseMLPSpec)  # CNNs sample output positions with this generator
     gen = torch.Generator().manual_seed(int(trial.ldi["seed"])) if cnn else None
     inputs = ldi_inputs(spec, data, trial.ldi, device)
-    report = ldi(model, inputs, generator=gen)
+    report = measure_ldi(model, inputs, generator=gen)
     columns.update(ldi_mean=_finite_or_none(report.mean), ldi_std=_finite_or_none(report.std))
     # Only the DenseNet-type specs choose their init; the torchvision families keep theirs.
     if isinstance(spec, (DenseMLPSpec, DenseCNNSpec)):
@@ -105,7 +104,7 @@ def measure(trial: TrialSpec, data, device: str = "cpu"):
         prop2 = spec if spec.init == "fan_out" else spec.replace(init="fan_out")
         if gen is not None:
             gen.manual_seed(int(trial.ldi["seed"]))
-        report = ldi(build(prop2, seed=trial.seed).to(device), inputs, generator=gen)
+        report = measure_ldi(build(prop2, seed=trial.seed).to(device), inputs, generator=gen)
         columns.update(ldi_prop2_mean=_finite_or_none(report.mean), ldi_prop2_std=_finite_or_none(report.std))
     return spec, model, columns
 

@@ -1,9 +1,23 @@
-"""Training: one model (:func:`train`), many small MLPs at once (:func:`train_many`)."""
-from .adapt import fit_spec_to_data
-from .batched import StackedDenseMLP, shape_key, train_many, train_stacked
-from ..trainconfig import TrainConfig, default_config
-from .loop import evaluate, train
-from .result import TrainResult
+"""Training: one model (:func:`train`), many small MLPs at once (:func:`train_many`),
+with its configuration in :mod:`.config`.
 
-__all__ = ["TrainConfig", "default_config", "TrainResult", "train", "evaluate", "train_many",
-           "train_stacked", "StackedDenseMLP", "shape_key", "fit_spec_to_data"]
+Names are imported on first use, so ``nnmass.train.config`` (what grids read to
+normalise settings) loads without torch.
+"""
+from importlib import import_module
+
+_LAZY = {
+    "TrainConfig": ".config", "default_config": ".config", "coerce_settings": ".config",
+    "TrainResult": ".result", "train": ".loop", "evaluate": ".loop",
+    "train_many": ".batched", "train_stacked": ".batched", "StackedDenseMLP": ".batched", "shape_key": ".batched",
+    "fit_spec_to_data": ".adapt",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = list(_LAZY)

@@ -19,7 +19,7 @@ from torch import nn
 from ..models import build
 from ..models.dense import DenseMLP, make_activation
 from ..spec import DenseMLPSpec, Spec
-from ..trainconfig import TrainConfig
+from .config import TrainConfig
 from .loop import run_epochs, train
 from .result import TrainResult
 

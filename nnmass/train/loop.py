@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..trainconfig import TrainConfig
+from .config import TrainConfig
 from .result import TrainResult
 
 Forward = Callable[[torch.Tensor], torch.Tensor]

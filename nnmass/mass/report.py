@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .table import format_table, human
-from .topology import CellTopology, total_mass
+from ..table import format_table, human
+from ..topology import CellTopology, total_mass
 
 
 @dataclass

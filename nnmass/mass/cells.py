@@ -1,6 +1,6 @@
 """NN-Mass cells of a traced :class:`LayerGraph` (pure data, no torch).
 
-The rule (``nnmass.topology``): each unit (``nnmass.units``) reads its
+The rule (:mod:`nnmass.topology`): each unit (:mod:`nnmass.mass.layers`) reads its
 *predecessor*, the deepest unit it reads; every other unit it reads, and every
 earlier unit added to its output, is a *skip*. A skip must come from an earlier
 unit of the same chain, at least two steps back. A cell is a run of the chain
@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..spec import SHORTCUTS
+from ..topology import CellTopology, average_degree
 from .graph import LayerGraph
-from .topology import CellTopology, average_degree
-from .units import Skip, UnitGraph, build_units
-
-SHORTCUTS = ("identity", "all")
+from .layers import Skip, UnitGraph, build_units
 
 
 @dataclass

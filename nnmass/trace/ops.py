@@ -1,7 +1,9 @@
-"""What each torch module or function is, as a :mod:`nnmass.graph` op kind.
+"""The one op dispatch table: what each torch module or function is, as a
+:mod:`nnmass.mass.graph` op kind, and what a graph node records about it.
 
 Shared by both tracers (``torch.fx`` and the recording fallback), so they build
-the same graph from the same network.
+the same graph from the same network, and by LDI's layer finder
+(:mod:`nnmass.ldi.layer_paths`), so both read a network the same way.
 """
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ _ARITH = {operator.mul, operator.imul, operator.truediv, operator.sub, operator.
           torch.Tensor.__truediv__, torch.Tensor.__sub__, torch.Tensor.__rsub__, torch.Tensor.__neg__,
           torch.Tensor.mul_, torch.Tensor.div, torch.Tensor.sub, torch.Tensor.__imul__,
           "mul", "mul_", "div", "div_", "sub", "__mul__", "__rmul__", "__truediv__", "__sub__", "__rsub__", "neg"}
-_ACT_FNS = {F.relu, F.relu_, torch.relu, torch.relu_, F.relu6, F.elu, F.leaky_relu, F.gelu, F.silu, F.mish,
+RELU_FNS = {F.relu, F.relu_, torch.relu, torch.relu_}
+_ACT_FNS = RELU_FNS | {F.relu6, F.elu, F.leaky_relu, F.gelu, F.silu, F.mish,
             F.hardswish, F.hardsigmoid, F.hardtanh, F.sigmoid, torch.sigmoid, F.tanh, torch.tanh, F.softplus,
             F.dropout, F.dropout2d, F.softmax, F.log_softmax, torch.softmax, torch.clamp, torch.clamp_min,
             F.selu, F.celu, F.prelu, F.threshold, torch.Tensor.relu, torch.Tensor.relu_, torch.Tensor.sigmoid,
@@ -62,7 +65,7 @@ def fn_name(fn) -> str:
 def module_op(m: nn.Module) -> tuple[str, dict]:
     """Op kind of a leaf module call, with conv details."""
     if isinstance(m, nn.modules.conv._ConvNd):
-        return "conv", {"groups": m.groups, "depthwise": m.groups > 1 and m.groups == m.in_channels}
+        return "conv", {"groups": m.groups}
     if isinstance(m, nn.Linear):
         return "linear", {}
     if isinstance(m, _NORMS) or type(m).__name__ == "FrozenBatchNorm2d":
@@ -103,6 +106,43 @@ def function_op(fn, args, kwargs, n_features: int) -> str:
 
 def is_split(fn) -> bool:
     return _in(fn, _SPLIT)
+
+
+def is_add(fn) -> bool:
+    """An elementwise sum (``+``, ``torch.add``, ``Tensor.add``)."""
+    return _in(fn, _ADD)
+
+
+def is_relu(fn) -> bool:
+    return _in(fn, RELU_FNS)
+
+
+def is_dropout(m: nn.Module) -> bool:
+    return isinstance(m, nn.modules.dropout._DropoutNd)
+
+
+def call_details(fn, args, kwargs, n_features: int, out, cdim: int, index_value=None) -> tuple[str, dict]:
+    """Op kind of a function call and what its graph node records: the channels an
+    index keeps, conv groups, MACs (for the whole batch).
+
+    Args:
+        n_features: how many feature tensors the call reads.
+        out: its output tensor; ``cdim``: the channel dim of its first feature input.
+        index_value: the real index tensor of an ``index_select`` (None if unknown).
+    """
+    op = function_op(fn, args, kwargs, n_features)
+    extra: dict = {}
+    if op == "concat" and cat_dim(args, kwargs) % out.dim() != cdim:
+        op = "other"
+    elif op == "index":
+        op, extra["keep"] = channel_keep(fn, args, kwargs, args[0].shape[cdim], args[0].dim(), cdim, index_value)
+    elif op == "conv":
+        w = args[1] if len(args) > 1 else kwargs["weight"]
+        extra.update(groups=kwargs.get("groups", args[6] if len(args) > 6 else 1), macs=conv_macs(w.shape, out.shape))
+    elif op == "linear":
+        w = args[1] if len(args) > 1 else kwargs["weight"]
+        extra["macs"] = linear_macs(w.shape, out.shape)
+    return op, extra
 
 
 def cat_dim(args, kwargs) -> int:

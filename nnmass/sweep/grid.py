@@ -37,10 +37,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UsageError
-from .families import FAMILIES, settable_keys, spec_for
-from .spec import Spec
-from .trainconfig import coerce_settings
+from ..errors import UsageError
+from ..families import FAMILIES, settable_keys, spec_for
+from ..spec import Spec
+from ..train.config import coerce_settings
+from ..validate import MAX_SEED, int_problem, shown
 
 REQUIRED = ("model", "dataset", "epochs")
 OPTIONAL = ("name", "grid", "fixed", "seeds", "data_root", "train", "ldi")
@@ -178,7 +179,7 @@ def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") ->
         raise bad(f"dataset must be a dataset name, got {dataset!r}")
     epochs = data["epochs"]
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise bad(f"epochs must be an integer >= 1, got {epochs!r}")
+        raise bad(f"epochs {int_problem(epochs, 1)}")
     name = data.get("name", default_name)
     if not isinstance(name, str) or not name:
         raise bad(f"name must be a non-empty string, got {name!r}")
@@ -199,8 +200,8 @@ def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") ->
 
     seeds = data.get("seeds", [0])
     if (not isinstance(seeds, list) or not seeds
-            or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds)):
-        raise bad(f"seeds must be a non-empty list of integers >= 0, got {seeds!r}")
+            or any(isinstance(s, bool) or not isinstance(s, int) or not 0 <= s <= MAX_SEED for s in seeds)):
+        raise bad(f"seeds must be a non-empty list of integers in 0..{MAX_SEED}, got {shown(seeds)}")
     if len(set(seeds)) != len(seeds):
         raise bad(f"seeds lists a seed twice: {seeds!r}")
 
@@ -219,9 +220,9 @@ def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") ->
     ldi = {**LDI_DEFAULTS, **_mapping(data.get("ldi"), "ldi", bad)}
     if set(ldi) != set(LDI_DEFAULTS):
         raise bad(f"unknown ldi key(s) {', '.join(sorted(set(ldi) - set(LDI_DEFAULTS)))}; valid: batch, seed")
-    for key, lo in (("batch", 1), ("seed", 0)):
-        if isinstance(ldi[key], bool) or not isinstance(ldi[key], int) or ldi[key] < lo:
-            raise bad(f"ldi.{key} must be an integer >= {lo}, got {ldi[key]!r}")
+    for key, lo, hi in (("batch", 1, None), ("seed", 0, MAX_SEED)):
+        if isinstance(ldi[key], bool) or not isinstance(ldi[key], int) or not lo <= ldi[key] <= (hi or ldi[key]):
+            raise bad(f"ldi.{key} {int_problem(ldi[key], lo, hi)}")
 
     return Grid(name=name, model=model, dataset=dataset, epochs=epochs, grid=grid, fixed=fixed,
                 seeds=tuple(seeds), data_root=data_root, train=train, ldi=ldi, source=source)

@@ -1,11 +1,13 @@
-"""Training hyper-parameters as one frozen record, with per-dataset defaults."""
+"""Training hyper-parameters as one frozen record, with per-dataset defaults. Pure Python:
+sweep grids read it to normalise their settings without importing torch."""
 from __future__ import annotations
 
 import dataclasses
 import math
 from dataclasses import dataclass
 
-from .errors import UsageError
+from ..errors import UsageError
+from ..validate import check_choice, check_int, check_number, check_seed, parse_device, shown
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("cosine", "constant")
@@ -31,24 +33,18 @@ class TrainConfig:
     eval_batch_size: int = 1024
 
     def __post_init__(self):
-        _int("epochs", self.epochs, 1)
-        _int("batch_size", self.batch_size, 1)
-        _int("eval_batch_size", self.eval_batch_size, 1)
-        _int("seed", self.seed, 0)
-        if self.optimizer not in OPTIMIZERS:
-            raise UsageError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.schedule not in SCHEDULES:
-            raise UsageError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
-        _number("lr", self.lr, lo=0.0, open_lo=True)
-        _number("momentum", self.momentum, lo=0.0, hi=1.0, open_hi=True)
-        _number("weight_decay", self.weight_decay, lo=0.0)
-        _number("label_smoothing", self.label_smoothing, lo=0.0, hi=1.0, open_hi=True)
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            check_int(name, getattr(self, name), 1)
+        check_seed("seed", self.seed)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_number("lr", self.lr, lo=0.0, open_lo=True)
+        check_number("weight_decay", self.weight_decay, lo=0.0)
+        for name in ("momentum", "label_smoothing"):  # fractions in [0, 1)
+            check_number(name, getattr(self, name), lo=0.0, hi=1.0, open_hi=True)
         if self.amp is not None and not isinstance(self.amp, bool):
-            raise UsageError(f"amp must be true, false or unset, got {self.amp!r}")
-        kind = str(self.device).split(":")[0]
-        if kind not in ("cpu", "cuda"):
-            raise UsageError(f"device must be cpu or cuda[:N], got {self.device!r}")
-        if self.amp and kind != "cuda":
+            raise UsageError(f"amp must be true, false or unset, got {shown(self.amp)}")
+        if parse_device(self.device) == "cpu" and self.amp:
             raise UsageError("mixed precision (amp) runs on CUDA only; drop it or use --device cuda")
 
     @property
@@ -113,18 +109,3 @@ def _as_float(value):
     return value
 
 
-def _int(name, value, lo):
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        raise UsageError(f"{name} must be an integer >= {lo}, got {value!r}")
-
-
-def _number(name, value, lo=None, hi=None, open_lo=False, open_hi=False):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and lo is not None:
-        ok = value > lo if open_lo else value >= lo
-    if ok and hi is not None:
-        ok = value < hi if open_hi else value <= hi
-    if not ok:
-        left = "" if lo is None else f"{'>' if open_lo else '>='} {lo:g}"
-        right = "" if hi is None else f"{'<' if open_hi else '<='} {hi:g}"
-        raise UsageError(f"{name} must be a finite number {' and '.join(p for p in (left, right) if p)}, got {value!r}")

@@ -1,4 +1,4 @@
-"""From a :class:`LayerGraph` to its *units*: the candidate nodes of NN-Mass cells.
+"""From a :class:`LayerGraph` to its layers (*units*): the candidate nodes of NN-Mass cells.
 
 Pure data, no torch. Every conv, linear, resampling pool or reshape creates a
 unit; norms and activations pass their input's unit through. Each tensor

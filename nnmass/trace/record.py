@@ -13,9 +13,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from .graph import LayerGraph, Node
-from .trace_ops import (cat_dim, channel_keep, conv_macs, fn_name, function_op, is_split, layout, linear_macs,
-                        out_channel_dim, split_ranges)
+from ..mass.graph import LayerGraph, Node
+from .ops import call_details, fn_name, is_split, layout, out_channel_dim, split_ranges
 
 
 class _Recorder(TorchFunctionMode):
@@ -75,24 +74,11 @@ class _Recorder(TorchFunctionMode):
             return out
         if not isinstance(out, torch.Tensor) or out.dim() < 2 or out.dtype == torch.bool:
             return out
-        op = function_op(func, args, kwargs, len(ins))
-        extra: dict = {"params": params}
-        if op == "concat" and cat_dim(args, kwargs) % out.dim() != cdim:
-            op = "other"
-        elif op == "index":
-            idx = args[2] if len(args) > 2 else kwargs.get("index")
-            op, extra["keep"] = channel_keep(func, args, kwargs, args[0].shape[cdim], args[0].dim(), cdim, idx)
-        elif op == "conv":
-            w = args[1] if len(args) > 1 else kwargs["weight"]
-            groups = kwargs.get("groups", args[6] if len(args) > 6 else 1)
-            extra.update(groups=groups, depthwise=groups > 1 and groups == args[0].shape[1],
-                         macs=conv_macs(w.shape, out.shape))
-        elif op == "linear":
-            w = args[1] if len(args) > 1 else kwargs["weight"]
-            extra["macs"] = linear_macs(w.shape, out.shape)
+        idx = args[2] if len(args) > 2 else kwargs.get("index")
+        op, extra = call_details(func, args, kwargs, len(ins), out, cdim, idx)
         if op in ("conv", "linear", "bn") and scope and self.counts.get(scope, 0) == 0:
             base = scope  # the leaf module's own op takes the module's name
-        self.add(base, op, out, ins, call=(func, args, kwargs), target=fn_name(func), **extra)
+        self.add(base, op, out, ins, call=(func, args, kwargs), target=fn_name(func), params=params, **extra)
         return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..spec import DenseNetSpec, MobileNetV2Spec, ResNetSpec, VGG_CONFIGS, VGGSpec
+from ..spec import VGG_CONFIGS, DenseNetSpec, MobileNetV2Spec, ResNetSpec, VGGSpec
 
 
 def build_mobilenet_v2(spec: MobileNetV2Spec) -> nn.Module:

@@ -1,15 +1,14 @@
 """A plain layer graph of a traced network: pure data, no torch.
 
-The tracers in ``nnmass.trace`` turn a ``torch.nn.Module`` into a
-:class:`LayerGraph`; ``nnmass.cells`` finds the NN-Mass cells in it. Keeping the
+The tracers in :mod:`nnmass.trace` turn a ``torch.nn.Module`` into a
+:class:`LayerGraph`; :mod:`nnmass.mass.cells` finds the NN-Mass cells in it. Keeping the
 graph free of torch lets the cell rules be tested on graphs written by hand and
 lets a traced graph be saved as JSON.
 
 Op kinds (``Node.op``):
 
 * ``input``, ``output``: the network's input tensors and its result.
-* ``conv``, ``linear``: layers with weights (``groups`` / ``depthwise`` mark
-  grouped and depthwise convolutions).
+* ``conv``, ``linear``: layers with weights (``groups`` marks grouped convolutions).
 * ``bn``, ``act``: channel-preserving elementwise ops (norms, activations,
   dropout, scaling by a constant).
 * ``pool``: spatial pooling or resampling; keeps the channels.
@@ -39,7 +38,6 @@ class Node:
         channels: channels of the output (features of a linear layer's output).
         spatial: spatial size of the output, ``None`` for ``(batch, features)`` tensors.
         groups: convolution groups (1 otherwise).
-        depthwise: a convolution with one group per input channel.
         keep: for ``index`` nodes, the input channels kept, in output order.
         params: parameters owned by this op (weights and biases).
         macs: multiply-accumulates of this op for the whole traced batch.
@@ -52,7 +50,6 @@ class Node:
     channels: int | None = None
     spatial: tuple[int, ...] | None = None
     groups: int = 1
-    depthwise: bool = False
     keep: list[int] | None = None
     params: int = 0
     macs: int = 0
@@ -63,11 +60,6 @@ class Node:
             raise ValueError(f"op must be one of {', '.join(OP_KINDS)}, got {self.op!r}")
         if self.spatial is not None:
             self.spatial = tuple(int(s) for s in self.spatial)
-
-    @property
-    def kept(self) -> int | None:
-        """Number of distinct channels an ``index`` node keeps."""
-        return None if self.keep is None else len(set(self.keep))
 
 
 @dataclass

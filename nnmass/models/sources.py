@@ -1,4 +1,5 @@
-"""Where a module to measure comes from: ``torchvision:NAME``, ``timm:NAME`` or
+"""Every way to get an ``nn.Module`` from a MODEL string: a family name or spec
+``.json`` file (built from its spec), ``torchvision:NAME``, ``timm:NAME`` or
 ``path/to/file.py:FACTORY``."""
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 from torch import nn
 
-from .errors import UsageError
+from ..errors import UsageError
+from ..spec import Spec
 
 DEFAULT_IMAGE_SHAPE = (1, 3, 224, 224)
 
@@ -86,6 +88,26 @@ def _from_file(path: str, factory: str) -> tuple[nn.Module, tuple[int, ...]]:
         raise UsageError(f"{path}:{factory} returned {type(model).__name__}, not a torch.nn.Module")
     shape = getattr(module, "INPUT_SHAPE", DEFAULT_IMAGE_SHAPE)
     return model, tuple(int(s) for s in shape)
+
+
+def model_from(text: str, sets: dict | None = None, seed: int = 0) -> tuple[nn.Module, tuple[int, ...], Spec | None]:
+    """The module ``text`` names, its default input shape (batch 1) and its spec
+    (``None`` for a module source).
+
+    Args:
+        text: a family, a spec ``.json`` file, or a module source.
+        sets: ``--set`` values for a family or spec file.
+        seed: seeds the weight init of a spec's module.
+    """
+    if is_module_source(text):
+        if sets:
+            raise UsageError("--set applies to model families and spec files, not to " + text)
+        module, shape = load_module(text)
+        return module, shape, None
+    from ..families import spec_for
+    from . import build, input_shape
+    spec = spec_for(text, sets)
+    return build(spec, seed=seed), input_shape(spec), spec
 
 
 def parse_shape(text: str) -> tuple[int, ...]:

@@ -1,23 +1,24 @@
 """NN-Mass of any ``torch.nn.Module``, from its traced graph.
 
-``measure(model, example_input)`` traces the model (``torch.fx`` first; where fx
-cannot trace it, by recording the tensor operations of one real forward pass),
-turns the trace into a plain :class:`~nnmass.graph.LayerGraph`, finds the cells
-with :mod:`nnmass.cells` and returns a :class:`~nnmass.massreport.MassReport`.
+``measure(model, example_input)`` traces the model (:mod:`nnmass.trace`: ``torch.fx``
+first; where fx cannot trace it, by recording the tensor operations of one real
+forward pass) into a plain :class:`~nnmass.mass.graph.LayerGraph`, finds the cells
+with :mod:`nnmass.mass.cells` and returns a :class:`~nnmass.mass.report.MassReport`.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from .cells import SHORTCUTS, FoundCells, degree_stats, find_cells
-from .errors import UsageError
+from ..errors import UsageError
+from ..spec import SHORTCUTS
+from ..trace import trace_graph
+from ..validate import check_choice
+from .cells import FoundCells, degree_stats, find_cells
 from .graph import LayerGraph
-from .massreport import MassReport
+from .report import MassReport
 
-TRACERS = ("auto", "fx", "record")
-
-__all__ = ["measure", "trace_graph", "MassReport", "UnclassifiedError", "TRACERS"]
+__all__ = ["measure", "MassReport", "UnclassifiedError"]
 
 
 class UnclassifiedError(UsageError):
@@ -26,32 +27,6 @@ class UnclassifiedError(UsageError):
     def __init__(self, message: str, report: MassReport):
         super().__init__(message)
         self.report = report
-
-
-def trace_graph(model: nn.Module, example_input, *, method: str = "auto",
-                leaf_modules=None) -> tuple[LayerGraph, int]:
-    """The layer graph of ``model`` and the MACs of its traced batch.
-
-    Args:
-        model: any module; it is not changed.
-        example_input: a tensor (or tuple of tensors) of the shape to trace at.
-        method: ``"fx"``, ``"record"`` (one real forward pass, for models with
-            data-dependent control flow) or ``"auto"`` (fx, else record).
-        leaf_modules: module classes fx should not trace into (default:
-            torchvision's ``FrozenBatchNorm2d`` and ``StochasticDepth``).
-    """
-    if method not in TRACERS:
-        raise UsageError(f"tracer must be one of {', '.join(TRACERS)}, got {method!r}")
-    if method in ("auto", "fx"):
-        from .trace_fx import fx_graph
-        try:
-            graph, meta_macs = fx_graph(model, example_input, leaf_modules)
-            return graph, meta_macs + sum(n.macs for n in graph.nodes)
-        except Exception:  # fx raises many types; the recorder is the fallback
-            if method == "fx":
-                raise
-    from .trace_record import record_graph
-    return record_graph(model, example_input)
 
 
 def measure(model: nn.Module, example_input, *, shortcuts: str = "identity", method: str = "auto",
@@ -71,8 +46,7 @@ def measure(model: nn.Module, example_input, *, shortcuts: str = "identity", met
             classified (they are listed in ``report.unclassified``); otherwise
             raise :class:`UnclassifiedError` naming them.
     """
-    if shortcuts not in SHORTCUTS:
-        raise UsageError(f"shortcuts must be one of {', '.join(SHORTCUTS)}, got {shortcuts!r}")
+    check_choice("shortcuts", shortcuts, SHORTCUTS)
     graph, macs = trace_graph(model, example_input, method=method, leaf_modules=leaf_modules)
     found = find_cells(graph, shortcuts)
     x = example_input[0] if isinstance(example_input, (tuple, list)) else example_input

@@ -4,7 +4,7 @@ Every torchvision classification model, with the ImageNet-1K top-1 recorded in
 its own weights metadata (``get_model_weights(name).DEFAULT.meta``), its
 #Params (``meta['num_params']``), its MACs and its NN-Mass:
 
-- NN-Mass and MACs in closed form (:mod:`nnmass.formula`, :mod:`nnmass.cost`)
+- NN-Mass and MACs in closed form (:mod:`nnmass.mass.closed_form`, :mod:`nnmass.cost`)
   for the families nnmass has specs for (ResNets, Wide-ResNets, MobileNetV2,
   DenseNets, VGG), with the closed-form #Params checked against the metadata;
 - else NN-Mass from the traced graph (:func:`nnmass.measure`, built on the meta
@@ -64,20 +64,18 @@ def _metadata(name: str) -> dict:
 
 def _closed_form(rec: dict) -> bool:
     """Fill NN-Mass and MACs from the spec of a registered family; False if none."""
-    from ..cost import spec_cost
     from ..families import FAMILIES, spec_for
-    from ..formula import spec_mass
+    from ..mass import spec_report
 
     if rec["name"] not in FAMILIES:
         return False
-    spec = spec_for(rec["name"])
-    cost = spec_cost(spec)
-    rec.update(nn_mass=float(spec_mass(spec)), macs=int(cost.macs), mass_method="formula", mass_status="ok",
-               params_closed_form=int(cost.params),
+    report = spec_report(spec_for(rec["name"]))
+    rec.update(nn_mass=float(report.nn_mass), macs=int(report.macs), mass_method="formula", mass_status="ok",
+               params_closed_form=int(report.params),
                # torchvision keeps 3 decimals of GMACs in _ops: agreement to rounding
-               macs_match_meta=abs(cost.macs / 1e9 - rec["gmacs_meta"]) <= 0.0005 + 1e-9)
-    if cost.params != rec["params"]:
-        rec["note"] = f"closed-form params {cost.params} differ from metadata {rec['params']}"
+               macs_match_meta=abs(report.macs / 1e9 - rec["gmacs_meta"]) <= 0.0005 + 1e-9)
+    if report.params != rec["params"]:
+        rec["note"] = f"closed-form params {report.params} differ from metadata {rec['params']}"
     return True
 
 
@@ -102,7 +100,7 @@ def _traced(rec: dict) -> None:
     """Fill NN-Mass from the traced graph; MACs from the metadata (GMACs, see module doc)."""
     import torch
 
-    from ..trace import measure
+    from ..mass import measure
 
     rec.update(macs=int(round(rec["gmacs_meta"] * 1e9)), mass_method="graph")
     try:

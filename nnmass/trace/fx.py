@@ -15,9 +15,8 @@ import torch.fx
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .graph import LayerGraph, Node
-from .trace_ops import (cat_dim, channel_keep, conv_macs, function_op, is_split, layout, linear_macs, module_op,
-                        out_channel_dim, split_ranges)
+from ..mass.graph import LayerGraph, Node
+from .ops import call_details, conv_macs, is_split, layout, linear_macs, module_op, out_channel_dim, split_ranges
 
 
 def default_leaf_modules() -> tuple[type, ...]:
@@ -219,21 +218,10 @@ class _Converter:
             return
         if not ins or not isinstance(out, torch.Tensor) or out.dim() < 2:
             return
-        op = function_op(fn, args, kwargs, len(ins))
-        extra: dict = {"params": params}
-        if op == "concat" and cat_dim(args, kwargs) % out.dim() != cdim:
-            op = "other"
-        elif op == "index":
-            idx = self.real.get(node.args[2]) if len(node.args) > 2 and isinstance(node.args[2], torch.fx.Node) else None
-            op, extra["keep"] = channel_keep(fn, args, kwargs, args[0].shape[cdim], args[0].dim(), cdim, idx)
-        elif op == "conv":
-            w = args[1]
-            groups = kwargs.get("groups", args[6] if len(args) > 6 else 1)
-            extra.update(groups=groups, depthwise=groups > 1 and groups == args[0].shape[1],
-                         macs=conv_macs(w.shape, out.shape))
-        elif op == "linear":
-            extra["macs"] = linear_macs(args[1].shape, out.shape)
-        self.add(node, op, out, ins, target=name, call=(fn, args, kwargs), **extra)
+        # index_select's index is a buffer: fx holds it as a get_attr node, whose real value we kept.
+        idx = self.real.get(node.args[2]) if len(node.args) > 2 and isinstance(node.args[2], torch.fx.Node) else None
+        op, extra = call_details(fn, args, kwargs, len(ins), out, cdim, idx)
+        self.add(node, op, out, ins, target=name, call=(fn, args, kwargs), params=params, **extra)
 
     def add(self, node, op, out, ins, call=(None, (), {}), **kw):
         name = self.name(node)

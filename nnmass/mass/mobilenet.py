@@ -1,9 +1,10 @@
-"""Vectorised closed-form NN-Mass of torchvision MobileNetV2 variants (Remark 2, Eq. 3).
+"""NN-Mass of MobileNetV2 (Remark 2, Eq. 3): the one rule for its cells, used by the
+closed form of a spec (scalars) and by the design search (arrays of candidates).
 
 Only blocks with an identity residual (stride 1, input width = output width) are
 cells. A block with input ``W1`` and hidden width ``W2 = t W1`` has nodes
-``W1, W2, W2, W1`` (``W1, W2, W1`` when ``t = 1``: torchvision drops the expansion
-conv), so its mass is ``volume * actual / possible`` with actual ``W1``.
+``W1, W2, W2, W1`` (``W1, W2, W1`` when ``t = 1``: torchvision drops the
+expansion conv); its skip delivers ``W1`` channels.
 """
 from __future__ import annotations
 
@@ -11,14 +12,21 @@ import numpy as np
 
 from ..cost import make_divisible_array
 from ..spec import MOBILENET_V2_STAGES
-from ..topology import basic_cell_mass, bottleneck_cell_mass
+from ..topology import CellTopology, basic_cell_mass, bottleneck_cell_mass
+
+
+def inverted_residual_cell(w1: int, w2: int, t: int, name: str = "") -> CellTopology:
+    """The cell of one identity inverted residual of input ``w1``, hidden ``w2``, expansion ``t``."""
+    widths = (w1, w2, w2, w1) if t != 1 else (w1, w2, w1)
+    return CellTopology("add", widths, w1, name)
 
 
 def inverted_residual_mass(w1, t):
-    """Mass of one identity inverted-residual cell of input width ``w1``, expansion ``t``.
+    """Mass of identity inverted-residual cells, vectorised; equals
+    ``inverted_residual_cell(w1, w1 * t, t).mass`` element by element.
 
-    ``t > 1``: nodes ``W1, W2, W2, W1`` -> ``(W1 + 2 W2) W1 / (2 W1 + W2)`` (Fig. 2).
-    ``t = 1``: nodes ``W1, W2, W1`` -> volume ``W1 + W2``, possible ``W1``, density 1.
+    ``t > 1``: ``(W1 + 2 W2) W1 / (2 W1 + W2)`` (Fig. 2). ``t = 1``: volume ``W1 + W2``,
+    possible ``W1``, density 1.
     """
     w1 = np.asarray(w1, dtype=np.float64)
     t = np.asarray(t)

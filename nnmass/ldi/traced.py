@@ -25,8 +25,8 @@ from .layer_paths import LayerPath, find_layers, trace
 from .spectrum import LayerSpectrum, chunked_svdvals, compress_rows
 
 
-def zoo_types() -> tuple[type, ...]:
-    """The torchvision model classes nnmass builds (``nnmass.models.zoo``)."""
+def torchvision_types() -> tuple[type, ...]:
+    """The torchvision model classes nnmass builds (:mod:`nnmass.models.torchvision_families`)."""
     from torchvision.models import VGG, DenseNet, MobileNetV2, ResNet
     return (ResNet, MobileNetV2, VGG, DenseNet)
 

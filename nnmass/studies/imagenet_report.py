@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..report import code, heading, image, para, prepare_out_dir, summary_rows, table, write_blocks
-from .imagenet_zoo import PAPER_SUBSET
+from .imagenet_models import PAPER_SUBSET
 
 
 def zoo_summary_rows(fits: list[dict]) -> list[dict]:

@@ -1,0 +1,26 @@
+"""The NN-Mass of a network, in one place: a spec or a traced graph goes to cells,
+then to a :class:`MassReport`.
+
+- :mod:`.closed_form`: the cells of a spec in closed form (Eq. 1-3);
+  :func:`spec_report` is the closed-form report every command uses.
+- :mod:`.mobilenet`: the MobileNetV2 cell rule, for specs and for array searches.
+- :mod:`.graph`, :mod:`.layers`, :mod:`.cells`: a traced layer graph (pure data),
+  its layers, and the cells found in it.
+- :mod:`.traced`: ``measure(model, x)``, any ``nn.Module`` through :mod:`nnmass.trace`
+  (torch; imported on first use, so this package stays torch-free).
+"""
+from importlib import import_module
+
+from .closed_form import spec_cells, spec_mass, spec_report
+from .report import MassReport
+
+_LAZY = {"measure": ".traced", "UnclassifiedError": ".traced"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["MassReport", "UnclassifiedError", "measure", "spec_cells", "spec_mass", "spec_report"]
