@@ -45,11 +45,12 @@ def run(args) -> int:
 
 def _module_report(args):
     from ..errors import UsageError
+    from ..families import parse_sets
     from ..models.sources import model_from, parse_shape
     if args.method == "formula":
         raise UsageError(f"--method formula needs a model family or spec file; {args.model!r} has no closed "
                          "form (use --method graph)")
-    model, shape, _ = model_from(args.model, args.sets)
+    model, shape, _ = model_from(args.model, parse_sets(args.sets))
     if args.input_shape:
         shape = parse_shape(args.input_shape)
     return _trace(args, model, shape, None)

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..errors import UsageError
+from ..validate import check_int, shown
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 """The five NB201 operations."""
@@ -38,12 +39,6 @@ NASLIB_EDGES = ((1, 0), (2, 0), (3, 0), (2, 1), (3, 1), (3, 2))
 _FORM = ("|op~0|+|op~0|op~1|+|op~0|op~1|op~2| with op one of " + ", ".join(OPS))
 
 
-def _show(value) -> str:
-    """A bad value for an error message: repr'd, cut to a readable length."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def parse_arch(text: str) -> tuple[str, ...]:
     """Validate an NB201 arch string and return its six ops in ``EDGES`` order.
 
@@ -56,7 +51,7 @@ def parse_arch(text: str) -> tuple[str, ...]:
     stripped = text.strip()
 
     def bad(problem: str) -> UsageError:
-        return UsageError(f"bad NB201 arch {_show(stripped)}: {problem}; valid form: {_FORM}")
+        return UsageError(f"bad NB201 arch {shown(stripped)}: {problem}; valid form: {_FORM}")
 
     if len(stripped) > 200:
         raise bad(f"{len(stripped)} characters, longer than any NB201 arch")
@@ -66,18 +61,18 @@ def parse_arch(text: str) -> tuple[str, ...]:
     ops = []
     for node, group in enumerate(groups, start=1):
         if len(group) < 2 or not (group.startswith("|") and group.endswith("|")):
-            raise bad(f"node {node} group {_show(group)} must start and end with '|'")
+            raise bad(f"node {node} group {shown(group)} must start and end with '|'")
         edges = group[1:-1].split("|")
         if len(edges) != node:
             raise bad(f"node {node} has {len(edges)} input(s), needs {node}")
         for source, edge in enumerate(edges):
             op, tilde, index = edge.partition("~")
             if not tilde:
-                raise bad(f"edge {_show(edge)} of node {node} is not op~index")
+                raise bad(f"edge {shown(edge)} of node {node} is not op~index")
             if op not in OPS:
-                raise bad(f"unknown op {_show(op)} on node {node}")
+                raise bad(f"unknown op {shown(op)} on node {node}")
             if index != str(source):
-                raise bad(f"input {source + 1} of node {node} reads node {_show(index)}, needs {source}")
+                raise bad(f"input {source + 1} of node {node} reads node {shown(index)}, needs {source}")
             ops.append(op)
     return tuple(ops)
 
@@ -98,7 +93,7 @@ def arch_from_op_indices(indices) -> str:
     if (values is None or len(values) != len(NASLIB_EDGES)
             or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(NASLIB_OPS)
                        for v in values)):
-        raise UsageError(f"bad NASLib op_indices {_show(indices)}: needs six ints in 0..4 "
+        raise UsageError(f"bad NASLib op_indices {shown(indices)}: needs six ints in 0..4 "
                          "(0 skip_connect, 1 none, 2 nor_conv_3x3, 3 nor_conv_1x1, 4 avg_pool_3x3)")
     by_edge = {edge: NASLIB_OPS[v] for edge, v in zip(NASLIB_EDGES, values)}
     return format_arch(by_edge[edge] for edge in EDGES)
@@ -144,7 +139,7 @@ def make_op(name: str, channels: int) -> nn.Module:
         return ReLUConvBN(channels, channels, 3)
     if name == "avg_pool_3x3":
         return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
-    raise UsageError(f"unknown NB201 op {_show(name)}; valid: {', '.join(OPS)}")
+    raise UsageError(f"unknown NB201 op {shown(name)}; valid: {', '.join(OPS)}")
 
 
 class Cell(nn.Module):
@@ -225,8 +220,7 @@ def build_nb201(arch: str, num_classes: int = 10, C: int = 16, N: int = 5) -> NB
         UsageError: a bad arch string or a non-positive size.
     """
     for name, value in (("num_classes", num_classes), ("C", C), ("N", N)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise UsageError(f"NB201 {name} must be a positive int, got {_show(value)}")
+        check_int(f"NB201 {name}", value, 1, 4096)
     return NB201Network(arch, num_classes=num_classes, C=C, N=N)
 
 

@@ -1,6 +1,6 @@
 """Every way to get an ``nn.Module`` from a MODEL string: a family name or spec
-``.json`` file (built from its spec), ``torchvision:NAME``, ``timm:NAME`` or
-``path/to/file.py:FACTORY``."""
+``.json`` file (built from its spec), ``torchvision:NAME``, ``timm:NAME``,
+``nb201:ARCH`` (a NAS-Bench-201 architecture string) or ``path/to/file.py:FACTORY``."""
 from __future__ import annotations
 
 import importlib.util
@@ -11,13 +11,17 @@ from torch import nn
 
 from ..errors import UsageError
 from ..spec import Spec
+from ..validate import parse_int, shown
 
 DEFAULT_IMAGE_SHAPE = (1, 3, 224, 224)
+NB201_IMAGE_SHAPE = (1, 3, 32, 32)  # CIFAR; ImageNet16-120 is 16x16
+PREFIXES = ("torchvision:", "timm:", "nb201:")
+NB201_KEYS = ("num_classes",)  # what --set may change on an nb201: network
 
 
 def is_module_source(text: str) -> bool:
     """Whether ``text`` names a module source rather than a family or spec file."""
-    return text.startswith(("torchvision:", "timm:")) or _file_factory(text) is not None
+    return text.startswith(PREFIXES) or _file_factory(text) is not None
 
 
 def _file_factory(text: str):
@@ -27,12 +31,19 @@ def _file_factory(text: str):
     return None
 
 
-def load_module(text: str) -> tuple[nn.Module, tuple[int, ...]]:
+def load_module(text: str, sets: dict | None = None) -> tuple[nn.Module, tuple[int, ...]]:
     """The module ``text`` names and its default input shape.
 
+    Args:
+        sets: ``--set`` values; only ``nb201:`` takes any (``num_classes``).
+
     Raises:
-        UsageError: unknown model, missing package, unreadable file or factory.
+        UsageError: unknown model, missing package, unreadable file or factory, bad sets.
     """
+    if text.startswith("nb201:"):
+        return _nb201(text.split(":", 1)[1], sets or {})
+    if sets:
+        raise UsageError("--set applies to model families, spec files and nb201:ARCH, not to " + shown(text))
     if text.startswith("torchvision:"):
         return _torchvision(text.split(":", 1)[1]), DEFAULT_IMAGE_SHAPE
     if text.startswith("timm:"):
@@ -41,6 +52,16 @@ def load_module(text: str) -> tuple[nn.Module, tuple[int, ...]]:
     if ff is None:
         raise UsageError(f"cannot read model {text!r}; use torchvision:NAME, timm:NAME or path/to/file.py:FACTORY")
     return _from_file(*ff)
+
+
+def _nb201(arch: str, sets: dict) -> tuple[nn.Module, tuple[int, ...]]:
+    from .nb201 import build_nb201
+    unknown = sorted(set(sets) - set(NB201_KEYS))
+    if unknown:
+        raise UsageError(f"unknown key(s) {shown(', '.join(unknown))[1:-1]} for nb201:ARCH; valid keys: "
+                         + " ".join(NB201_KEYS))
+    num_classes = parse_int(sets["num_classes"], "num_classes", 1, 4096) if "num_classes" in sets else 10
+    return build_nb201(arch, num_classes=num_classes), NB201_IMAGE_SHAPE
 
 
 def _torchvision(name: str) -> nn.Module:
@@ -100,9 +121,7 @@ def model_from(text: str, sets: dict | None = None, seed: int = 0) -> tuple[nn.M
         seed: seeds the weight init of a spec's module.
     """
     if is_module_source(text):
-        if sets:
-            raise UsageError("--set applies to model families and spec files, not to " + text)
-        module, shape = load_module(text)
+        module, shape = load_module(text, sets)
         return module, shape, None
     from ..families import spec_for
     from . import build, input_shape
