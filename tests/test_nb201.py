@@ -135,7 +135,7 @@ def test_bad_arch_is_refused_in_one_line(text, problem):
         parse_arch(text)
     message = str(info.value)
     assert problem in message
-    assert "\n" not in message and len(message) < 300
+    assert "\n" not in message and len(message) < 400  # the bad value is cut to 200 characters
     assert "valid form: |op~0|+|op~0|op~1|+|op~0|op~1|op~2|" in message
     with pytest.raises(UsageError):
         build_nb201(text)
@@ -308,5 +308,5 @@ def test_full_size_forward_is_finite_and_traceable(dataset, size):
 
 @pytest.mark.parametrize("sizes", [dict(num_classes=0), dict(C=0), dict(N=-1), dict(C=2.0), dict(N=True)])
 def test_bad_sizes_are_refused(sizes):
-    with pytest.raises(UsageError, match="must be a positive int"):
+    with pytest.raises(UsageError, match=r"must be an integer in 1\.\.4096, got "):
         build_nb201(EXAMPLE, **sizes)
