@@ -87,8 +87,9 @@ def main(argv: list[str] | None = None) -> dict:
     if args.device == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda requested but CUDA is not available here")
     device = torch.device(args.device)
+    # The hidden layout: every measured layer is w x (w + t_i), as in earlier results.
     spec = DenseMLPSpec(input_dim=args.input_dim, width=args.width, depth=args.depth, tc=args.tc,
-                        activation=args.activation, seed=args.seed)
+                        activation=args.activation, seed=args.seed, layout="hidden")
     if args.inputs == "gaussian":
         x = gaussian_inputs(spec, args.batch, args.seed, device)
     else:

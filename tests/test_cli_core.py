@@ -31,8 +31,15 @@ def test_mass_dense_mlp_fact(capsys):
     assert round(rec["nn_mass"], 4) == 21.0286
     (cell,) = rec["cells"]
     assert cell["density"] == pytest.approx(2 * (8 + 13 * 10) / (8 * 15 * 14))
-    # Params worked by hand: 784*8+8, layer i has 8 + t_i inputs (+8 bias), classifier 8*10+10.
-    assert rec["params"] == 784 * 8 + 8 + 8 * (15 * 8 + 138) + 15 * 8 + 8 * 10 + 10
+    # Params worked by hand, the authors' layout: 784*8+8; layers 1..14 have 8 + t_i inputs
+    # (t_1 = 0, t_2 = 8, then 10) and 8 outputs with biases; the classifier, layer 15,
+    # reads 8 + t_15 = 18 inputs: 18*10+10.
+    assert rec["params"] == 784 * 8 + 8 + 8 * (8 + 16 + 12 * 18) + 14 * 8 + 18 * 10 + 10 == 8502
+    hidden = run_json(capsys, "mass", "dense-mlp", "--set", "width=8", "--set", "depth=16", "--set", "tc=10",
+                      "--set", "layout=hidden", "--json")
+    # 16 hidden layers (t_1 = 0, t_2 = 8, then 10), then an 8*10+10 classifier outside the cell.
+    assert hidden["params"] == 784 * 8 + 8 + 8 * (15 * 8 + 138) + 15 * 8 + 8 * 10 + 10
+    assert hidden["nn_mass"] == rec["nn_mass"]
 
 
 def test_mass_dense_cnn_densities(capsys):
@@ -50,7 +57,7 @@ def test_mass_dense_cnn_densities(capsys):
 def test_mass_table_prints(capsys):
     assert main(["mass", "resnet18"]) == 0
     out = capsys.readouterr().out
-    assert "resnet18" in out and "2048" in out and "11.7M" in out
+    assert "resnet18" in out and "3392" in out and "11.7M" in out
 
 
 def test_zoo_table_and_json(capsys):
@@ -61,9 +68,10 @@ def test_zoo_table_and_json(capsys):
     rec = run_json(capsys, "zoo", "--json")
     rows = {r["name"]: r for r in rec["families"]}
     assert list(rows) == list(FAMILIES)
-    # By hand: resnet18 counts its 5 identity basic blocks, 2*(64+64) + 256 + 512 + 1024;
+    # By hand: resnet18 counts its 5 identity basic blocks, 2*(64+64) + 256 + 512 + 1024, and
+    # its 3 projection blocks, (64+128) + (128+256) + (256+512) (the authors' 3392);
     # densenet121 has density 1, so m = sum of the nodes of its 4 blocks; VGG has no skips.
-    assert rows["resnet18"]["nn_mass"] == 2048 and rows["resnet18"]["cells"] == 5
+    assert rows["resnet18"]["nn_mass"] == 2048 + 1344 == 3392 and rows["resnet18"]["cells"] == 8
     assert rows["densenet121"]["nn_mass"] == (64 + 6 * 32) + (128 + 12 * 32) + (256 + 24 * 32) + (512 + 16 * 32)
     assert rows["vgg16"]["nn_mass"] == 0 and rows["vgg16"]["layers"] == 16
     assert round(rows["dense-mlp"]["nn_mass"], 4) == 21.0286
@@ -82,8 +90,8 @@ def test_zoo_is_closed_form_only():
 
 
 BAD_INPUT = [
-    (["mass", "dense-mlp", "--set", "depth=0"], "depth must be an integer >= 1"),
-    (["mass", "dense-mlp", "--set", "depth=-4"], "depth must be an integer >= 1"),
+    (["mass", "dense-mlp", "--set", "depth=1"], "depth must be an integer >= 2"),
+    (["mass", "dense-mlp", "--set", "depth=-4"], "depth must be an integer >= 2"),
     (["mass", "dense-mlp", "--set", "width=0"], "width must be an integer >= 1"),
     (["mass", "dense-mlp", "--set", "width=-8"], "width must be an integer >= 1"),
     (["mass", "dense-mlp", "--set", "tc=-1"], "tc must be an integer >= 0"),

@@ -29,6 +29,11 @@ CASES = [
     ("dense-mlp", dict(width=8, depth=16, tc=10), "cpu"),
     ("dense-mlp", dict(input_dim=5, width=3, depth=2, tc=0, num_classes=2), "cpu"),
     ("dense-mlp", dict(input_dim=7, width=1, depth=9, tc=1000, activation="elu"), "cpu"),
+    ("dense-mlp", dict(width=8, depth=16, tc=10, layout="hidden"), "cpu"),
+    ("dense-mlp", dict(input_dim=5, width=3, depth=1, tc=0, num_classes=2, layout="hidden"), "cpu"),
+    ("dense-cnn", dict(wm=0.5, depth=(3, 4, 2), tc=(5, 0, 100), input_size=15, layout="official"), "cpu"),
+    ("dense-cnn", dict(wm=0.75, depth=(1, 3, 5), tc=(2, 7, 3), conv="separable", input_size=17,
+                       layout="official"), "cpu"),
     ("dense-cnn", dict(wm=0.5, depth=(3, 4, 2), tc=(5, 0, 100), input_size=15), "cpu"),
     ("dense-cnn", dict(wm=0.75, depth=(1, 3, 5), tc=(2, 7, 3), conv="separable", input_size=17), "cpu"),
     ("dense-cnn", dict(num_cells=2, wm=1, depth=(4, 4), tc=(64, 1), conv="separable", in_channels=1,
@@ -75,9 +80,25 @@ def test_macs_are_per_sample():
 
 
 def test_dense_mlp_cost_by_hand():
-    # 784->8, then layer i reads 8 + t_i inputs; sum t_i = 138; 8->10 classifier.
+    # Hidden layout: 784->8, then layer i reads 8 + t_i inputs; sum t_i = 138; 8->10 classifier.
     fan_in = 784 + 15 * 8 + 138
-    assert dense_mlp_cost(784, 8, 16, 10, 10) == (8 * fan_in + 16 * 8 + 8 * 10 + 10, 8 * fan_in + 80)
+    assert dense_mlp_cost(784, 8, 16, 10, 10, official=False) == (8 * fan_in + 16 * 8 + 8 * 10 + 10,
+                                                                 8 * fan_in + 80)
+    # Official layout: layers 0..14 have 8 outputs; the classifier, layer 15, reads 8 + t_15 = 18.
+    fan_in = 784 + 14 * 8 + (138 - 10)
+    assert dense_mlp_cost(784, 8, 16, 10, 10) == (8 * fan_in + 15 * 8 + 18 * 10 + 10, 8 * fan_in + 180)
+
+
+def test_the_papers_mlps_x_y_z_have_the_authors_parameter_counts():
+    """Fig. 4's models X (24, tc 2), Y (32, 2), Z (16, 8): the authors' Dense_MLP counts
+    its Linear weights and biases, 8310, 9014 and 8290 (the paper: 8.3K, 9.0K, 8.3K)."""
+    def official(depth, tc, w=8, d_in=784, k=10):
+        t = [0, 0] + [min(tc, w * (i - 1)) for i in range(2, depth)]
+        hidden = (d_in * w + w) + sum((w + t[i]) * w + w for i in range(1, depth - 1))
+        return hidden + (w + t[-1]) * k + k
+    for depth, tc, paper in ((24, 2, 8310), (32, 2, 9014), (16, 8, 8290)):
+        assert official(depth, tc) == paper
+        assert spec_cost(DenseMLPSpec(width=8, depth=depth, tc=tc)).params == paper
 
 
 def test_dense_mlp_cost_vectorised():
@@ -85,11 +106,14 @@ def test_dense_mlp_cost_vectorised():
     n = 40
     cols = [rng.integers(1, 50, n), rng.integers(1, 12, n), rng.integers(1, 20, n),
             rng.integers(0, 60, n), rng.integers(1, 11, n)]
-    params, macs = dense_mlp_cost(*cols)
+    official = rng.random(n) < 0.5
+    cols[2] = np.where(official, np.maximum(cols[2], 2), cols[2])  # the official layout needs depth >= 2
+    params, macs = dense_mlp_cost(*cols, official)
     assert params.dtype == np.int64 and params.shape == (n,)
     for k in range(n):
         i, w, d, t, c = (int(col[k]) for col in cols)
-        cost = spec_cost(DenseMLPSpec(input_dim=i, width=w, depth=d, tc=t, num_classes=c))
+        cost = spec_cost(DenseMLPSpec(input_dim=i, width=w, depth=d, tc=t, num_classes=c,
+                                      layout="official" if official[k] else "hidden"))
         assert (params[k], macs[k]) == (cost.params, cost.macs)
     assert type(dense_mlp_cost(784, 8, 16, 10, 10)[0]) is int
 
@@ -102,14 +126,16 @@ def test_dense_cnn_cost_vectorised():
     wm = rng.choice([0.25, 0.5, 1.0, 1.5, 2.0], n)
     sep = rng.random(n) < 0.5
     size = rng.integers(4, 40, n)
-    params, macs = dense_cnn_cost(depth, wm, tc, sep, 3, size, 10)
-    assert params.shape == macs.shape == (n,)
-    for k in range(n):
-        spec = DenseCNNSpec(num_cells=cells, depth=tuple(int(v) for v in depth[k]), wm=float(wm[k]),
-                            tc=tuple(int(v) for v in tc[k]), conv="separable" if sep[k] else "regular",
-                            input_size=int(size[k]))
-        cost = spec_cost(spec)
-        assert (params[k], macs[k]) == (cost.params, cost.macs)
+    for official in (False, True):
+        params, macs = dense_cnn_cost(depth, wm, tc, sep, 3, size + 4 * official, 10, official)
+        assert params.shape == macs.shape == (n,)
+        for k in range(n):
+            spec = DenseCNNSpec(num_cells=cells, depth=tuple(int(v) for v in depth[k]), wm=float(wm[k]),
+                                tc=tuple(int(v) for v in tc[k]), conv="separable" if sep[k] else "regular",
+                                input_size=int(size[k]) + 4 * official,
+                                layout="official" if official else "conv-bn-act")
+            cost = spec_cost(spec)
+            assert (params[k], macs[k]) == (cost.params, cost.macs)
     # One candidate (trailing cell axis only) gives Python ints.
     one = dense_cnn_cost((8, 8, 8), 2.0, (32, 64, 128), False, 3, 32, 10)
     assert one == (spec_cost(DenseCNNSpec()).params, spec_cost(DenseCNNSpec()).macs)

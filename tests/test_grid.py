@@ -71,7 +71,7 @@ def test_json_grid_and_duplicate_points_run_once(tmp_path):
     ("model: nope\ndataset: digits\nepochs: 1\n", "unknown model 'nope'"),
     ("model: dense-mlp\ndataset: digits\nepochs: 0\n", "epochs must be an integer >= 1"),
     ("model: dense-mlp\ndataset: digits\nepochs: 1\ngrid: {depth: 4}\n", "grid.depth must be a non-empty list"),
-    ("model: dense-mlp\ndataset: digits\nepochs: 1\ngrid: {depth: [4, -1]}\n", "depth must be an integer >= 1"),
+    ("model: dense-mlp\ndataset: digits\nepochs: 1\ngrid: {depth: [4, -1]}\n", "depth must be an integer >= 2"),
     ("model: dense-mlp\ndataset: digits\nepochs: 1\ngrid: {widht: [4]}\n", "unknown key(s) widht"),
     ("model: dense-mlp\ndataset: digits\nepochs: 1\nseeds: [1, -2]\n", "seeds must be a non-empty list"),
     ("model: dense-mlp\ndataset: digits\nepochs: 1\nfixed: {seed: 3}\n", "top-level 'seeds'"),

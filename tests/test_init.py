@@ -12,7 +12,7 @@ from nnmass.topology import prop2_bounds
 
 
 def test_fan_out_weights_have_variance_two_over_width_whatever_the_skips():
-    spec = DenseMLPSpec(input_dim=50, width=64, depth=5, tc=200, init="fan_out")
+    spec = DenseMLPSpec(input_dim=50, width=64, depth=5, tc=200, init="fan_out", layout="hidden")
     model = build(spec, seed=0)
     for i, layer in enumerate(model.layers):
         fan_in = layer.weight.shape[1]

@@ -52,24 +52,31 @@ def test_unknown_activation_is_refused_by_name():
         activation_derivative(nn.Softplus())
 
 
+@pytest.mark.parametrize("layout", ["official", "hidden"])
 @pytest.mark.parametrize("name", ACTIVATIONS)
-def test_mlp_spectra_equal_autograd_jacobian_svd(name):
-    spec = DenseMLPSpec(input_dim=5, width=4, depth=6, tc=3, seed=1)
+def test_mlp_spectra_equal_autograd_jacobian_svd(name, layout):
+    spec = DenseMLPSpec(input_dim=5, width=4, depth=6, tc=3, seed=1, layout=layout)
     model = build(spec, seed=2).double()
     model.act = ACTIVATIONS[name]()
     x = torch.randn(3, 5, generator=torch.Generator().manual_seed(3), dtype=torch.float64) * 2
     spectra = layer_spectra(model, x, include_input_layer=True)
-    assert [s.name for s in spectra] == [f"layers.{i}" for i in range(6)]
-    inputs = _inputs_of(model, list(model.layers), x)
-    for i, (layer_in, spectrum) in enumerate(zip(inputs, spectra)):
+    # In the authors' layout the classifier is the cell's last layer: measured, with no activation.
+    layers = [(f"layers.{i}", m, model.act) for i, m in enumerate(model.layers)]
+    if layout == "official":
+        layers.append(("classifier", model.classifier, nn.Identity()))
+    assert [s.name for s in spectra] == [name for name, _, _ in layers]
+    inputs = _inputs_of(model, [m for _, m, _ in layers], x)
+    for i, ((_, layer, act), layer_in, spectrum) in enumerate(zip(layers, inputs, spectra)):
         assert layer_in.shape[1] == (5 if i == 0 else 4 + min(4 * (i - 1), 3))  # skip columns included
         for b in range(3):
-            j = jacobian(lambda u: model.act(model.layers[i](u)), layer_in[b])
-            assert torch.allclose(spectrum.values[b, 0], torch.linalg.svdvals(j), atol=1e-10)
+            j = jacobian(lambda u: act(layer(u)), layer_in[b])
+            k = min(j.shape)
+            assert torch.allclose(spectrum.values[b, 0, :k], torch.linalg.svdvals(j), atol=1e-10)
+            assert spectrum.counts.tolist() == [k]
 
 
 def test_mlp_input_layer_narrower_than_width_counts_its_values():
-    spec = DenseMLPSpec(input_dim=3, width=4, depth=3, tc=2)
+    spec = DenseMLPSpec(input_dim=3, width=4, depth=3, tc=2, layout="hidden")
     model = build(spec, seed=0).double()
     x = torch.randn(2, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     first = layer_spectra(model, x, include_input_layer=True)[0]
@@ -80,7 +87,7 @@ def test_mlp_input_layer_narrower_than_width_counts_its_values():
 
 
 def test_orthogonal_linear_network_has_unit_singular_values():
-    spec = DenseMLPSpec(input_dim=6, width=6, depth=8, tc=0, activation="linear")
+    spec = DenseMLPSpec(input_dim=6, width=6, depth=8, tc=0, activation="linear", layout="hidden")
     model = build(spec, seed=0)
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
@@ -153,7 +160,7 @@ def test_cnn_positions_are_sampled_from_the_given_generator():
 
 
 def test_report_statistics_are_those_of_the_layers():
-    spec = DenseMLPSpec(input_dim=7, width=5, depth=6, tc=4)
+    spec = DenseMLPSpec(input_dim=7, width=5, depth=6, tc=4, layout="hidden")
     model = build(spec, seed=0)
     report = nnmass.ldi.measure(model, torch.randn(9, 7, generator=torch.Generator().manual_seed(0)))
     d = report.to_dict()
@@ -185,8 +192,10 @@ def test_cli_ldi_json(capsys):
     d = json.loads(out)
     assert {"mean", "std", "nn_mass", "layers"} <= set(d)
     assert d["nn_mass"] == pytest.approx(dense_mass(6, 4, 3))  # closed form, Eq. 2
+    # Layers 1..4 and the classifier (the authors' layout: the cell's last layer, 10 x (4 + 3),
+    # so min(10, 7) = 7 values per sample).
     assert len(d["layers"]) == 5 and all({"mean", "std", "min", "max"} <= set(l) for l in d["layers"])
-    assert d["count"] == 5 * 8 * 4
+    assert d["count"] == 4 * 8 * 4 + 8 * 7
     # The same numbers through the library: weights from build(seed), inputs N(0, 1) from the seed.
     spec = DenseMLPSpec(input_dim=10, width=4, depth=6, tc=3)
     x = torch.randn(8, 10, generator=torch.Generator().manual_seed(3))
@@ -210,7 +219,7 @@ def test_cli_ldi_table_for_a_cnn(capsys):
     (["--device", "cuda"], "cuda"),
     (["--inputs", "no-such-set"], "no-such-set"),
     (["--positions", "0"], "positions"),
-    (["--set", "depth=1", "--set", "width=2"], "include-input-layer"),
+    (["--set", "depth=1", "--set", "width=2", "--set", "layout=hidden"], "include-input-layer"),
 ])
 def test_cli_ldi_bad_input_exits_2_with_one_line(capsys, argv, needle, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
@@ -225,7 +234,8 @@ def test_cli_ldi_on_real_digits_sets_input_dim_from_the_data(capsys):
     assert code == 0
     d = json.loads(out)
     assert d["spec"]["input_dim"] == 64 and d["inputs"] == "digits"  # 8x8 digit images
-    assert d["count"] == 3 * 5 * 8
+    # Layers 1, 2 (8 values each) and the classifier, 10 x (8 + min(16, 10)) (10 values), 5 samples.
+    assert d["count"] == 2 * 5 * 8 + 5 * 10
     code, out, err = _run(capsys, "ldi", "dense-mlp", "--set", "input_dim=10", "--inputs", "digits")
     assert code == 2 and "input_dim" in err and "64" in err and err.count("\n") == 1
     code, out, err = _run(capsys, "ldi", "dense-mlp", "--inputs", "digits", "--batch", "100000")

@@ -15,6 +15,8 @@ DEVICE = torch.device(os.environ.get("NNMASS_TEST_DEVICE", "cpu"))
 MODELS = [
     ("dense-mlp", dict(input_dim=20, width=6, depth=7, tc=4, num_classes=5)),
     ("dense-mlp", dict(input_dim=9, width=4, depth=5, tc=100, activation="elu")),
+    ("dense-mlp", dict(input_dim=9, width=4, depth=5, tc=3, activation="relu", layout="hidden")),
+    ("dense-cnn", dict(wm=0.25, depth=(3, 4, 2), tc=(2, 6, 100), input_size=12, layout="official")),
     ("dense-cnn", dict(wm=0.25, depth=(3, 4, 2), tc=(2, 6, 100), input_size=12)),
     ("dense-cnn", dict(wm=0.5, depth=(2, 3), num_cells=2, tc=(1, 5), conv="separable",
                        activation="tanh", input_size=9, num_classes=4)),
@@ -52,35 +54,43 @@ def test_weight_seed_reproducible_and_global_rng_untouched():
 
 def reference_mlp(model, spec, x):
     """The same network written the plain way: layer i reads cat(x_{i-1}, H[skips[i]])
-    with H the full concatenation of layers 0..i-2."""
-    history = [model.act(model.layers[0](x))]
+    with H the full concatenation of layers 0..i-2; in the official layout the
+    classifier is layer depth-1 and reads its skips the same way."""
+    official = spec.layout == "official"
+    layers = list(model.layers) + ([model.classifier] if official else [])
+    history = [model.act(layers[0](x))]
     for i in range(1, spec.depth):
         full = torch.cat(history[:-1], 1) if i >= 2 else x.new_zeros(x.shape[0], 0)
         idx = torch.tensor(spec.skips[i], dtype=torch.long)
         inp = torch.cat([history[-1], full[:, idx]], 1)
-        history.append(model.act(model.layers[i](inp)))
+        if official and i == spec.depth - 1:
+            return layers[i](inp)
+        history.append(model.act(layers[i](inp)))
     return model.classifier(history[-1])
 
 
+@pytest.mark.parametrize("layout", ["official", "hidden"])
 @pytest.mark.parametrize("width,depth,tc,seed", [(8, 16, 10, 0), (3, 6, 100, 1), (5, 4, 0, 2), (2, 9, 3, 5)])
-def test_mlp_matches_explicit_concatenation(width, depth, tc, seed):
-    spec = DenseMLPSpec(input_dim=11, width=width, depth=depth, tc=tc, seed=seed, activation="tanh")
+def test_mlp_matches_explicit_concatenation(width, depth, tc, seed, layout):
+    spec = DenseMLPSpec(input_dim=11, width=width, depth=depth, tc=tc, seed=seed, activation="tanh", layout=layout)
     model = build(spec, seed=seed).double()
     x = example_input(spec, 4, seed=seed).double()
     torch.testing.assert_close(model(x), reference_mlp(model, spec, x), rtol=0, atol=1e-12)
 
 
-def test_mlp_layer_reads_exactly_its_skip_channels():
+@pytest.mark.parametrize("layout", ["official", "hidden"])
+def test_mlp_layer_reads_exactly_its_skip_channels(layout):
     # Bump one neuron of layer j by 1 (a forward hook) and watch the inputs of later
     # layers: layer j+1 sees it in its first w columns, and among the skip columns
     # of layer i >= j+2 that come from layer j exactly one moves, and by exactly 1,
     # when the neuron is in spec.skips[i]; none moves otherwise.
     # Identity activation: a bump of the pre-activation reaches the output unchanged.
-    spec = DenseMLPSpec(input_dim=5, width=4, depth=8, tc=3, seed=9, activation="linear")
+    spec = DenseMLPSpec(input_dim=5, width=4, depth=8, tc=3, seed=9, activation="linear", layout=layout)
     model = build(spec, seed=0).double()
     x = example_input(spec, 1).double()
     w, inputs = spec.width, {}
-    for i, layer in enumerate(model.layers):
+    layers = list(model.layers) + ([model.classifier] if layout == "official" else [])
+    for i, layer in enumerate(layers):
         layer.register_forward_pre_hook(lambda m, a, i=i: inputs.__setitem__(i, a[0][0].clone()))
     model(x)
     base = dict(inputs)

@@ -17,8 +17,10 @@ BAD = [
     (DenseMLPSpec, dict(width=-3), r"width must be an integer >= 1"),
     (DenseMLPSpec, dict(width=8.5), r"width must be an integer"),
     (DenseMLPSpec, dict(width=True), r"width must be an integer"),
-    (DenseMLPSpec, dict(depth=0), r"depth must be an integer >= 1, got 0"),
-    (DenseMLPSpec, dict(depth=-1), r"depth must be an integer >= 1"),
+    (DenseMLPSpec, dict(depth=1), r"depth must be an integer >= 2, got 1"),  # input layer + classifier
+    (DenseMLPSpec, dict(depth=0, layout="hidden"), r"depth must be an integer >= 1, got 0"),
+    (DenseMLPSpec, dict(depth=-1), r"depth must be an integer >= 2"),
+    (DenseMLPSpec, dict(layout="flat"), r"layout must be one of official, hidden, got 'flat'"),
     (DenseMLPSpec, dict(tc=-1), r"tc must be an integer >= 0, got -1"),
     (DenseMLPSpec, dict(input_dim=0), r"input_dim must be an integer >= 1"),
     (DenseMLPSpec, dict(seed=-2), r"seed must be an integer in 0..9223372036854775807, got -2"),
@@ -199,15 +201,18 @@ def gathered(gathers, width):
     return out
 
 
+@pytest.mark.parametrize("layout", ["official", "hidden"])
 @pytest.mark.parametrize("width,depth,tc", [(8, 16, 10), (3, 7, 100), (5, 4, 0), (1, 2, 3)])
-def test_built_mlp_reads_the_sampled_links(width, depth, tc):
+def test_built_mlp_reads_the_sampled_links(width, depth, tc, layout):
     from nnmass.models import build
-    spec = DenseMLPSpec(input_dim=6, width=width, depth=depth, tc=tc, seed=4)
+    spec = DenseMLPSpec(input_dim=6, width=width, depth=depth, tc=tc, seed=4, layout=layout)
     model = build(spec)
     links = gathered(model.gathers, width)
     assert links == list(spec.skips)
     assert sum(map(len, links)) == dense_skip_count(depth, width, tc)
-    assert [m.in_features for m in model.layers] == [6] + [width + len(s) for s in spec.skips[1:]]
+    layers = list(model.layers) + ([model.classifier] if layout == "official" else [])
+    assert [m.in_features for m in layers] == [6] + [width + len(s) for s in spec.skips[1:]]
+    assert model.classifier.in_features == (width + len(spec.skips[-1]) if layout == "official" else width)
 
 
 def test_built_cnn_reads_the_sampled_links():

@@ -37,15 +37,18 @@ DENSE_MLP = [dict(width=8, depth=16, tc=10), dict(width=4, depth=5, tc=0), dict(
              dict(width=2, depth=3, tc=1), dict(width=4, depth=2, tc=5), dict(width=5, depth=9, tc=7)]
 
 
+@pytest.mark.parametrize("layout", ["official", "hidden"])
 @pytest.mark.parametrize("seed", [0, 1, 7])
 @pytest.mark.parametrize("cfg", DENSE_MLP, ids=lambda c: "w{width}d{depth}tc{tc}".format(**c))
-def test_dense_mlp_graph_equals_formula(cfg, seed):
-    spec = spec_for("dense-mlp", dict(cfg, seed=seed, input_dim=12))
+def test_dense_mlp_graph_equals_formula(cfg, seed, layout):
+    spec = spec_for("dense-mlp", dict(cfg, seed=seed, input_dim=12, layout=layout))
     report = measure(build(spec, seed=0), example_input(spec))
     assert_same_cells(report.cells, spec)
-    # Independent count: the skip columns of every layer's weight matrix.
+    # Independent count: the skip columns of every layer's weight matrix (the
+    # classifier is a layer of the cell in the official layout).
     model = build(spec, seed=0)
-    skip_columns = sum(layer.weight.shape[1] - spec.width for layer in model.layers[1:])
+    layers = list(model.layers[1:]) + ([model.classifier] if layout == "official" else [])
+    skip_columns = sum(layer.weight.shape[1] - spec.width for layer in layers)
     assert sum(c.actual for c in report.cells) == skip_columns
 
 
@@ -145,7 +148,7 @@ def test_macs_match_a_real_forward_pass(name, sets, shape):
 
 
 def test_degree_of_a_dense_mlp_against_its_weights():
-    spec = spec_for("dense-mlp", dict(width=8, depth=16, tc=10, input_dim=6))
+    spec = spec_for("dense-mlp", dict(width=8, depth=16, tc=10, input_dim=6, layout="hidden"))
     model = build(spec)
     report = measure(model, example_input(spec))
     deg = report.degree

@@ -199,7 +199,7 @@ DATA_DEPENDENT_MASS = 12.0
 
 CASES = [(LoopConcat, (1, 3, 8, 8), LOOP_CONCAT_MASS, "concat"),
          (SliceConcat, (1, 5), SLICE_CONCAT_MASS, "concat"),
-         (CustomResidual, (1, 3, 8, 8), CUSTOM_IDENTITY_MASS, "add"),
+         (CustomResidual, (1, 3, 8, 8), CUSTOM_ALL_MASS, "add"),
          (sequential_model, (1, 3, 8, 8), SEQUENTIAL_MASS, "add"),
          (ChannelsLastBlock, (1, 3, 8, 8), CHANNELS_LAST_MASS, "add")]
 
@@ -213,11 +213,13 @@ def test_hand_written_masses(make, shape, mass, kind, tracer):
     assert report.unclassified == []
 
 
-def test_projection_shortcuts_count_only_when_asked():
+def test_projection_shortcuts_count_unless_identity_only_is_asked():
     x = torch.zeros(1, 3, 8, 8)
-    cells = measure(CustomResidual(), x, shortcuts="all").cells
+    cells = measure(CustomResidual(), x).cells
     assert sum(c.mass for c in cells) == pytest.approx(CUSTOM_ALL_MASS)
     assert [c.widths for c in cells] == [(8, 4, 8), (8, 6, 8), (8, 16, 16), (16, 4, 4, 16)]
+    identity = measure(CustomResidual(), x, shortcuts="identity").cells
+    assert sum(c.mass for c in identity) == pytest.approx(CUSTOM_IDENTITY_MASS)
 
 
 def test_cells_split_where_the_resolution_changes():
@@ -331,10 +333,11 @@ def test_cli_unsupported_construct_exits_2_with_one_line(model_file, capsys):
 def test_cli_torchvision_resnet18_json(capsys):
     assert main(["mass", "torchvision:resnet18", "--input-shape", "1,3,32,32", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    # Five identity basic blocks: 2 x (64+64), then 128+128, 256+256, 512+512.
-    assert out["nn_mass"] == pytest.approx(2 * 128 + 256 + 512 + 1024)
+    # Five identity basic blocks: 2 x (64+64), then 128+128, 256+256, 512+512; and three
+    # projection blocks, each delivering min(in, out) = in channels: 64+128, 128+256, 256+512.
+    assert out["nn_mass"] == pytest.approx(2 * 128 + 256 + 512 + 1024 + 192 + 384 + 768) == 3392
     assert out["params"] == 11689512
-    assert [c["kind"] for c in out["cells"]] == ["add"] * 5
+    assert [c["kind"] for c in out["cells"]] == ["add"] * 8
     assert all({"density", "width", "depth", "mass", "first", "last"} <= set(c) for c in out["cells"])
 
 

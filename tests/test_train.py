@@ -137,8 +137,9 @@ def test_cli_train_json(capsys):
     assert {"spec", "nn_mass", "params", "test_acc", "history", "diverged", "seconds"} <= set(report)
     spec = report["spec"]
     assert spec["input_dim"] == 64 and spec["num_classes"] == 10 and len(report["history"]) == 1
-    # params counted independently: 64*8+8, 8*8+8, (8+8)*8+8, classifier 8*10+10
-    assert report["params"] == (64 * 8 + 8) + (8 * 8 + 8) + (16 * 8 + 8) + (8 * 10 + 10)
+    # params counted independently, the authors' layout: 64*8+8, 8*8+8, then the classifier
+    # as layer 2, reading 8 + min(8, 10) = 16 inputs: 16*10+10
+    assert report["params"] == (64 * 8 + 8) + (8 * 8 + 8) + (16 * 10 + 10)
     # Eq. 1-2 by hand: one layer (i=2) takes min(8, 10) = 8 skips; rho = 2*8/(8*2*1) = 1; m = 8*3*1
     assert report["nn_mass"] == pytest.approx(24.0)
     assert "epoch 1/1" in out.err

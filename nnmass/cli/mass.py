@@ -14,7 +14,8 @@ def add_parser(sub) -> None:
     p.add_argument("--input-shape", default=None, metavar="B,C,H,W",
                    help="input to trace at (default: the spec's, INPUT_SHAPE of a file, else 1,3,224,224)")
     p.add_argument("--shortcuts", choices=("identity", "all"), default=None,
-                   help="residual blocks: identity shortcuts only (default) or projections too")
+                   help="residual blocks: projection shortcuts count too (all, the default and the "
+                        "authors' rule) or identity shortcuts only")
     p.add_argument("--tracer", choices=("auto", "fx", "record"), default="auto",
                    help="graph method: torch.fx, recording one forward pass, or fx then recording (default)")
     add_device_arg(p, "where the recording tracer runs the forward pass (fx needs none)")
@@ -71,7 +72,7 @@ def _trace(args, model, shape, spec):
     model = model.to(args.device)
     x = torch.zeros(shape, device=args.device)
     try:
-        report = measure(model, x, shortcuts=args.shortcuts or getattr(spec, "shortcuts", "identity"),
+        report = measure(model, x, shortcuts=args.shortcuts or getattr(spec, "shortcuts", "all"),
                          method=args.tracer, name=args.model, allow_unclassified=args.allow_unclassified)
     except UsageError:
         raise

@@ -32,24 +32,33 @@ def make_divisible_array(v, divisor: int = 8):
     return np.where(new < 0.9 * v, new + divisor, new)
 
 
-def dense_mlp_cost(input_dim, width, depth, tc, num_classes):
+def dense_mlp_cost(input_dim, width, depth, tc, num_classes, official=True):
     """Params and MACs (per sample) of a DenseNet-type MLP (Fig. 1a).
 
-    Layer 0 is ``Linear(input_dim, w)``; layer ``i >= 1`` is ``Linear(w + t_i, w)`` with
-    ``t_1 = 0`` and ``t_i = min(w (i-1), tc)``, whose sum is ``dense_skip_count`` (Eq. 1's
-    numerator); a ``Linear(w, num_classes)`` classifier follows. All layers have biases.
+    Layer 0 is ``Linear(input_dim, w)``; layer ``i >= 1`` of the cell reads ``w + t_i``
+    inputs, ``t_1 = 0`` and ``t_i = min(w (i-1), tc)``, whose sum over the cell is
+    ``dense_skip_count`` (Eq. 1's numerator). All layers have biases.
+
+    - ``official`` (the authors' layout): layers ``0..d-2`` have ``w`` outputs and layer
+      ``d-1`` is the classifier, ``Linear(w + t_{d-1}, num_classes)``.
+    - otherwise: ``d`` hidden layers of ``w``, then ``Linear(w, num_classes)``.
 
     Returns:
         ``(params, macs)``.
     """
     i, w, d, t, k = (_i64(a) for a in (input_dim, width, depth, tc, num_classes))
-    fan_in = i + (d - 1) * w + dense_skip_count(d, w, t)  # inputs of all hidden layers
-    macs = w * fan_in + w * k
-    params = macs + d * w + k  # + biases
+    official = np.asarray(official, dtype=bool)
+    skips = dense_skip_count(d, w, t)
+    last = np.where(d >= 3, np.minimum(w * (d - 2), t), 0)  # t_{d-1}: the classifier's skips
+    hidden = np.where(official, d - 1, d)  # layers with w outputs
+    hidden_in = i + (hidden - 1) * w + np.where(official, skips - last, skips)
+    classifier_in = np.where(official, w + last, w)
+    macs = w * hidden_in + classifier_in * k
+    params = macs + hidden * w + k  # + biases
     return _out(params), _out(macs)
 
 
-def dense_cnn_cost(depth, wm, tc, separable, in_channels, input_size, num_classes):
+def dense_cnn_cost(depth, wm, tc, separable, in_channels, input_size, num_classes, official=False):
     """Params and MACs (per image) of a DenseNet-type CNN.
 
     Args:
@@ -58,10 +67,14 @@ def dense_cnn_cost(depth, wm, tc, separable, in_channels, input_size, num_classe
         tc: most skip channels per layer, shape ``(..., C)``.
         separable: bool, shape ``(...)``: 1x1 -> depthwise 3x3 -> 1x1 instead of a 3x3 conv.
         in_channels, input_size, num_classes: scalars or arrays of shape ``(...)``.
+        official: the authors' layout (a scalar): BN -> act -> conv, 2x2 pooling + FC head.
 
-    Every conv is bias-free and followed by BN (2 params per channel). Cell ``c`` runs
-    at ``ceil(input_size / 2^c)``: its first layer has stride 2 when ``c >= 1``. The
-    sampled skips of a cell total ``dense_skip_count(d, w, tc)``.
+    Every conv is bias-free, with a BN of 2 params per channel: after it (``conv-bn-act``)
+    or before it on the layer's input (``official``; none before the conv that reads the
+    image). Cell ``c`` runs at ``ceil(input_size / 2^c)``: its first layer has stride 2
+    when ``c >= 1``. The sampled skips of a cell total ``dense_skip_count(d, w, tc)``.
+    The head is global pooling and ``Linear(w_last, k)``, or (``official``) 2x2 pooling
+    and ``Linear(w_last s^2, k)`` with ``s`` half the last cell's side.
 
     Returns:
         ``(params, macs)``.
@@ -82,7 +95,10 @@ def dense_cnn_cost(depth, wm, tc, separable, in_channels, input_size, num_classe
 
     # Sum over a cell's layers of their input channels (layer 0 reads c_in).
     later_in = (d - 1) * w + dense_skip_count(d, w, t)
-    bn = 2 * w * d
+    if official:  # BN on every layer input but the image's
+        bn = 2 * (later_in + np.where(cells > 0, c_in, 0))
+    else:
+        bn = 2 * w * d
     reg_params = 9 * w * (c_in + later_in) + bn
     reg_macs = 9 * w * (c_in + later_in) * area
     # Separable: the first 1x1 runs before the (possibly strided) depthwise conv.
@@ -93,6 +109,9 @@ def dense_cnn_cost(depth, wm, tc, separable, in_channels, input_size, num_classe
     macs = np.where(sep, sep_macs, reg_macs).sum(-1)
 
     k, last = k[..., 0].astype(np.int64), w[..., -1]
+    if official:
+        side = size[..., -1] // 2
+        last = last * side * side  # features of the flattened pooled map
     return _out(params + last * k + k), _out(macs + last * k)
 
 

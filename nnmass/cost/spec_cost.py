@@ -39,15 +39,16 @@ def spec_cost(spec: Spec) -> Cost:
 
 @spec_cost.register
 def _(spec: DenseMLPSpec) -> Cost:
-    params, macs = dense_mlp_cost(spec.input_dim, spec.width, spec.depth, spec.tc, spec.num_classes)
-    return Cost(params, macs, spec.depth + 1)
+    official = spec.layout == "official"
+    params, macs = dense_mlp_cost(spec.input_dim, spec.width, spec.depth, spec.tc, spec.num_classes, official)
+    return Cost(params, macs, spec.depth if official else spec.depth + 1)
 
 
 @spec_cost.register
 def _(spec: DenseCNNSpec) -> Cost:
     separable = spec.conv == "separable"
     params, macs = dense_cnn_cost(spec.depth, spec.wm, spec.tc, separable, spec.in_channels,
-                                  spec.input_size, spec.num_classes)
+                                  spec.input_size, spec.num_classes, spec.layout == "official")
     convs_per_layer = 3 if separable else 1
     return Cost(params, macs, convs_per_layer * sum(spec.depth) + 1)
 

@@ -33,7 +33,7 @@ class FoundCells:
         info: per cell, ``first`` and ``last`` node names and the node names of its layers.
         unclassified: node name -> why it could not be classified.
         exits: concatenation reads that cross a change of resolution (not counted).
-        projections: projection shortcuts found (counted only with ``shortcuts="all"``).
+        projections: projection shortcuts found (counted unless ``shortcuts="identity"``).
         units: the units the cells are made of.
         cell_units: per cell, its unit ids in chain order.
         cell_skips: per cell, its skips.
@@ -49,13 +49,14 @@ class FoundCells:
     cell_skips: list[list[Skip]] = field(default_factory=list)
 
 
-def find_cells(graph: LayerGraph, shortcuts: str = "identity") -> FoundCells:
+def find_cells(graph: LayerGraph, shortcuts: str = "all") -> FoundCells:
     """Find, classify and measure the cells of ``graph``.
 
     Args:
         graph: a traced layer graph.
-        shortcuts: ``"identity"`` counts only identity residuals; ``"all"`` also
-            counts projection shortcuts, which deliver ``min(in, out)`` channels.
+        shortcuts: ``"all"`` (default) also counts projection shortcuts, which deliver
+            ``min(in, out)`` channels, as the authors' ResNet NN-Mass does;
+            ``"identity"`` counts only identity residuals.
     """
     if shortcuts not in SHORTCUTS:
         raise ValueError(f"shortcuts must be one of {', '.join(SHORTCUTS)}, got {shortcuts!r}")
@@ -150,13 +151,30 @@ def _add_cell(found: FoundCells, group, pred) -> None:
         return
     chain = _path(pred, min(members, key=lambda u: units[u].depth), bottoms[0])
     skips = [sk for sk, _ in group]
+    kind = kinds.pop()
     widths = tuple(units[u].width for u in chain)
+    if kind == "add" and _expansion_one_block(chain, units):
+        widths = (widths[0],) + widths  # the degenerate bottleneck W2 = W1 (nnmass.mass.mobilenet)
+    if kind == "concat" and chain[-1] in found.units.outputs and len(widths) > 1:
+        # The classifier as the cell's last layer (the authors' Dense_MLP): Eq. 2 counts
+        # w * d neurons, the classifier at the cell's width, whatever the class count.
+        widths = widths[:-1] + (widths[-2],)
     names = [units[u].name for u in chain]
-    cell = CellTopology(kinds.pop(), widths, sum(sk.count for sk in skips), _common_prefix(names[1:]) or names[0])
+    cell = CellTopology(kind, widths, sum(sk.count for sk in skips), _common_prefix(names[1:]) or names[0])
     found.cells.append(cell)
     found.info.append({"first": names[0], "last": units[chain[-1]].last, "nodes": names})
     found.cell_units.append(chain)
     found.cell_skips.append(skips)
+
+
+def _expansion_one_block(chain: list[int], units) -> bool:
+    """An inverted residual of expansion 1: a depthwise conv then one pointwise layer,
+    added to the block input. It is read as a bottleneck whose 1x1 expansion is the
+    identity (Fig. 2 with W2 = W1), the authors' rule for MobileNetV2."""
+    if len(chain) != 3:
+        return False
+    dw = units[chain[1]]
+    return dw.kind == "conv" and dw.groups > 1 and dw.groups == dw.width == units[chain[0]].width
 
 
 def _common_prefix(names: list[str]) -> str:

@@ -36,7 +36,7 @@ def _(spec: DenseCNNSpec) -> list[CellTopology]:
 @spec_cells.register
 def _(spec: MobileNetV2Spec) -> list[CellTopology]:
     # Only identity residuals are cells.
-    return [inverted_residual_cell(b.inp, b.hidden, b.expand, f"features.{b.index}")
+    return [inverted_residual_cell(b.inp, b.hidden, f"features.{b.index}")
             for b in spec.inverted_residuals() if b.identity]
 
 

@@ -90,10 +90,11 @@ class Unit:
 class UnitGraph:
     units: list[Unit]
     unclassified: dict[str, str]  # node name -> why
-    projections: list[Skip]  # projection shortcuts found (counted only with shortcuts="all")
+    projections: list[Skip]  # projection shortcuts found (counted unless shortcuts="identity")
     concat_operands: set = field(default_factory=set)  # units some concatenation holds
     concat_groups: list = field(default_factory=list)  # the units of each concatenation
     extra_uses: dict = field(default_factory=dict)  # unit -> reads other than by a new unit
+    outputs: set = field(default_factory=set)  # units the network returns
 
 
 def _same_spatial(a, b) -> bool:
@@ -149,6 +150,7 @@ class _Builder:
         self.concat_operands: set[int] = set()
         self.concat_groups: list[set] = []
         self.extra: dict[int, int] = {}
+        self.outputs: set[int] = set()
 
     def new_unit(self, node, kind, reads_from: Prov | None) -> Prov:
         uid = len(self.units)
@@ -178,7 +180,7 @@ class _Builder:
             ins = [self.prov[i] for i in node.inputs]
             self.prov[node.name] = self.visit(node, ins)
         return UnitGraph(self.units, self.unclassified, self.projections, self.concat_operands,
-                         self.concat_groups, self.extra)
+                         self.concat_groups, self.extra, self.outputs)
 
     def visit(self, node, ins: list[Prov]) -> Prov | None:
         op = node.op
@@ -187,6 +189,7 @@ class _Builder:
         if op == "output":
             for p in ins:
                 self.use(p)
+                self.outputs.update(p.units())
             return None
         if op in ("conv", "linear"):
             return self.new_unit(node, op, ins[0])
@@ -346,4 +349,5 @@ def _merge(ug: UnitGraph, link: dict[int, int]) -> UnitGraph:
     extra = {}
     for u, n in ug.extra_uses.items():
         extra[new_id[u]] = extra.get(new_id[u], 0) + n
-    return UnitGraph(merged, ug.unclassified, ug.projections, operands, groups, extra)
+    outputs = {new_id[u] for u in ug.outputs}
+    return UnitGraph(merged, ug.unclassified, ug.projections, operands, groups, extra, outputs)

@@ -2,9 +2,13 @@
 closed form of a spec (scalars) and by the design search (arrays of candidates).
 
 Only blocks with an identity residual (stride 1, input width = output width) are
-cells. A block with input ``W1`` and hidden width ``W2 = t W1`` has nodes
-``W1, W2, W2, W1`` (``W1, W2, W1`` when ``t = 1``: torchvision drops the
-expansion conv); its skip delivers ``W1`` channels.
+cells. Every such block is a bottleneck cell (Fig. 2): input ``W1``, hidden width
+``W2 = t W1``, nodes ``W1, W2, W2, W1``, a skip of ``W1`` channels, so
+``m = (W1 + 2 W2) W1 / (2 W1 + W2)``. A repeated expansion-1 block (torchvision
+drops its 1x1 expansion conv) is read as the degenerate bottleneck ``W2 = W1``
+and contributes ``W1``: the authors' rule (their ``InvertedResidual.nn_mass``),
+and the only one that reproduces Table 2's models A and B (1654 and 1030). The
+traced graph follows the same rule (:mod:`nnmass.mass.cells`).
 """
 from __future__ import annotations
 
@@ -12,26 +16,20 @@ import numpy as np
 
 from ..cost import make_divisible_array
 from ..spec import MOBILENET_V2_STAGES
-from ..topology import CellTopology, basic_cell_mass, bottleneck_cell_mass
+from ..topology import CellTopology, bottleneck_cell_mass
 
 
-def inverted_residual_cell(w1: int, w2: int, t: int, name: str = "") -> CellTopology:
-    """The cell of one identity inverted residual of input ``w1``, hidden ``w2``, expansion ``t``."""
-    widths = (w1, w2, w2, w1) if t != 1 else (w1, w2, w1)
-    return CellTopology("add", widths, w1, name)
+def inverted_residual_cell(w1: int, w2: int, name: str = "") -> CellTopology:
+    """The cell of one identity inverted residual of input ``w1`` and hidden width ``w2``."""
+    return CellTopology("add", (w1, w2, w2, w1), w1, name)
 
 
 def inverted_residual_mass(w1, t):
-    """Mass of identity inverted-residual cells, vectorised; equals
-    ``inverted_residual_cell(w1, w1 * t, t).mass`` element by element.
-
-    ``t > 1``: ``(W1 + 2 W2) W1 / (2 W1 + W2)`` (Fig. 2). ``t = 1``: volume ``W1 + W2``,
-    possible ``W1``, density 1.
-    """
+    """Mass of identity inverted-residual cells of input ``w1`` and expansion ``t``,
+    vectorised: ``(W1 + 2 W2) W1 / (2 W1 + W2)`` with ``W2 = t W1``; equals
+    ``inverted_residual_cell(w1, w1 * t).mass`` element by element."""
     w1 = np.asarray(w1, dtype=np.float64)
-    t = np.asarray(t)
-    w2 = w1 * t
-    return np.where(t == 1, basic_cell_mass(w1, w2), bottleneck_cell_mass(w1, w2))
+    return bottleneck_cell_mass(w1, w1 * np.asarray(t))
 
 
 def mobilenet_v2_mass(width_mult, blocks, expansion=6):

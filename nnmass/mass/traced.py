@@ -29,7 +29,7 @@ class UnclassifiedError(UsageError):
         self.report = report
 
 
-def measure(model: nn.Module, example_input, *, shortcuts: str = "identity", method: str = "auto",
+def measure(model: nn.Module, example_input, *, shortcuts: str = "all", method: str = "auto",
             leaf_modules=None, name: str | None = None, allow_unclassified: bool = False) -> MassReport:
     """NN-Mass of ``model`` from its traced graph (Eq. 2 for concatenation cells,
     Eq. 3 for residual cells; rule in :mod:`nnmass.topology`).
@@ -37,8 +37,9 @@ def measure(model: nn.Module, example_input, *, shortcuts: str = "identity", met
     Args:
         model: the network.
         example_input: a tensor of the input shape (batch 1 recommended); MACs are per sample.
-        shortcuts: ``"identity"`` counts identity residuals only; ``"all"`` also
-            counts projection shortcuts (``min(in, out)`` channels).
+        shortcuts: ``"all"`` (default) also counts projection shortcuts (``min(in, out)``
+            channels), as the authors' ResNet NN-Mass does; ``"identity"`` counts
+            identity residuals only.
         method: tracer, see :func:`trace_graph`.
         leaf_modules: module classes fx keeps as leaves.
         name: the label of the report (default: the model's class name).

@@ -12,7 +12,7 @@ import json
 from ..errors import UsageError
 from ..validate import shown
 from .base import Spec, as_tuple
-from .dense import ACTIVATIONS, CONV_KINDS, INITS, DenseCNNSpec, DenseMLPSpec, cell_width
+from .dense import ACTIVATIONS, CNN_LAYOUTS, CONV_KINDS, INITS, LAYOUTS, DenseCNNSpec, DenseMLPSpec, cell_width
 from .skips import MAX_SKIP_CANDIDATES, sample_skips, skip_candidates
 from .torchvision import (MOBILENET_V2_STAGES, SHORTCUTS, VGG_CONFIGS, DenseNetSpec, MobileNetV2Spec, ResNetSpec,
                           VGGSpec, make_divisible)
@@ -49,7 +49,7 @@ def spec_from_json(text: str) -> Spec:
     return spec_from_dict(d)
 
 
-__all__ = ["ACTIVATIONS", "CONV_KINDS", "INITS", "MAX_SKIP_CANDIDATES", "MOBILENET_V2_STAGES", "SHORTCUTS",
+__all__ = ["ACTIVATIONS", "CNN_LAYOUTS", "CONV_KINDS", "INITS", "LAYOUTS", "MAX_SKIP_CANDIDATES", "MOBILENET_V2_STAGES", "SHORTCUTS",
            "SPEC_TYPES", "VGG_CONFIGS", "DenseCNNSpec", "DenseMLPSpec", "DenseNetSpec", "MobileNetV2Spec",
            "ResNetSpec", "Spec", "VGGSpec", "cell_width", "make_divisible", "sample_skips", "skip_candidates",
            "spec_from_dict", "spec_from_json"]

@@ -20,11 +20,27 @@ CONV_KINDS = ("regular", "separable")
 # normal by output units, variance 2/w: depth- and skip-independent, the setting
 # of Prop. 2 (the paper's footnote 4: variance scaled by width only).
 INITS = ("torch", "fan_out")
+# Where the classifier of a DenseNet-type network sits. "official": the authors' layout
+# (Dense_MLP, regular_dense_cnn), see the spec docstrings; "hidden": ours before,
+# every layer of the cell hidden and a plain classifier after the cell.
+LAYOUTS = ("official", "hidden")
+# Layer order of a DenseNet-type CNN. "conv-bn-act": each layer is conv -> BN -> activation,
+# global average pooling and a linear classifier follow the last cell. "official": the
+# authors' regular_dense_cnn, BN -> ReLU -> conv on each layer's concatenated input,
+# then AvgPool(2) and a linear classifier on the flattened map.
+CNN_LAYOUTS = ("conv-bn-act", "official")
 
 
 @dataclass(frozen=True)
 class DenseMLPSpec(Spec):
-    """A one-cell DenseNet-type MLP (Fig. 1a): ``depth`` hidden layers of ``width``."""
+    """A one-cell DenseNet-type MLP (Fig. 1a) of ``depth`` layers of ``width``.
+
+    ``layout="official"`` (default) is the authors' ``Dense_MLP(width, depth, tc)``:
+    ``depth`` Linear layers in all, the last of them the classifier, which receives
+    skips like any other layer (so NN-Mass is Eq. 2 with ``d = depth`` and the
+    classifier counted at the cell's width, as the authors compute it); ELU.
+    ``layout="hidden"``: ``depth`` hidden layers, then a classifier outside the cell.
+    """
 
     family: ClassVar[str] = "dense-mlp"
     input_dim: int = 784
@@ -32,15 +48,18 @@ class DenseMLPSpec(Spec):
     depth: int = 16
     tc: int = 10  # most skip inputs a layer may take
     num_classes: int = 10
-    activation: str = "relu"
+    activation: str = "elu"
     init: str = "torch"  # weight-init scheme, see INITS
+    layout: str = "official"  # see LAYOUTS
     seed: int = 0  # seeds the skip links, nothing else
     skips: tuple | None = None  # per layer, flat indices into layers 0..i-2
 
     def __post_init__(self):
         check_int("input_dim", self.input_dim, 1)
         check_int("width", self.width, 1)
-        check_int("depth", self.depth, 1)
+        check_choice("layout", self.layout, LAYOUTS)
+        # The official layout needs an input layer and a classifier.
+        check_int("depth", self.depth, 2 if self.layout == "official" else 1)
         check_int("tc", self.tc, 0)
         check_int("num_classes", self.num_classes, 1)
         check_seed("seed", self.seed)
@@ -59,6 +78,7 @@ class DenseCNNSpec(Spec):
 
     The first layer of every cell after the first has stride 2. Skips stay inside
     a cell. ``conv="separable"`` replaces each 3x3 conv by 1x1 -> depthwise 3x3 -> 1x1.
+    ``layout`` orders each layer's ops and chooses the head (see ``CNN_LAYOUTS``).
     """
 
     family: ClassVar[str] = "dense-cnn"
@@ -72,6 +92,7 @@ class DenseCNNSpec(Spec):
     num_classes: int = 10
     activation: str = "relu"
     init: str = "torch"  # weight-init scheme, see INITS
+    layout: str = "conv-bn-act"  # see CNN_LAYOUTS
     seed: int = 0
     skips: tuple | None = None  # per cell, per layer, flat channel indices
 
@@ -87,8 +108,10 @@ class DenseCNNSpec(Spec):
         if isinstance(self.wm, float) and self.wm.is_integer():
             object.__setattr__(self, "wm", int(self.wm))
         check_choice("conv", self.conv, CONV_KINDS)
+        check_choice("layout", self.layout, CNN_LAYOUTS)
         check_int("in_channels", self.in_channels, 1)
-        check_int("input_size", self.input_size, 2 ** (n - 1))
+        # Each later cell halves the image; the official head pools 2x2 once more.
+        check_int("input_size", self.input_size, 2 ** (n - 1) * (2 if self.layout == "official" else 1))
         check_int("num_classes", self.num_classes, 1)
         check_seed("seed", self.seed)
         check_choice("activation", self.activation, ACTIVATIONS)

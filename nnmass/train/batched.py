@@ -28,7 +28,7 @@ def shape_key(spec: Spec):
     """Specs with equal keys can be stacked; ``None`` for specs that cannot."""
     if not isinstance(spec, DenseMLPSpec):
         return None
-    return (spec.input_dim, spec.width, spec.depth, spec.tc, spec.num_classes, spec.activation)
+    return (spec.input_dim, spec.width, spec.depth, spec.tc, spec.num_classes, spec.activation, spec.layout)
 
 
 class StackedDenseMLP(nn.Module):
@@ -37,7 +37,8 @@ class StackedDenseMLP(nn.Module):
     ``weights[i]`` is ``(M, width, fan_in_i)`` and ``skip_index[i]`` ``(M, t_i)``: the
     flat indices (``j * width + channel``) of model ``m``'s skips into the
     concatenated outputs of layers ``0..i-2``. Since those indices are sorted, the
-    gathered columns come in the order :class:`SkipGather` concatenates them.
+    gathered columns come in the order :class:`SkipGather` concatenates them. In the
+    official layout the classifier is cell layer ``depth - 1`` and gathers its skips too.
     """
 
     def __init__(self, models: Sequence[DenseMLP]):
@@ -46,13 +47,14 @@ class StackedDenseMLP(nn.Module):
         if len(models) == 0 or len(keys) != 1:
             raise ValueError("StackedDenseMLP needs one or more DenseMLPs of one shape")
         spec = models[0].spec
-        self.num_models, self.width, self.depth = len(models), spec.width, spec.depth
+        self.num_models, self.width, self.depth = len(models), spec.width, len(models[0].layers)
+        self.official = spec.layout == "official"
         stack = lambda get: nn.Parameter(torch.stack([get(m).detach().clone() for m in models]))
-        self.weights = nn.ParameterList(stack(lambda m, i=i: m.layers[i].weight) for i in range(spec.depth))
-        self.biases = nn.ParameterList(stack(lambda m, i=i: m.layers[i].bias) for i in range(spec.depth))
+        self.weights = nn.ParameterList(stack(lambda m, i=i: m.layers[i].weight) for i in range(self.depth))
+        self.biases = nn.ParameterList(stack(lambda m, i=i: m.layers[i].bias) for i in range(self.depth))
         self.classifier_weight = stack(lambda m: m.classifier.weight)
         self.classifier_bias = stack(lambda m: m.classifier.bias)
-        for i in range(spec.depth):
+        for i in range(spec.depth):  # the classifier's skips too, in the official layout
             idx = torch.tensor([list(m.spec.skips[i]) for m in models], dtype=torch.long).view(len(models), -1)
             self.register_buffer(f"skip_index{i}", idx.to(self.weights[0].device), persistent=False)
         self.act = make_activation(spec.activation)
@@ -64,15 +66,21 @@ class StackedDenseMLP(nn.Module):
         h = self.act(torch.einsum("bd,mwd->mbw", x, self.weights[0]) + self.biases[0][:, None, :])
         history = [h]
         for i in range(1, self.depth):
-            idx = getattr(self, f"skip_index{i}")
-            inp = h
-            if idx.shape[1]:
-                earlier = torch.cat(history[: i - 1], dim=2)
-                picked = torch.gather(earlier, 2, idx[:, None, :].expand(-1, h.shape[1], -1))
-                inp = torch.cat([h, picked], dim=2)
+            inp = self._with_skips(h, history, i)
             h = self.act(torch.baddbmm(self.biases[i][:, None, :], inp, self.weights[i].transpose(1, 2)))
             history.append(h)
+        if self.official:
+            h = self._with_skips(h, history, self.depth)
         return torch.baddbmm(self.classifier_bias[:, None, :], h, self.classifier_weight.transpose(1, 2))
+
+    def _with_skips(self, h: torch.Tensor, history: list[torch.Tensor], i: int) -> torch.Tensor:
+        """Cell layer ``i``'s input: ``h`` with its skip columns from layers ``0..i-2`` gathered."""
+        idx = getattr(self, f"skip_index{i}")
+        if not idx.shape[1]:
+            return h
+        earlier = torch.cat(history[: i - 1], dim=2)
+        picked = torch.gather(earlier, 2, idx[:, None, :].expand(-1, h.shape[1], -1))
+        return torch.cat([h, picked], dim=2)
 
     def model_state(self, m: int) -> dict[str, torch.Tensor]:
         """Model ``m``'s parameters as a :class:`DenseMLP` ``state_dict``."""
