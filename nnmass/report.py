@@ -16,6 +16,7 @@ from typing import Sequence
 
 from .errors import UsageError
 from .stats import PREDICTORS, TARGETS, fit_table
+from .validate import shown
 
 FORMATS = ("md", "html", "both")
 PREDICTOR_LABELS = {"nn_mass": "log NN-Mass", "params": "log #Params", "macs": "log MACs"}
@@ -49,6 +50,26 @@ def load_rows(store: str | Path) -> list[dict]:
         rows = s.trials()
     if not rows:
         raise UsageError(f"store {str(store)!r} holds no trials; run `nnmass sweep GRID --store {store}` first")
+    return rows
+
+
+def select_rows(rows: list[dict], store, sweep: str | None = None, dataset: str | None = None,
+                pool: bool = False) -> list[dict]:
+    """The trials of one sweep on one dataset. A store holding several is never pooled
+    silently: choose with ``sweep``/``dataset``, or ask for ``pool``."""
+    for key, wanted in (("sweep", sweep), ("dataset", dataset)):
+        if wanted is not None:
+            have = sorted({str(r.get(key)) for r in rows})
+            rows = [r for r in rows if r.get(key) == wanted]
+            if not rows:
+                raise UsageError(f"store {str(store)!r} has no trials of {key} {shown(wanted)}; it has: "
+                                 + shown(", ".join(have))[1:-1])
+    mixed = [(key, sorted({str(r.get(key)) for r in rows})) for key in ("sweep", "dataset")]
+    mixed = [(key, names) for key, names in mixed if len(names) > 1]
+    if mixed and not pool:
+        what = "; ".join(f"{key}s {shown(', '.join(names))[1:-1]}" for key, names in mixed)
+        raise UsageError(f"store {str(store)!r} mixes {what}: choose with "
+                         + " and ".join(f"--{key} NAME" for key, _ in mixed) + ", or fit them together with --pool")
     return rows
 
 
@@ -237,10 +258,12 @@ def write_report(store_or_rows, out_dir: str | Path, title: str = "nnmass sweep 
              + f". Sweeps: {_distinct(rows, 'sweep')}; datasets: {_distinct(rows, 'dataset')}."),
         heading("Fits"),
         para("Least-squares line of each target on the log of each predictor; each point is one "
-             "architecture (mean over its seeds). Intervals: 95% percentile bootstrap resampling whole "
-             f"seeds ({n_boot} resamples, generator seed {seed}). Models with NN-Mass 0 (no skips) have "
-             "no log and stay out of the NN-Mass fits (n shows what was fitted). 'paper R2' is the "
-             "value the paper reports for the same fit."),
+             "architecture (mean over its seeds). Every predictor of a target is fitted on the same "
+             "architectures: those with a value > 0 for every predictor (NN-Mass 0, no skips, has no "
+             "log, so those models leave every fit; n is what was fitted). Intervals: 95% percentile "
+             "bootstrap over architectures and the seeds within them "
+             f"({n_boot} resamples, generator seed {seed}). 'paper R2' is the value the paper reports "
+             "for the same fit."),
         table(summary_rows(fits, reference)),
     ]
     blocks += _figures(rows, out)

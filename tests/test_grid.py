@@ -27,7 +27,7 @@ def test_yaml_grid_is_crossed_in_stable_order(tmp_path):
     path.write_text(GRID_YAML)
     grid = load_grid(path)
     assert (grid.name, grid.model, grid.dataset, grid.epochs) == ("demo", "dense-mlp", "digits", 2)
-    assert grid.ldi == {"batch": 16, "seed": 0}
+    assert grid.ldi == {"batch": 16, "seed": 0, "split": "train", "input_layer": False}
     trials = grid.trials()
     # 2 depths x 3 tcs x 2 seeds; last grid key fastest, seeds innermost.
     got = [(t.spec.depth, t.spec.tc, t.seed) for t in trials]
@@ -49,8 +49,10 @@ def test_key_covers_spec_seed_training_and_dataset():
               trial_key(spec, 2, "digits", 2, {"lr": 0.01}, {"batch": 16, "seed": 0}),
               trial_key(spec, 1, "mnist-5k", 2, {"lr": 0.01}, {"batch": 16, "seed": 0}),
               trial_key(spec, 1, "digits", 3, {"lr": 0.01}, {"batch": 16, "seed": 0}),
-              trial_key(spec, 1, "digits", 2, {"lr": 0.02}, {"batch": 16, "seed": 0})]
-    assert len({base, *others}) == 6
+              trial_key(spec, 1, "digits", 2, {"lr": 0.02}, {"batch": 16, "seed": 0}),
+              trial_key(spec, 1, "digits", 2, {"lr": 0.01}, {"batch": 16, "seed": 0, "split": "test"}),
+              trial_key(spec, 1, "digits", 2, {"lr": 0.01}, {"batch": 16, "seed": 0}, pixels="unit")]
+    assert len({base, *others}) == 8
 
 
 def test_json_grid_and_duplicate_points_run_once(tmp_path):

@@ -141,6 +141,39 @@ def test_cnn_spectra_equal_autograd_jacobian_rows(conv, name):
             assert torch.allclose(ours, ref, atol=1e-10), spectrum.name
 
 
+@pytest.mark.parametrize("conv", ["regular", "separable"])
+def test_official_cnn_layers_are_their_convs(conv):
+    # BN -> ReLU -> conv: a conv's output is concatenated into later layers (no activation
+    # of its own follows it), so its Jacobian is the conv operator itself, as for
+    # torchvision's DenseNet; every conv is one layer; the image's conv is the input layer.
+    spec = DenseCNNSpec(num_cells=2, depth=(3, 3), wm=0.25, tc=(3, 5), conv=conv, input_size=8, seed=4,
+                        layout="official")
+    model = build(spec, seed=5).double()
+    x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    convs = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    spectra = layer_spectra(model, x, include_input_layer=True, positions=None)
+    assert [s.name for s in spectra] == [n for n, _ in convs]
+    assert [s.name for s in layer_spectra(model, x, positions=None)] == [n for n, _ in convs][1:]
+    inputs = _inputs_of(model, [m for _, m in convs], x)
+    model.eval()
+    # A cell's last conv feeds the next cell's first layer alone: its path runs on through
+    # that layer's BN and ReLU, J = D g W (the same rule as torchvision's DenseNet).
+    feeds = {f"cells.{c}.layers.{len(cell.layers) - 1}.conv": model.cells[c + 1].layers[0]
+             for c, cell in enumerate(model.cells[:-1])}
+    for (name, conv_module), conv_in, spectrum in zip(convs, inputs, spectra):
+        after = feeds.get(name) if conv == "regular" else feeds.get(name[:-2])
+        if after is not None and not name.endswith((".0", ".1")):
+            f = lambda u: after.act(after.bn(conv_module(u[None])))[0]  # noqa: E731
+        else:
+            f = lambda u: conv_module(u[None])[0]  # noqa: E731
+        j = jacobian(f, conv_in[0], vectorize=True)
+        c_out, h_out, w_out = j.shape[:3]
+        ref = torch.linalg.svdvals(j.reshape(c_out, h_out * w_out, -1).transpose(0, 1))
+        ours = spectrum.values[0] * (torch.arange(spectrum.values.shape[-1])[None, :] < spectrum.counts[:, None])
+        k = min(ours.shape[-1], ref.shape[-1])
+        assert torch.allclose(ours[:, :k], ref[:, :k], atol=1e-10), name
+
+
 def test_cnn_positions_are_sampled_from_the_given_generator():
     spec = DenseCNNSpec(num_cells=1, depth=(3,), wm=0.25, tc=(2,), in_channels=2, input_size=6)
     model = build(spec, seed=0)

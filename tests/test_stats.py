@@ -8,7 +8,8 @@ import pytest
 from scipy import stats as sp
 
 from nnmass.errors import UsageError
-from nnmass.stats import LinearFit, bootstrap_ci, correlations, fit_table, r2_score
+from nnmass.stats import (LinearFit, bootstrap_ci, check_enough_architectures, correlations, fit_table,
+                          partial_spearman, r2_score, spearman, top_precision)
 
 
 def hand_r2(x, y):
@@ -67,19 +68,28 @@ def _noisy(seed=0, groups=5, per=8):
 def test_bootstrap_is_reproducible_by_seed_and_contains_estimate():
     x, y, g = _noisy()
     stat = lambda a, b: r2_score(a, b)
-    ci = bootstrap_ci(x, y, g, stat, n=300, seed=7)
-    assert ci == bootstrap_ci(x, y, g, stat, n=300, seed=7)
-    assert ci != bootstrap_ci(x, y, g, stat, n=300, seed=8)
+    ci = bootstrap_ci(x, y, stat, n=300, seed=7)
+    assert ci == bootstrap_ci(x, y, stat, n=300, seed=7)
+    assert ci != bootstrap_ci(x, y, stat, n=300, seed=8)
     assert ci[0] <= r2_score(x, y) <= ci[1]
 
 
-def test_bootstrap_resamples_whole_groups():
-    # Groups of 1 and 10 points: drawing 2 whole groups gives 2, 11 or 20 points, never others.
-    x = np.arange(11, dtype=float)
-    groups = np.array([0] + [1] * 10)
-    sizes = []
-    bootstrap_ci(x, x, groups, lambda a, b: sizes.append(a.size) or 0.0, n=200, seed=0)
-    assert set(sizes) == {2, 11, 20}
+def test_bootstrap_draws_architectures_then_their_seeds():
+    # Architecture 0 has one trial, architecture 1 has ten: every resample has two points,
+    # one per drawn architecture, each the mean of its own (resampled) trials.
+    x = np.array([100.0] + list(range(10)))
+    units = np.array([0] + [1] * 10)
+    seen = []
+    bootstrap_ci(x, x, lambda a, b: seen.append(a.copy()) or 0.0, units, n=300, seed=0)
+    assert {len(a) for a in seen} == {2}
+    values = {v for a in seen for v in a.tolist()}
+    assert 100.0 in values  # the lone trial is its architecture's mean
+    others = values - {100.0}
+    # Seeds within architecture 1 are resampled: its means vary around 4.5, within 0..9.
+    assert len(others) > 20 and all(0 <= v <= 9 for v in others)
+    fixed = []
+    bootstrap_ci(x, x, lambda a, b: fixed.append(a.copy()) or 0.0, units, n=100, seed=0, within=False)
+    assert {v for a in fixed for v in a.tolist()} <= {100.0, 4.5}
 
 
 def _rows():
@@ -97,27 +107,47 @@ def _rows():
     return rows
 
 
-def test_fit_table_fits_architecture_means_and_drops_mass_zero():
+def test_fit_table_fits_every_predictor_on_the_same_architectures():
     rows = _rows()
     table = fit_table(rows, n_boot=50, seed=0)
     assert [(r["target"], r["predictor"]) for r in table] == [("test_acc", "nn_mass"), ("test_acc", "params")]
     mass_row, params_row = table
-    # Independent: mean test accuracy per (depth, tc) over seeds, NN-Mass 0 left out of the log fit.
+    # Independent: mean test accuracy per (depth, tc) over seeds. NN-Mass 0 has no log, so
+    # those architectures leave both fits: #Params is fitted on the same 6, not all 8.
     means = {}
     for r in rows[:-1]:
         spec = json.loads(r["spec_json"])
         means.setdefault((spec["depth"], spec["tc"]), []).append(r)
-    pts = [(rs[0]["nn_mass"], rs[0]["params"], np.mean([r["test_acc"] for r in rs])) for rs in means.values()]
-    m = np.array([p for p in pts if p[0] > 0])
-    assert mass_row["n"] == 6 and mass_row["n_excluded"] == 6 and mass_row["n_trials"] == 18
-    assert mass_row["r2"] == pytest.approx(hand_r2(np.log(m[:, 0]), m[:, 2])[2])
-    allp = np.array(pts)
-    assert params_row["n"] == 8
-    assert params_row["r2"] == pytest.approx(hand_r2(np.log(allp[:, 1]), allp[:, 2])[2])
-    assert params_row["kendall"] == pytest.approx(sp.kendalltau(allp[:, 1], allp[:, 2])[0])
+    pts = np.array([(rs[0]["nn_mass"], rs[0]["params"], np.mean([r["test_acc"] for r in rs]))
+                    for rs in means.values() if rs[0]["nn_mass"] > 0])
     for row in table:
-        assert row["ci_over"] == "seeds" and row["n_groups"] == 3
+        assert row["n"] == 6 and row["n_excluded"] == 6 and row["n_trials"] == 18
+        assert row["ci_over"] == "architectures, and seeds within them"
         assert row["r2_lo"] <= row["r2_hi"] and 0 <= row["r2_lo"] and row["r2_hi"] <= 1
+    assert mass_row["r2"] == pytest.approx(hand_r2(np.log(pts[:, 0]), pts[:, 2])[2])
+    assert params_row["r2"] == pytest.approx(hand_r2(np.log(pts[:, 1]), pts[:, 2])[2])
+    assert params_row["kendall"] == pytest.approx(sp.kendalltau(pts[:, 1], pts[:, 2])[0])
+
+
+def test_too_few_architectures_are_refused():
+    rows = [r for r in _rows() if json.loads(r.get("spec_json") or "{}").get("tc") in (1, 2)
+            and json.loads(r["spec_json"])["depth"] == 4]
+    with pytest.raises(UsageError, match="at least 3 architectures"):
+        check_enough_architectures(fit_table(rows, n_boot=0))
+
+
+def test_partial_spearman_and_top_precision_by_hand():
+    # The textbook first-order partial correlation of Spearman's rhos (scipy's each).
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=60)
+    x, y = z + rng.normal(size=60), z + 0.5 * rng.normal(size=60)
+    rxy, rxz, ryz = (sp.spearmanr(a, b)[0] for a, b in ((x, y), (x, z), (y, z)))
+    assert spearman(x, y) == pytest.approx(rxy)
+    assert partial_spearman(x, y, z) == pytest.approx((rxy - rxz * ryz) / np.sqrt((1 - rxz**2) * (1 - ryz**2)))
+    assert partial_spearman(x, y, z) < rxy  # most of what x says about y is z
+    # Top 10% of 20 is 2: the best-scored 2 are {19, 18}; the most accurate 2 are {19, 0}.
+    score, target = np.arange(20.0), np.r_[19.0, np.arange(1.0, 19.0), 20.0]
+    assert top_precision(score, target) == 0.5
 
 
 def test_stats_imports_without_torch():

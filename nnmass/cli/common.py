@@ -46,6 +46,14 @@ def add_batched_arg(p) -> None:
                    help="train the seeds of one dense-mlp shape as one batched model (default: on cuda only)")
 
 
+def add_selection_args(p) -> None:
+    """``--sweep``, ``--dataset`` and ``--pool``: which trials of a store ``fit`` and ``report`` use."""
+    p.add_argument("--sweep", metavar="NAME", help="only the trials of this sweep")
+    p.add_argument("--dataset", metavar="NAME", help="only the trials on this dataset")
+    p.add_argument("--pool", action="store_true",
+                   help="fit the trials of several sweeps or datasets together (refused otherwise)")
+
+
 def add_model_args(p, *, required: bool = True) -> None:
     """MODEL plus repeatable ``--set KEY=VALUE``."""
     p.add_argument("model", metavar="MODEL", nargs=None if required else "?",

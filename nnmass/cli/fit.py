@@ -1,33 +1,32 @@
 """`nnmass fit STORE`: how well NN-Mass, #Params and MACs predict accuracy and LDI."""
 from __future__ import annotations
 
-from .common import format_table, int_at_least, print_json, seed_type
+from .common import add_selection_args, format_table, int_at_least, print_json, seed_type
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("fit", help="fit accuracy and LDI against log NN-Mass, log #Params, log MACs",
                        description="Linear fit (R^2), Pearson, Spearman and Kendall of test accuracy and "
                                    "LDI mean singular value against log NN-Mass, log #Params and log MACs, "
-                                   "with bootstrap intervals over seeds.")
+                                   "every predictor on the same architectures, with bootstrap intervals "
+                                   "over architectures and the seeds within them.")
     p.add_argument("store", metavar="STORE", help="a results store written by `nnmass sweep`")
     p.add_argument("--json", action="store_true", help="print a JSON list of fit rows")
     p.add_argument("--bootstrap", type=int_at_least(0), default=1000, metavar="N", help="bootstrap resamples (default 1000; 0 = none)")
     p.add_argument("--seed", type=seed_type, default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
     p.add_argument("--per-trial", action="store_true",
                    help="fit every trial as a point instead of one mean per architecture")
+    add_selection_args(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from ..errors import UsageError
-    from ..report import jsonable, load_rows, paper_reference, summary_rows
-    from ..stats import fit_table
+    from ..report import jsonable, load_rows, paper_reference, select_rows, summary_rows
+    from ..stats import check_enough_architectures, fit_table
 
-    rows = load_rows(args.store)
+    rows = select_rows(load_rows(args.store), args.store, args.sweep, args.dataset, args.pool)
     table = fit_table(rows, n_boot=args.bootstrap, seed=args.seed, mean_over_seeds=not args.per_trial)
-    if not table or all(r["n"] == 0 for r in table):
-        raise UsageError(f"store {args.store!r} has no finished trial with accuracy or LDI to fit "
-                         f"({len(rows)} trials, none with status done)")
+    check_enough_architectures(table)
     if args.json:
         print_json(jsonable(table))
     else:

@@ -1,7 +1,7 @@
 """`nnmass report STORE --out DIR`: fit table, figures and counts as Markdown and HTML."""
 from __future__ import annotations
 
-from .common import int_at_least, seed_type
+from .common import add_selection_args, int_at_least, seed_type
 
 
 def add_parser(sub) -> None:
@@ -14,6 +14,7 @@ def add_parser(sub) -> None:
     p.add_argument("--title", default="nnmass sweep report")
     p.add_argument("--bootstrap", type=int_at_least(0), default=1000, metavar="N", help="bootstrap resamples (default 1000)")
     p.add_argument("--seed", type=seed_type, default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
+    add_selection_args(p)
     p.set_defaults(func=run)
 
 
@@ -21,9 +22,9 @@ def run(args) -> int:
     import shlex
     import sys
 
-    from ..report import load_rows, write_report
+    from ..report import load_rows, select_rows, write_report
 
-    rows = load_rows(args.store)
+    rows = select_rows(load_rows(args.store), args.store, args.sweep, args.dataset, args.pool)
     path = write_report(rows, args.out, args.title, formats=args.format, n_boot=args.bootstrap, seed=args.seed,
                         command="nnmass " + shlex.join(sys.argv[1:]))
     print(f"report: {path}")

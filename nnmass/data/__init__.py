@@ -1,56 +1,21 @@
 """Datasets as device-resident tensors (small sets) or DataLoader-backed sets (ImageNet).
 
-``load_dataset(name, ...)`` is the one entry point; ``DATASETS`` lists the names.
+``load_dataset(name, ...)`` (:mod:`.loading`) is the one entry point; ``DATASETS`` lists
+the names. Names are imported on first use, so :mod:`.pixels` loads without torch.
 """
-from __future__ import annotations
+from importlib import import_module
 
-from ..errors import UsageError
-from ..validate import check_device_available, check_seed
-from .base import Data
-from .embedded import load_digits, load_mnist_5k, stratified_split
-from .synthetic import load_synthetic
-from .torchvision_sets import IN_MEMORY, load_imagenet, load_in_memory
-
-EMBEDDED = ("mnist-5k", "digits")
-SYNTHETIC = ("synthetic",)
-ON_DISK = tuple(IN_MEMORY) + ("imagenet",)
-DATASETS = EMBEDDED + SYNTHETIC + ON_DISK
+_LAZY = {
+    "Data": ".base", "PIXELS": ".pixels", "DATASETS": ".loading", "load_dataset": ".loading",
+    "stratified_split": ".embedded", "load_digits": ".embedded", "load_mnist_5k": ".embedded",
+    "load_synthetic": ".synthetic", "load_in_memory": ".torchvision_sets", "load_imagenet": ".torchvision_sets",
+}
 
 
-def load_dataset(name: str, root=None, download: bool = False, device="cpu", split_seed: int = 0,
-                 **options) -> Data:
-    """Load dataset ``name`` onto ``device``.
-
-    Args:
-        name: one of :data:`DATASETS`.
-        root: folder holding the files of an on-disk set (``--data-root``).
-        download: let torchvision download an on-disk set into ``root``.
-        device: where tensor-backed sets live (and where loader batches are sent).
-        split_seed: seeds the train/test split of the embedded sets (official splits
-            are used for the torchvision sets) and the draw of ``synthetic``.
-        **options: ``synthetic``: num_classes, dim, train_size, test_size, separation;
-            ``imagenet``: image_size, num_workers.
-    """
-    if name not in DATASETS:
-        raise UsageError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
-    allowed = {"synthetic": {"num_classes", "dim", "train_size", "test_size", "separation"},
-               "imagenet": {"image_size", "num_workers"}}.get(name, set())
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise UsageError(f"option(s) {', '.join(unknown)} do not apply to {name}; "
-                         f"valid: {', '.join(sorted(allowed)) or 'none'}")
-    check_seed("split seed", split_seed)
-    check_device_available(str(device))
-    if name == "mnist-5k":
-        return load_mnist_5k(split_seed, device)
-    if name == "digits":
-        return load_digits(split_seed, device)
-    if name == "synthetic":
-        return load_synthetic(split_seed, device=device, **options)
-    if name == "imagenet":
-        return load_imagenet(root, device=device, **options)
-    return load_in_memory(name, root, download, device)
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Data", "DATASETS", "load_dataset", "stratified_split", "load_digits", "load_mnist_5k",
-           "load_synthetic", "load_in_memory", "load_imagenet"]
+__all__ = list(_LAZY)

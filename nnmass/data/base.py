@@ -129,16 +129,3 @@ class Data:
 def _check_split(split: str) -> None:
     if split not in SPLITS:
         raise UsageError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
-
-
-def standardise(train_x: torch.Tensor, test_x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, list, list]:
-    """Standardise ``(N, C, ...)`` images per channel with the *train* split's mean/std.
-
-    Pixels are expected in [0, 1] already. Statistics come from the training split
-    only, so nothing about the test set leaks into the inputs.
-    """
-    dims = [0] + list(range(2, train_x.dim()))
-    mean = train_x.mean(dim=dims, keepdim=True)
-    std = train_x.std(dim=dims, keepdim=True).clamp_min(1e-8)
-    return ((train_x - mean) / std, (test_x - mean) / std,
-            mean.flatten().tolist(), std.flatten().tolist())

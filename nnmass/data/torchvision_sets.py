@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from ..errors import UsageError
-from .base import Data, standardise
+from .base import Data
+from .pixels import scale_pixels
 
 # name -> (torchvision class name, sub-folder torchvision reads, augmentation)
 IN_MEMORY = {
@@ -35,7 +36,7 @@ def _need_root(name: str, root) -> Path:
     return Path(root)
 
 
-def load_in_memory(name: str, root, download: bool = False, device="cpu") -> Data:
+def load_in_memory(name: str, root, download: bool = False, device="cpu", pixels: str = "standardised") -> Data:
     """MNIST / Fashion-MNIST / CIFAR-10 / CIFAR-100 as device tensors."""
     import torchvision.datasets as tvd
     cls_name, folder, augment = IN_MEMORY[name]
@@ -51,9 +52,8 @@ def load_in_memory(name: str, root, download: bool = False, device="cpu") -> Dat
         raise UsageError(f"could not download {name} into {root}: {getattr(e, 'reason', e)}") from None
     train_x, train_y = _as_tensors(train)
     test_x, test_y = _as_tensors(test)
-    train_x, test_x, mean, std = standardise(train_x, test_x)
-    meta = {"source": f"torchvision.datasets.{cls_name}", "root": str(root), "split": "official",
-            "mean": mean, "std": std}
+    train_x, test_x, how = scale_pixels(train_x, test_x, pixels)
+    meta = {"source": f"torchvision.datasets.{cls_name}", "root": str(root), "split": "official", **how}
     return Data(name, train_x, train_y, test_x, test_y, len(train.classes), tuple(train_x.shape[1:]),
                 augment=augment, meta=meta).to(device)
 

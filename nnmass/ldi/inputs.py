@@ -13,15 +13,17 @@ def gaussian_inputs(spec: Spec, batch: int, seed: int, device="cpu") -> torch.Te
     return example_input(spec, batch, seed).to(device)
 
 
-def dataset_batch(data, batch: int, seed: int, device="cpu") -> torch.Tensor:
-    """``batch`` training examples of ``data`` (a ``nnmass.data.Data``), drawn without
+def dataset_batch(data, batch: int, seed: int, device="cpu", split: str = "train") -> torch.Tensor:
+    """``batch`` examples of ``data``'s ``split`` (a ``nnmass.data.Data``), drawn without
     replacement by ``torch.randperm`` from ``torch.Generator().manual_seed(seed)``."""
-    n = len(data.train_x) if data.tensor_backed else len(data.train_set)
+    n = data.size(split)
     if not 1 <= batch <= n:
-        raise UsageError(f"batch must be in 1..{n} for {data.name} (its training examples), got {batch}")
+        raise UsageError(f"batch must be in 1..{n} for {data.name} (its {split} examples), got {batch}")
     idx = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:batch]
     if data.tensor_backed:
-        x = data.train_x[idx.to(data.train_x.device)]
+        xs = data.train_x if split == "train" else data.test_x
+        x = xs[idx.to(xs.device)]
     else:
-        x = torch.stack([data.train_set[int(i)][0] for i in idx])
+        dataset = data.train_set if split == "train" else data.test_set
+        x = torch.stack([dataset[int(i)][0] for i in idx])
     return x.to(device)

@@ -34,7 +34,7 @@ def layer_spectra(model: nn.Module, inputs: torch.Tensor, *, include_input_layer
     if param.dtype not in (torch.float32, torch.float64):
         raise UsageError(f"LDI needs float32 or float64 weights (the SVD runs in them), got {param.dtype}")
     x = inputs.to(device=param.device, dtype=param.dtype)
-    if isinstance(model, DenseCNN):
+    if isinstance(model, DenseCNN) and model.spec.layout == "conv-bn-act":
         return cnn_spectra(model, x, include_input_layer, positions, generator, progress)
     if not isinstance(model, DenseMLP):
         return traced_spectra(model, x, include_input_layer, positions, generator, progress)

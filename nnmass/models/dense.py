@@ -142,12 +142,14 @@ class PreActLayer(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, stride: int, conv: str, activation: str, norm: bool = True):
         super().__init__()
-        self.bn = nn.BatchNorm2d(c_in) if norm else nn.Identity()
-        self.act = make_activation(activation) if norm else nn.Identity()
+        self.bn = nn.BatchNorm2d(c_in) if norm else None
+        self.act = make_activation(activation) if norm else None
         self.conv = make_conv(c_in, c_out, stride, conv)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(self.act(self.bn(x)))
+        if self.bn is not None:
+            x = self.act(self.bn(x))
+        return self.conv(x)
 
 
 class DenseCell(nn.Module):

@@ -55,7 +55,7 @@ def run_training_study(name: str, *, quick: bool = False, store: str | Path | No
     check_device_available(device, "--device")
     grid = grid or load_study_grid(name, quick)
     if data_root is not None:
-        grid = dataclasses.replace(grid, data_root=str(Path(data_root).expanduser()))
+        grid = dataclasses.replace(grid, data_root=str(Path(data_root).expanduser()), **dict(study.with_data_root))
     home = default_dir(name, quick)
     store = Path(store) if store else home / "store.sqlite"
     out = Path(out) if out else home / "report"

@@ -16,7 +16,8 @@ A grid file::
 
 A grid key ``train.<setting>`` (``train.lr: [0.001, 0.01]``) sweeps a training
 setting the same way; every other grid or fixed key is a spec key.
-    ldi: {batch: 32, seed: 0}   # optional: the inputs LDI is measured on
+    pixels: unit                # optional: "standardised" (default) or "unit" ([0, 1])
+    ldi: {batch: 32, seed: 0, split: train, input_layer: false}   # optional: how LDI is measured
 
 Crossing order is stable: grid keys in file order, the last key varying
 fastest, and the seeds innermost. One seed ``s`` drives everything random in a
@@ -37,6 +38,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..data.pixels import PIXELS
 from ..errors import UsageError
 from ..families import FAMILIES, settable_keys, spec_for
 from ..spec import Spec
@@ -44,8 +46,10 @@ from ..train.config import coerce_settings
 from ..validate import MAX_SEED, int_problem, shown
 
 REQUIRED = ("model", "dataset", "epochs")
-OPTIONAL = ("name", "grid", "fixed", "seeds", "data_root", "train", "ldi")
-LDI_DEFAULTS = {"batch": 32, "seed": 0}
+OPTIONAL = ("name", "grid", "fixed", "seeds", "data_root", "pixels", "train", "ldi")
+# LDI inputs: `batch` examples of the `split` drawn with `seed`; `input_layer` also measures
+# the layer that reads the data (the authors' ldi.py measures every layer).
+LDI_DEFAULTS = {"batch": 32, "seed": 0, "split": "train", "input_layer": False}
 TRAIN_PREFIX = "train."  # a grid key "train.lr" sweeps a training setting
 _NOT_TRAIN = ("epochs", "seed", "device")  # set at the top level, by seeds, on the command line
 
@@ -64,7 +68,8 @@ class TrialSpec:
     data_root: str | None
     epochs: int
     train: dict  # training settings over the defaults
-    ldi: dict  # {"batch": int, "seed": int}
+    ldi: dict  # see LDI_DEFAULTS
+    pixels: str = "standardised"  # nnmass.data.pixels.PIXELS
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class Grid:
     fixed: dict = field(default_factory=dict)
     seeds: tuple = (0,)
     data_root: str | None = None
+    pixels: str = "standardised"
     train: dict = field(default_factory=dict)
     ldi: dict = field(default_factory=lambda: dict(LDI_DEFAULTS))
     source: str = "<grid>"
@@ -109,16 +115,17 @@ class Grid:
                 except UsageError as e:
                     where = ", ".join(f"{k}={v}" for k, v in point.items()) or "fixed values"
                     raise UsageError(f"grid file {self.source!r}: at {where}, seed {seed}: {e}") from None
-                key = trial_key(spec, seed, self.dataset, self.epochs, train, self.ldi)
+                key = trial_key(spec, seed, self.dataset, self.epochs, train, self.ldi, self.pixels)
                 out.setdefault(key, TrialSpec(key, self.name, self.model, spec, seed, dict(point),
                                               self.dataset, self.data_root, self.epochs, train,
-                                              dict(self.ldi)))
+                                              dict(self.ldi), self.pixels))
         return list(out.values())
 
 
-def trial_key(spec: Spec, seed: int, dataset: str, epochs: int, train: dict, ldi: dict) -> str:
+def trial_key(spec: Spec, seed: int, dataset: str, epochs: int, train: dict, ldi: dict,
+              pixels: str = "standardised") -> str:
     """sha256 of the canonical JSON of everything that defines a trial's result."""
-    record = {"spec": spec.to_dict(), "seed": seed, "dataset": dataset,
+    record = {"spec": spec.to_dict(), "seed": seed, "dataset": dataset, "pixels": pixels,
               "train": {"epochs": epochs, **train}, "ldi": ldi}
     text = json.dumps(record, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
@@ -219,13 +226,21 @@ def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") ->
             raise bad(f"train.{key} takes single values, got {value!r}")
     ldi = {**LDI_DEFAULTS, **_mapping(data.get("ldi"), "ldi", bad)}
     if set(ldi) != set(LDI_DEFAULTS):
-        raise bad(f"unknown ldi key(s) {', '.join(sorted(set(ldi) - set(LDI_DEFAULTS)))}; valid: batch, seed")
+        raise bad(f"unknown ldi key(s) {', '.join(sorted(set(ldi) - set(LDI_DEFAULTS)))}; "
+                  f"valid: {', '.join(LDI_DEFAULTS)}")
     for key, lo, hi in (("batch", 1, None), ("seed", 0, MAX_SEED)):
         if isinstance(ldi[key], bool) or not isinstance(ldi[key], int) or not lo <= ldi[key] <= (hi or ldi[key]):
             raise bad(f"ldi.{key} {int_problem(ldi[key], lo, hi)}")
+    if ldi["split"] not in ("train", "test"):
+        raise bad(f"ldi.split must be one of train, test, got {shown(ldi['split'])}")
+    if not isinstance(ldi["input_layer"], bool):
+        raise bad(f"ldi.input_layer must be true or false, got {shown(ldi['input_layer'])}")
+    pixels = data.get("pixels", "standardised")
+    if pixels not in PIXELS:
+        raise bad(f"pixels must be one of {', '.join(PIXELS)}, got {shown(pixels)}")
 
     return Grid(name=name, model=model, dataset=dataset, epochs=epochs, grid=grid, fixed=fixed,
-                seeds=tuple(seeds), data_root=data_root, train=train, ldi=ldi, source=source)
+                seeds=tuple(seeds), data_root=data_root, pixels=pixels, train=train, ldi=ldi, source=source)
 
 
 def _mapping(value, what: str, bad) -> dict:

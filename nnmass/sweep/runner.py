@@ -48,7 +48,7 @@ def prepare(trials: list[TrialSpec], device: str = "cpu", download: bool = False
     """
     seen = set()
     for t in trials:
-        sig = (t.dataset, t.data_root, t.family, t.epochs, repr(sorted(t.train.items())))
+        sig = (t.dataset, t.data_root, t.pixels, t.family, t.epochs, repr(sorted(t.train.items())))
         if sig in seen:
             continue
         seen.add(sig)
@@ -68,7 +68,7 @@ def plan_units(trials: list[TrialSpec], batched: bool) -> list[list[TrialSpec]]:
             groups[("single", t.key)] = [t]
             continue
         shape = {k: v for k, v in t.spec.to_dict().items() if k not in ("seed", "skips")}
-        sig = (repr(sorted(shape.items())), t.dataset, t.data_root, t.epochs,
+        sig = (repr(sorted(shape.items())), t.dataset, t.data_root, t.pixels, t.epochs,
                repr(sorted(t.train.items())), repr(sorted(t.ldi.items())))
         groups.setdefault(sig, []).append(t)
     return list(groups.values())

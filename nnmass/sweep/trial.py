@@ -25,11 +25,11 @@ def load_data(trial: TrialSpec, data_cache: dict, device: str = "cpu", download:
     Only the driver passes ``download`` (in :func:`nnmass.sweep.runner.prepare`), so
     files are fetched once, before any worker reads them.
     """
-    cache_key = (trial.dataset, trial.data_root, str(device))
+    cache_key = (trial.dataset, trial.data_root, trial.pixels, str(device))
     if cache_key not in data_cache:
         from ..data import load_dataset
         data_cache[cache_key] = load_dataset(trial.dataset, root=trial.data_root, download=download,
-                                             device=device, split_seed=0)
+                                             device=device, split_seed=0, pixels=trial.pixels)
     return data_cache[cache_key]
 
 
@@ -61,11 +61,11 @@ def spec_columns(spec: Spec) -> dict:
 
 
 def ldi_inputs(spec: Spec, data, settings: dict, device: str = "cpu"):
-    """``settings['batch']`` training inputs drawn by ``torch.Generator(settings['seed'])``
-    (a batch larger than the training set is an error, not clamped)."""
+    """``settings['batch']`` inputs of ``settings['split']`` drawn by ``torch.Generator(settings['seed'])``
+    (a batch larger than the split is an error, not clamped)."""
     from ..ldi.inputs import dataset_batch
 
-    x = dataset_batch(data, int(settings["batch"]), int(settings["seed"]), device)
+    x = dataset_batch(data, int(settings["batch"]), int(settings["seed"]), device, settings.get("split", "train"))
     if isinstance(spec, DenseMLPSpec):
         x = x.reshape(len(x), -1)  # an MLP takes flattened examples
     return x
@@ -94,7 +94,8 @@ def measure(trial: TrialSpec, data, device: str = "cpu"):
     cnn = not isinstance(spec, DenseMLPSpec)  # CNNs sample output positions with this generator
     gen = torch.Generator().manual_seed(int(trial.ldi["seed"])) if cnn else None
     inputs = ldi_inputs(spec, data, trial.ldi, device)
-    report = measure_ldi(model, inputs, generator=gen)
+    input_layer = bool(trial.ldi.get("input_layer", False))
+    report = measure_ldi(model, inputs, generator=gen, include_input_layer=input_layer)
     columns.update(ldi_mean=_finite_or_none(report.mean), ldi_std=_finite_or_none(report.std))
     # Only the DenseNet-type specs choose their init; the torchvision families keep theirs.
     if isinstance(spec, (DenseMLPSpec, DenseCNNSpec)):
@@ -104,7 +105,8 @@ def measure(trial: TrialSpec, data, device: str = "cpu"):
         prop2 = spec if spec.init == "fan_out" else spec.replace(init="fan_out")
         if gen is not None:
             gen.manual_seed(int(trial.ldi["seed"]))
-        report = measure_ldi(build(prop2, seed=trial.seed).to(device), inputs, generator=gen)
+        report = measure_ldi(build(prop2, seed=trial.seed).to(device), inputs, generator=gen,
+                             include_input_layer=input_layer)
         columns.update(ldi_prop2_mean=_finite_or_none(report.mean), ldi_prop2_std=_finite_or_none(report.std))
     return spec, model, columns
 
