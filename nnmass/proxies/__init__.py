@@ -7,11 +7,13 @@ The registry knows them by name::
 
     from nnmass import proxies
     batch = proxies.gaussian_batch((3, 32, 32), batch_size=64, num_classes=10, seed=0)
-    proxies.macs(model, batch)                                 # one proxy
-    proxies.score_all(model, batch, "params,macs")             # {"params": ..., "macs": ...}
+    proxies.synflow(model, batch)                              # one proxy
+    proxies.score_all(model, batch, "synflow,snip")            # {"synflow": ..., "snip": ...}
     run = proxies.run_proxies(model, batch, "all")             # .scores, .seconds, .undefined
 
-Names: ``params macs nn_mass``; they read only the input shape.
+Names: ``params macs nn_mass synflow snip grad_norm grasp fisher``. ``synflow`` is
+data-free (an all-ones input), ``params macs nn_mass`` read only the input shape, the
+rest read the batch.
 
 Conventions shared by all proxies (each docstring gives its own formula, paper and
 the reference implementation it follows):
@@ -46,6 +48,11 @@ from .registry import PROXIES, Proxy, ProxyRun, get, names, parse_names, registe
 from .params import params
 from .macs import macs
 from .nn_mass import nn_mass
+from .synflow import synflow
+from .snip import snip
+from .grad_norm import grad_norm
+from .grasp import grasp
+from .fisher import fisher
 
 #: The proxies that read no input values (the batch gives the shape and the seed).
 DATA_FREE = tuple(name for name, proxy in PROXIES.items() if not proxy.needs_data)
