@@ -11,9 +11,9 @@ The registry knows them by name::
     proxies.score_all(model, batch, "synflow,snip")            # {"synflow": ..., "snip": ...}
     run = proxies.run_proxies(model, batch, "all")             # .scores, .seconds, .undefined
 
-Names: ``params macs nn_mass synflow snip grad_norm grasp fisher``. ``synflow`` is
-data-free (an all-ones input), ``params macs nn_mass`` read only the input shape, the
-rest read the batch.
+Names: ``params macs nn_mass synflow snip grad_norm grasp fisher jacob_cov nwot zen
+zico meco``. ``synflow`` and ``zen`` are data-free (all-ones and seeded Gaussian
+inputs), ``params macs nn_mass`` read only the input shape, the rest read the batch.
 
 Conventions shared by all proxies (each docstring gives its own formula, paper and
 the reference implementation it follows):
@@ -53,6 +53,11 @@ from .snip import snip
 from .grad_norm import grad_norm
 from .grasp import grasp
 from .fisher import fisher
+from .jacob_cov import jacob_cov
+from .nwot import nwot
+from .zen import zen
+from .zico import zico
+from .meco import meco
 
 #: The proxies that read no input values (the batch gives the shape and the seed).
 DATA_FREE = tuple(name for name, proxy in PROXIES.items() if not proxy.needs_data)
