@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from nnmass import proxies
@@ -38,6 +39,17 @@ class Cell(nn.Module):
         return nodes[3]
 
 
+class BNAct(nn.BatchNorm2d):
+    """BatchNorm and ReLU in one module that counts its own batches (timm's BatchNormAct2d
+    style): a tracer that runs it on its own buffers in train mode changes the model."""
+
+    def forward(self, x):
+        if self.training:
+            self.num_batches_tracked.add_(1)
+        return F.relu(F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                   self.training, 0.1, self.eps))
+
+
 class Tiny201(nn.Module):
     """NB201-like: stem, cell, residual reduction, cell, BN-ReLU, pooling, dropout, linear."""
 
@@ -47,7 +59,7 @@ class Tiny201(nn.Module):
         self.cell1, self.cell2 = Cell(c), Cell(2 * c)
         self.reduce = nn.Sequential(relu_conv_bn(c, 2 * c, 3, 2), relu_conv_bn(2 * c, 2 * c, 3))
         self.shortcut = nn.Sequential(nn.AvgPool2d(2, 2), nn.Conv2d(c, 2 * c, 1, bias=False))
-        self.lastact = nn.Sequential(nn.BatchNorm2d(2 * c), nn.ReLU())
+        self.lastact = BNAct(2 * c)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.3), nn.Linear(2 * c, classes))
 
     def forward(self, x):

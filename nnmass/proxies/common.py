@@ -109,20 +109,26 @@ def seeded_model_rng(seed: int, device: torch.device) -> Iterator[None]:
 
 
 @contextmanager
+def in_mode(model: nn.Module, train: bool) -> Iterator[None]:
+    """Every submodule in train (or eval) mode for the block; each flag restored after."""
+    flags = [(m, m.training) for m in model.modules()]
+    try:
+        for m, _ in flags:
+            m.training = train
+        yield
+    finally:
+        for m, training in flags:
+            m.training = training
+
+
+@contextmanager
 def run_on(model: nn.Module, tensors: dict[str, torch.Tensor], *, train: bool = True,
            seed: int = 0) -> Iterator[Callable[..., object]]:
     """Yield ``forward(*args)``: ``model`` called on ``tensors`` instead of its own
     parameters and buffers, with every submodule in train (or eval) mode and the model's
     own randomness seeded. Flags and generator states are restored on exit."""
-    flags = [(m, m.training) for m in model.modules()]
-    try:
-        for m, _ in flags:
-            m.training = train
-        with seeded_model_rng(seed, model_device(model)):
-            yield lambda *args: functional_call(model, tensors, args)
-    finally:
-        for m, training in flags:
-            m.training = training
+    with in_mode(model, train), seeded_model_rng(seed, model_device(model)):
+        yield lambda *args: functional_call(model, tensors, args)
 
 
 @contextmanager
