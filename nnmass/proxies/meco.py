@@ -24,7 +24,7 @@ def min_correlation_eigenvalue(feature_map: torch.Tensor) -> torch.Tensor | None
 
 
 @register_proxy("meco", needs_data=True, needs_labels=False, needs_backward=False,
-                samples="the first sample only")
+                samples="the first sample's feature maps (one forward of the batch)")
 def meco(model: nn.Module, batch: ProxyBatch) -> float:
     """MeCo (Jiang, Wang, Bie, "MeCo: Zero-Shot NAS with One Data and Single Forward
     Pass via Minimum Eigenvalue of Correlation", NeurIPS 2023)::
@@ -33,13 +33,18 @@ def meco(model: nn.Module, batch: ProxyBatch) -> float:
 
     ``f(X)`` is a module's output for one input ``X``, as a ``C x (H W)`` matrix, and
     ``P`` its Pearson correlation matrix across channels. Convention of the official
-    code (HamsterMimi/MeCo): one forward pass of one sample in train mode, every
-    module hooked (containers and the network itself included, so a container's
-    output counts again), undefined correlation entries set to 0, non-finite results
-    dropped; outputs with fewer than 2 channels or 2 positions (flattened vectors,
-    logits) add 0. Eigenvalues in float64 (``eigvalsh``; the matrix is symmetric).
+    code (HamsterMimi/MeCo, ``foresight/pruners/measures/meco.py``): one forward pass
+    of the batch in train mode, and each module's output for the first sample is
+    scored; the other samples enter only through BatchNorm's batch statistics (with
+    a batch of one this is the paper's single-input score, and BatchNorm on a 1 x 1
+    feature map needs a second sample anyway). Every module is hooked (containers and
+    the network itself included, so a container's output counts again), undefined
+    correlation entries are set to 0 and non-finite results dropped; outputs with
+    fewer than 2 channels or 2 positions (flattened vectors, logits) add 0.
+    Eigenvalues in float64 (``eigvalsh``; the matrix is symmetric).
 
-    Needs data (the first sample of the batch only), no labels, no backward pass.
+    Needs data (the first sample's maps; the batch's statistics), no labels, no
+    backward pass, one forward pass.
     """
     x, _ = batch_on(model, batch)
     smallest: list[torch.Tensor] = []
@@ -54,7 +59,7 @@ def meco(model: nn.Module, batch: ProxyBatch) -> float:
 
     with run_on(model, stand_ins(model), seed=batch.seed) as forward, \
             hooked(list(model.modules()), record), torch.no_grad():
-        forward(x[:1])
+        forward(x)
     if not smallest:
         return 0.0
     values = torch.stack(smallest)
