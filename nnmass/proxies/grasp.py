@@ -24,7 +24,9 @@ def grasp(model: nn.Module, batch: ProxyBatch) -> float:
     two forward passes on the same batch, the sign is negative (their "-theta Hg"),
     the sum is signed (no absolute value), BatchNorm kept, train mode.
 
-    Needs data and labels, a double backward pass, the whole batch.
+    Needs data and labels, a double backward pass, the whole batch. Ops without a
+    second derivative in torch (e.g. hardsigmoid, CPU flash attention as of torch
+    2.14) raise torch's error.
     """
     x, y = batch_on(model, batch)
     tensors = stand_ins(model)
