@@ -23,8 +23,8 @@ the reference implementation it follows):
   and ``.grad`` stay as they were; train/eval flags are set for the run and restored,
   and every hook is removed.
 - Proxies run the model in train mode (BatchNorm uses batch statistics), as the
-  reference implementations score freshly built networks; ``macs`` and ``synflow``
-  use eval mode (see their docstrings).
+  reference implementations score freshly built networks; ``macs``, ``synflow`` and
+  ``nn_mass``'s trace use eval mode (see their docstrings).
 - The model returns logits, or a tuple whose last item is the logits.
 - Per-weight sums (synflow, snip, grad_norm, grasp, fisher, zico) run over the weights
   of conv (1-D/2-D/3-D) and linear layers, biases and norm layers excluded, as in
