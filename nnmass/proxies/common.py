@@ -1,9 +1,9 @@
 """What the proxies share: running a model on stand-in tensors, hooks, the scored layers.
 
-No proxy copies the model. Each runs ``torch.func.functional_call`` on stand-in
-tensors (parameters detached, buffers cloned), so the model's own parameters,
-buffers and ``.grad`` are never written; train/eval flags are set for the run and
-restored after, and hooks are removed after.
+No proxy copies the model. Those that run it call ``torch.func.functional_call`` on
+stand-in tensors (parameters detached, buffers cloned), so the model's own
+parameters, buffers and ``.grad`` are never written; train/eval flags are set for
+the run and restored after, and hooks are removed after.
 """
 from __future__ import annotations
 
