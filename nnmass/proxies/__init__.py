@@ -1,0 +1,66 @@
+"""Training-free ("zero-cost") architecture proxies, one function each, to rank NN-Mass
+against them.
+
+Every proxy is ``proxy(model, batch) -> float`` with ``batch`` a :class:`ProxyBatch`
+(inputs, integer targets, number of classes, seed; :func:`gaussian_batch` makes one).
+The registry knows them by name::
+
+    from nnmass import proxies
+    batch = proxies.gaussian_batch((3, 32, 32), batch_size=64, num_classes=10, seed=0)
+    proxies.synflow(model, batch)                              # one proxy
+    proxies.score_all(model, batch, "synflow,snip")            # {"synflow": ..., "snip": ...}
+    run = proxies.run_proxies(model, batch, "all")             # .scores, .seconds, .undefined
+
+Names: ``params macs nn_mass synflow snip grad_norm grasp fisher jacob_cov nwot zen
+zico meco``. ``synflow`` and ``zen`` are data-free (all-ones and seeded Gaussian
+inputs), ``params macs nn_mass`` read only the input shape, the rest read the batch.
+
+Conventions shared by all proxies (each docstring gives its own formula, paper and
+the reference implementation it follows):
+
+- The model is never changed: proxies run it with ``torch.func.functional_call`` on
+  stand-in tensors (parameters detached, buffers cloned), so its parameters, buffers
+  and ``.grad`` stay as they were; train/eval flags are set for the run and restored,
+  and every hook is removed.
+- Proxies run the model in train mode (BatchNorm uses batch statistics), as the
+  reference implementations score freshly built networks; ``macs``, ``synflow`` and
+  ``nn_mass``'s trace use eval mode (see their docstrings).
+- The model returns logits, or a tuple whose last item is the logits.
+- Per-weight sums (synflow, snip, grad_norm, grasp, fisher, zico) run over the weights
+  of conv (1-D/2-D/3-D) and linear layers, biases and norm layers excluded, as in
+  zero-cost-nas and NASLib.
+- Everything runs on the model's device (the batch is moved there). Every random
+  choice a proxy makes comes from a ``torch.Generator`` on the CPU seeded with
+  ``batch.seed`` (same numbers on CPU and CUDA); randomness inside the model (dropout)
+  runs on torch's global generators seeded with ``batch.seed`` inside a fork, so the
+  caller's generator states are left as they were.
+
+Undefined values: a proxy whose value is not finite or not defined (the log of zero,
+a singular kernel, a correlation of a constant row, NN-Mass of a network with an
+unclassified merge) returns ``float('nan')``, never a sentinel such as NASLib's
+``-1e8``; :class:`ProxyRun` lists those names in ``undefined``. Bad input (an unknown
+name, a batch too small for ``zico``) raises ``nnmass.errors.UsageError``.
+"""
+from .batch import ProxyBatch, gaussian_batch
+from .registry import PROXIES, Proxy, ProxyRun, get, names, parse_names, register_proxy, run_proxies, score_all
+
+# Registration order is the order of names().
+from .params import params
+from .macs import macs
+from .nn_mass import nn_mass
+from .synflow import synflow
+from .snip import snip
+from .grad_norm import grad_norm
+from .grasp import grasp
+from .fisher import fisher
+from .jacob_cov import jacob_cov
+from .nwot import nwot
+from .zen import zen
+from .zico import zico
+from .meco import meco
+
+#: The proxies that read no input values (the batch gives the shape and the seed).
+DATA_FREE = tuple(name for name, proxy in PROXIES.items() if not proxy.needs_data)
+
+__all__ = ["ProxyBatch", "gaussian_batch", "Proxy", "ProxyRun", "PROXIES", "DATA_FREE", "get", "names",
+           "parse_names", "register_proxy", "run_proxies", "score_all", *PROXIES]

@@ -1,0 +1,144 @@
+"""What the proxies share: running a model on stand-in tensors, hooks, the scored layers.
+
+No proxy copies the model. Those that run it call ``torch.func.functional_call`` on
+stand-in tensors (parameters detached, buffers cloned), so the model's own
+parameters, buffers and ``.grad`` are never written; train/eval flags are set for
+the run and restored after, and hooks are removed after.
+"""
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+
+from ..errors import UsageError
+from .batch import ProxyBatch
+
+#: The layers whose weights the per-weight proxies sum over. zero-cost-nas and NASLib
+#: sum ``nn.Conv2d`` and ``nn.Linear``; 1-D and 3-D convolutions are the same operator.
+SCORED_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter or buffer (CPU if it has none)."""
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return torch.device("cpu")
+
+
+def model_dtype(model: nn.Module) -> torch.dtype:
+    """The dtype of the model's first floating-point parameter (float32 if none)."""
+    for t in model.parameters():
+        if t.is_floating_point():
+            return t.dtype
+    return torch.float32
+
+
+def batch_on(model: nn.Module, batch: ProxyBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch's inputs (in the model's float dtype) and targets, on the model's device."""
+    device = model_device(model)
+    return batch.inputs.to(device=device, dtype=model_dtype(model)), batch.targets.to(device)
+
+
+def finite_or_nan(value) -> float:
+    """``value`` as a float, or nan where it is not finite (the package's one rule)."""
+    value = float(value)
+    return value if math.isfinite(value) else math.nan
+
+
+def logits_of(output) -> torch.Tensor:
+    """The logits of a forward pass: the output itself, or the last item of a tuple/list
+    (NAS-Bench-201's reference network returns ``(features, logits)``)."""
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, (tuple, list)) and output and isinstance(output[-1], torch.Tensor):
+        return output[-1]
+    raise UsageError(f"the model must return a logits tensor (or a tuple ending with one), got {type(output).__name__}")
+
+
+def loss_of(output, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy, the loss the reference implementations use."""
+    return F.cross_entropy(logits_of(output), targets)
+
+
+def scored_layers(model: nn.Module) -> list[nn.Module]:
+    """The convolution and linear layers, in module order, each once."""
+    return [m for m in model.modules() if isinstance(m, SCORED_LAYERS) and m.weight is not None]
+
+
+def stand_ins(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Tensors to run ``model`` on instead of its own, keyed by its de-duplicated names
+    (so tied tensors stay tied): each parameter detached (same storage, never written;
+    it requires grad so proxies can differentiate by it), each buffer cloned (train-mode
+    BatchNorm writes its running statistics into the clone)."""
+    tensors = {name: p.detach().requires_grad_(True) for name, p in model.named_parameters()}
+    tensors.update((name, b.clone()) for name, b in model.named_buffers())
+    return tensors
+
+
+def weight_names(model: nn.Module) -> list[str]:
+    """The stand-in keys of the scored layers' weights, in module order."""
+    names = {id(p): name for name, p in model.named_parameters()}
+    seen, out = set(), []
+    for m in scored_layers(model):
+        name = names.get(id(m.weight))
+        if name is not None and name not in seen:
+            seen.add(name)
+            out.append(name)
+    return out
+
+
+@contextmanager
+def seeded_model_rng(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch's global generators for randomness inside the model (dropout), and give
+    the caller's generator states back afterwards."""
+    cuda = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.random.default_generator.manual_seed(seed)
+        for index in cuda:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
+@contextmanager
+def in_mode(model: nn.Module, train: bool) -> Iterator[None]:
+    """Every submodule in train (or eval) mode for the block; each flag restored after."""
+    flags = [(m, m.training) for m in model.modules()]
+    try:
+        for m, _ in flags:
+            m.training = train
+        yield
+    finally:
+        for m, training in flags:
+            m.training = training
+
+
+@contextmanager
+def run_on(model: nn.Module, tensors: dict[str, torch.Tensor], *, train: bool = True,
+           seed: int = 0) -> Iterator[Callable[..., object]]:
+    """Yield ``forward(*args)``: ``model`` called on ``tensors`` instead of its own
+    parameters and buffers, with every submodule in train (or eval) mode and the model's
+    own randomness seeded. Flags and generator states are restored on exit."""
+    with in_mode(model, train), seeded_model_rng(seed, model_device(model)):
+        yield lambda *args: functional_call(model, tensors, args)
+
+
+@contextmanager
+def hooked(modules: Iterable[nn.Module], hook: Callable, *, pre: bool = False) -> Iterator[None]:
+    """Forward hooks (or pre-hooks) on ``modules`` for the duration of the block."""
+    handles = []
+    try:
+        for m in modules:
+            handles.append(m.register_forward_pre_hook(hook) if pre else m.register_forward_hook(hook))
+        yield
+    finally:
+        for h in handles:
+            h.remove()

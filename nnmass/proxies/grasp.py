@@ -1,0 +1,45 @@
+"""grasp: gradient signal preservation, -theta * (H g) summed."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .batch import ProxyBatch
+from .common import batch_on, finite_or_nan, loss_of, run_on, stand_ins, weight_names
+from .registry import register_proxy
+
+
+@register_proxy("grasp", needs_data=True, needs_labels=True, needs_backward=True,
+                samples="the whole batch (two passes)")
+def grasp(model: nn.Module, batch: ProxyBatch) -> float:
+    """Gradient signal preservation (Wang, Zhang, Grosse, "Picking winning tickets
+    before training by preserving gradient flow", ICLR 2020), summed as a NAS proxy by
+    Abdelfattah et al. (ICLR 2021)::
+
+        g = dL/dW,   Hg = d(g_stop^T dL/dW)/dW,   grasp = -sum_l sum W_l * (Hg)_l
+
+    ``H`` is the Hessian of the loss with respect to the conv and linear weights and
+    ``g`` the gradient, taken as a constant (temperature 1, one iteration). Convention
+    of zero-cost-nas and NASLib: the gradient and the Hessian-vector product come from
+    two forward passes on the same batch, the sign is negative (their "-theta Hg"),
+    the sum is signed (no absolute value), BatchNorm kept, train mode.
+
+    Needs data and labels, a double backward pass, the whole batch. Ops without a
+    second derivative in torch (e.g. hardsigmoid, CPU flash attention as of torch
+    2.14) raise torch's error.
+    """
+    x, y = batch_on(model, batch)
+    tensors = stand_ins(model)
+    weights = [tensors[name] for name in weight_names(model)]
+    with run_on(model, tensors, seed=batch.seed) as forward:
+        grad = torch.autograd.grad(loss_of(forward(x), y), weights, allow_unused=True)
+        grad_graph = torch.autograd.grad(loss_of(forward(x), y), weights, create_graph=True, allow_unused=True)
+        used = [i for i, (g, h) in enumerate(zip(grad, grad_graph)) if g is not None and h is not None]
+        if not used:
+            return 0.0
+        inner = sum((grad[i].detach() * grad_graph[i]).sum() for i in used)
+        if not inner.requires_grad:  # a network linear in its weights has no curvature here
+            return 0.0
+        hess_grad = torch.autograd.grad(inner, [weights[i] for i in used], allow_unused=True)
+    with torch.no_grad():
+        return finite_or_nan(-sum((weights[i] * hg).sum() for i, hg in zip(used, hess_grad) if hg is not None))

@@ -1,0 +1,46 @@
+"""nwot: log-determinant of the kernel of ReLU activation codes."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .batch import ProxyBatch
+from .common import batch_on, finite_or_nan, hooked, run_on, stand_ins
+from .registry import register_proxy
+
+
+def relu_modules(model: nn.Module) -> list[nn.Module]:
+    """Modules whose class name contains ``ReLU`` (ReLU, ReLU6, LeakyReLU, ...), the rule
+    of the references; functional ``F.relu`` calls are not seen."""
+    return [m for m in model.modules() if "ReLU" in type(m).__name__]
+
+
+@register_proxy("nwot", needs_data=True, needs_labels=False, needs_backward=False, samples="the whole batch")
+def nwot(model: nn.Module, batch: ProxyBatch) -> float:
+    """NASWOT score (Mellor, Turner, Storkey, Crowley, "Neural architecture search
+    without training", ICML 2021)::
+
+        c_n = 1[h > 0] for every ReLU input unit h of sample n     (binary code)
+        K   = sum over ReLU calls of  c c^T + (1 - c)(1 - c)^T     (N_A - Hamming distance)
+        nwot = log |det K|
+
+    Convention of BayesWatch/nas-without-training (v2) and NASLib's ``nwot``: one
+    forward pass of the whole batch in train mode, every call of a ReLU module adds
+    its codes, the score is ``slogdet``'s log-absolute-determinant (float64). nan when
+    ``K`` is singular (e.g. two identical samples).
+
+    Needs data, no labels, no backward pass, the whole batch (64 in NASLib).
+    """
+    x, _ = batch_on(model, batch)
+    n = len(x)
+    kernel = torch.zeros((n, n), dtype=torch.float64, device=x.device)
+
+    def count(module, inputs):
+        codes = (inputs[0].detach().reshape(n, -1) > 0).float()
+        # 0/1 sums below 2^24 are exact in float32; accumulate in float64.
+        kernel.add_(codes @ codes.T + (1.0 - codes) @ (1.0 - codes).T)
+
+    with run_on(model, stand_ins(model), seed=batch.seed) as forward, \
+            hooked(relu_modules(model), count, pre=True), torch.no_grad():
+        forward(x)
+    return finite_or_nan(torch.linalg.slogdet(kernel).logabsdet)

@@ -1,0 +1,121 @@
+"""The registry of proxies: a plain dict from name to record, filled as the proxy
+modules are imported (``nnmass.proxies`` imports them all)."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from torch import nn
+
+from ..errors import UsageError
+from .batch import ProxyBatch
+
+ProxyFn = Callable[[nn.Module, ProxyBatch], float]
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """One registered proxy.
+
+    Attributes:
+        name: the registry name.
+        function: ``function(model, batch) -> float``.
+        needs_data: reads the values of ``batch.inputs`` (else only their shape).
+        needs_labels: reads ``batch.targets``.
+        needs_backward: runs a backward pass.
+        samples: which samples it uses, in words.
+    """
+
+    name: str
+    function: ProxyFn
+    needs_data: bool
+    needs_labels: bool
+    needs_backward: bool
+    samples: str
+
+
+#: name -> record, in registration order.
+PROXIES: dict[str, Proxy] = {}
+
+
+def register_proxy(name: str, *, needs_data: bool, needs_labels: bool, needs_backward: bool,
+                   samples: str) -> Callable[[ProxyFn], ProxyFn]:
+    """Decorator: register ``function`` under ``name``; a name is registered once only."""
+    def add(function: ProxyFn) -> ProxyFn:
+        if name in PROXIES:
+            raise ValueError(f"a proxy is already registered under the name {name!r}")
+        PROXIES[name] = Proxy(name, function, needs_data, needs_labels, needs_backward, samples)
+        return function
+    return add
+
+
+def names() -> list[str]:
+    """Every registered name, in registration order."""
+    return list(PROXIES)
+
+
+def _unknown(name: str) -> UsageError:
+    return UsageError(f"unknown proxy {name!r}; valid: {', '.join(PROXIES)} (or all)")
+
+
+def get(name: str) -> Proxy:
+    """The record registered under ``name``."""
+    try:
+        return PROXIES[name]
+    except KeyError:
+        raise _unknown(name) from None
+
+
+def parse_names(spec: str | Iterable[str]) -> list[str]:
+    """``"synflow,snip"`` (or a list of names) as a list of names, in the given order
+    without repeats; ``"all"`` is every registered name."""
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    out: list[str] = []
+    for item in items:
+        name = str(item).strip().lower()
+        if name == "all":
+            wanted = list(PROXIES)
+        elif name in PROXIES:
+            wanted = [name]
+        else:
+            raise _unknown(name) if name else UsageError(
+                f"empty proxy name in {spec!r}; valid: {', '.join(PROXIES)} (or all)")
+        out.extend(n for n in wanted if n not in out)
+    if not out:
+        raise UsageError(f"no proxy named; valid: {', '.join(PROXIES)} (or all)")
+    return out
+
+
+@dataclass
+class ProxyRun:
+    """The scores of one model on one batch, with each proxy's wall time.
+
+    Attributes:
+        scores: name -> value (nan where undefined, see ``nnmass.proxies``).
+        seconds: name -> wall-clock seconds of that proxy.
+    """
+
+    scores: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def undefined(self) -> list[str]:
+        """The names whose value is nan."""
+        return [name for name, value in self.scores.items() if math.isnan(value)]
+
+
+def run_proxies(model: nn.Module, batch: ProxyBatch, names: str | Iterable[str] = "all") -> ProxyRun:
+    """Score ``model`` on ``batch`` with each named proxy, timing each."""
+    run = ProxyRun()
+    for name in parse_names(names):
+        start = time.perf_counter()
+        run.scores[name] = float(PROXIES[name].function(model, batch))
+        run.seconds[name] = time.perf_counter() - start
+    return run
+
+
+def score_all(model: nn.Module, batch: ProxyBatch, names: str | Iterable[str] = "all") -> dict[str, float]:
+    """name -> score of ``model`` on ``batch`` (``run_proxies`` without the timings)."""
+    return run_proxies(model, batch, names).scores

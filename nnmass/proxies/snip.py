@@ -1,0 +1,32 @@
+"""snip: connection sensitivity |theta * dL/dtheta| summed."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .batch import ProxyBatch
+from .common import batch_on, finite_or_nan, loss_of, run_on, stand_ins, weight_names
+from .registry import register_proxy
+
+
+@register_proxy("snip", needs_data=True, needs_labels=True, needs_backward=True, samples="the whole batch")
+def snip(model: nn.Module, batch: ProxyBatch) -> float:
+    """Connection sensitivity (Lee, Ajanthan, Torr, "SNIP: Single-shot network pruning
+    based on connection sensitivity", ICLR 2019), summed as a NAS proxy by Abdelfattah
+    et al. (ICLR 2021)::
+
+        snip = sum_l sum |W_l * dL/dW_l|      (L = mean cross-entropy of the batch)
+
+    ``|dL/dc|`` of a multiplicative mask ``c = 1`` on each weight equals
+    ``|W * dL/dW|``. Convention of zero-cost-nas and NASLib: weights of conv and linear
+    layers, BatchNorm kept, train mode (batch statistics).
+
+    Needs data and labels, one backward pass, the whole batch.
+    """
+    x, y = batch_on(model, batch)
+    tensors = stand_ins(model)
+    weights = [tensors[name] for name in weight_names(model)]
+    with run_on(model, tensors, seed=batch.seed) as forward:
+        grads = torch.autograd.grad(loss_of(forward(x), y), weights, allow_unused=True)
+    with torch.no_grad():
+        return finite_or_nan(sum((w * g).abs().sum() for w, g in zip(weights, grads) if g is not None))

@@ -1,0 +1,62 @@
+"""zico: inverse coefficient of variation of the gradients across batches."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..errors import UsageError
+from .batch import ProxyBatch
+from .common import batch_on, finite_or_nan, loss_of, run_on, stand_ins, weight_names
+from .registry import register_proxy
+
+#: The official code scores two mini-batches (``--maxbatch 2``); here, two halves of one.
+SPLITS = 2
+
+
+def zico_from_gradients(per_split: list[list[torch.Tensor | None]]) -> float:
+    """``sum_l log sum_w mean|g_w| / std(g_w)`` over layers (population std across the
+    splits, weights of zero std left out, layers with nothing left skipped); nan if
+    every layer is skipped."""
+    total, defined = 0.0, False
+    for grads in zip(*per_split):
+        if any(g is None for g in grads):
+            continue
+        stacked = torch.stack([g.reshape(-1) for g in grads]).double()
+        std = stacked.std(0, correction=0)
+        varying = std != 0
+        ratio = float((stacked.abs().mean(0)[varying] / std[varying]).sum())
+        if ratio > 0:
+            total += math.log(ratio)
+            defined = True
+    return finite_or_nan(total) if defined else math.nan
+
+
+@register_proxy("zico", needs_data=True, needs_labels=True, needs_backward=True,
+                samples="the whole batch, in 2 halves (>= 2 samples)")
+def zico(model: nn.Module, batch: ProxyBatch) -> float:
+    """ZiCo (Li, Yang, Bhardwaj, Marculescu, "ZiCo: Zero-shot NAS via inverse
+    Coefficient of Variation on Gradients", ICLR 2023)::
+
+        zico = sum_l log( sum_{w in layer l} E[|dL/dw|] / sqrt(Var[dL/dw]) )
+
+    with mean and variance over mini-batches. Convention of SLDGroup/ZiCo
+    ``compute_zico.py``: the layers are conv and linear weights, the statistics are
+    over two mini-batches (here the two halves of the batch, each its own forward
+    and backward pass in train mode), the std is the population std, weights whose
+    gradient does not vary are left out and a layer with nothing left is skipped.
+    Where every layer is skipped the value is nan (the official code returns 0).
+
+    Needs data and labels, two backward passes, the whole batch (at least 2 samples).
+    """
+    if batch.size < SPLITS:
+        raise UsageError(f"zico needs at least {SPLITS} samples (it splits the batch), got {batch.size}")
+    x, y = batch_on(model, batch)
+    tensors = stand_ins(model)
+    weights = [tensors[name] for name in weight_names(model)]
+    per_split = []
+    with run_on(model, tensors, seed=batch.seed) as forward:
+        for xs, ys in zip(x.tensor_split(SPLITS), y.tensor_split(SPLITS)):
+            per_split.append(torch.autograd.grad(loss_of(forward(xs), ys), weights, allow_unused=True))
+    return zico_from_gradients(per_split)
