@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 
-import torch
 from torch import nn
 
 from .. import measure
@@ -30,15 +29,6 @@ def nn_mass(model: nn.Module, batch: ProxyBatch) -> float:
     Needs no data, labels or backward pass: the trace reads one sample's shape.
     """
     x, _ = batch_on(model, batch)
-    saved = [(b, b.clone()) for b in model.buffers()]
-    # The tracer runs some modules on the model's own buffers; in eval mode BatchNorm-like
-    # modules leave their statistics alone, and any buffer still written is put back.
-    try:
-        with in_mode(model, False):
-            report = measure(model, x[:1], allow_unclassified=True)
-    finally:
-        with torch.no_grad():
-            for buffer, value in saved:
-                if not torch.equal(buffer, value):
-                    buffer.copy_(value)
+    with in_mode(model, False):  # the tracer puts back any buffer a module writes
+        report = measure(model, x[:1], allow_unclassified=True)
     return math.nan if report.unclassified else float(report.nn_mass)

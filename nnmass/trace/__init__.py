@@ -7,6 +7,9 @@ pass (:mod:`nnmass.trace.record`).
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
+import torch
 from torch import nn
 
 from ..errors import UsageError
@@ -29,16 +32,30 @@ def trace_graph(model: nn.Module, example_input, *, method: str = "auto",
             torchvision's ``FrozenBatchNorm2d`` and ``StochasticDepth``).
     """
     check_choice("tracer", method, TRACERS)
-    if method in ("auto", "fx"):
-        from .fx import fx_graph
-        try:
-            graph, meta_macs = fx_graph(model, example_input, leaf_modules)
-            return graph, meta_macs + sum(n.macs for n in graph.nodes)
-        except Exception:  # fx raises many types; the recorder is the fallback
-            if method == "fx":
-                raise
-    from .record import record_graph
-    return record_graph(model, example_input)
+    with _buffers_kept(model):
+        if method in ("auto", "fx"):
+            from .fx import fx_graph
+            try:
+                graph, meta_macs = fx_graph(model, example_input, leaf_modules)
+                return graph, meta_macs + sum(n.macs for n in graph.nodes)
+            except Exception:  # fx raises many types; the recorder is the fallback
+                if method == "fx":
+                    raise
+        from .record import record_graph
+        return record_graph(model, example_input)
+
+
+@contextmanager
+def _buffers_kept(model: nn.Module):
+    """Put every buffer back as it was: symbolic tracing runs in-place updates that no
+    proxy touches (a BatchNorm subclass counting ``num_batches_tracked``) for real."""
+    saved = [(b, b.detach().clone()) for b in model.buffers() if b.device.type != "meta"]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for buf, value in saved:
+                buf.copy_(value)
 
 
 __all__ = ["TRACERS", "UsageError", "trace_graph"]
