@@ -394,3 +394,22 @@ def test_measure_is_exported_lazily():
     from nnmass.mass.report import MassReport
     report = nnmass.measure(sequential_model(), torch.zeros(1, 3, 8, 8))
     assert isinstance(report, MassReport) and report.nn_mass == pytest.approx(SEQUENTIAL_MASS)
+
+
+class CountingNorm(nn.BatchNorm2d):
+    """A BatchNorm subclass (as timm's BatchNormAct2d) that fx traces into: its in-place
+    update of num_batches_tracked involves no proxy, so tracing would run it for real."""
+
+    def forward(self, x):
+        if self.training:
+            self.num_batches_tracked.add_(1)
+        return super().forward(x)
+
+
+def test_tracing_leaves_every_buffer_as_it_was():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), CountingNorm(4), nn.ReLU()).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    for tracer in ("fx", "record"):
+        measure(model, torch.randn(2, 3, 8, 8), method=tracer)
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert model.training
