@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from nnmass.cli import main
@@ -403,7 +404,8 @@ class CountingNorm(nn.BatchNorm2d):
     def forward(self, x):
         if self.training:
             self.num_batches_tracked.add_(1)
-        return super().forward(x)
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, self.training,
+                            self.momentum, self.eps)
 
 
 def test_tracing_leaves_every_buffer_as_it_was():
