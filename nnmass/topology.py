@@ -91,15 +91,16 @@ def prop2_bounds(width, mass, q=1.0):
     return lower, upper
 
 
-def possible_skips(widths) -> int:
-    """``sum_{i=2}^{L} sum_{j=0}^{i-2} w_j`` for node widths ``w_0..w_L``."""
+def possible_skips(widths, counts=None) -> int:
+    """``sum_{i=2}^{L} c_i sum_{j=0}^{i-2} w_j`` for node widths ``w_0..w_L``: every channel of
+    every node two or more steps back may reach node ``i``. ``c_i`` (default 1) counts the
+    layers a node stands for, when parallel layers are counted one by one."""
     w = np.asarray(widths, dtype=np.int64)
     if w.size < 3:
         return 0
-    # w_j is a candidate source for every node i in j+2..L: (L - j - 1) of them.
-    big_l = w.size - 1
-    counts = np.arange(big_l - 1, 0, -1)  # j = 0..L-2
-    return int((w[: big_l - 1] * counts).sum())
+    c = np.ones_like(w) if counts is None else np.asarray(counts, dtype=np.int64)
+    before = np.concatenate([[0, 0], np.cumsum(w)[:-2]])  # sum_{j <= i-2} w_j for each i
+    return int((c * before).sum())
 
 
 def bottleneck_cell_mass(w1, w2):
@@ -118,37 +119,45 @@ def basic_cell_mass(w1, w2):
     return m if m.ndim else float(m)
 
 
+CELL_KINDS = ("concat", "add", "mixed")
+
+
 @dataclass(frozen=True)
 class CellTopology:
     """One cell, in the general form shared by formulas and traced graphs.
 
     Attributes:
-        kind: ``"concat"`` (DenseNet-type, Eq. 2) or ``"add"`` (residual, Eq. 3).
+        kind: ``"concat"`` (DenseNet-type, Eq. 2), ``"add"`` (residual, Eq. 3) or
+            ``"mixed"`` (links of both kinds; volume as Eq. 2).
         widths: node widths ``w_0..w_L`` (channels, or neurons in an MLP).
         actual: skip channels actually delivered inside the cell.
         name: a label (e.g. ``"cell0"`` or the first node of a traced cell).
+        counts: layers each node stands for, when parallel layers are counted one by
+            one (``None``: one each).
     """
 
     kind: str
     widths: tuple[int, ...]
     actual: int
     name: str = ""
+    counts: tuple[int, ...] | None = None
 
     def __post_init__(self):
-        if self.kind not in ("concat", "add"):
-            raise ValueError(f"cell kind must be 'concat' or 'add', got {self.kind!r}")
+        if self.kind not in CELL_KINDS:
+            raise ValueError(f"cell kind must be one of {', '.join(CELL_KINDS)}, got {self.kind!r}")
 
     @property
     def possible(self) -> int:
-        return possible_skips(self.widths)
+        return possible_skips(self.widths, self.counts)
 
     @property
     def volume(self) -> int:
         """Eq. 2 counts all neurons of a concatenation cell; Eq. 3 the input channels
-        of the layers of an addition cell."""
-        if self.kind == "concat":
-            return int(sum(self.widths))
-        return int(sum(self.widths[:-1]))
+        of the layers of an addition cell; a cell with both kinds of links counts its
+        neurons (Remark 1: nodes are channels)."""
+        if self.kind == "add":
+            return int(sum(self.widths[:-1]))
+        return int(sum(self.widths))
 
     @property
     def density(self) -> float:

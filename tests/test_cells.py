@@ -86,25 +86,114 @@ def test_concatenation_read_at_another_resolution_ends_the_cell():
     assert found.cells == [] and len(found.exits) == 1 and found.unclassified == {}
 
 
-@pytest.mark.parametrize("build,node,why", [
-    # A merge that is neither an add nor a concat (an elementwise product of two tensors).
-    (lambda: chain(("x", "input", [], 3), *conv_act("a", "x", 4), *conv_act("b", "a.act", 4),
-                   ("m", "other", ["b.act", "a.act"], 4), ("out", "output", ["m"], None)),
-     "m", "merges 2 feature tensors"),
-    # Two branches of equal depth added together.
-    (lambda: chain(("x", "input", [], 3), ("a", "conv", ["x"], 4), ("b", "conv", ["x"], 4),
-                   ("s", "add", ["a", "b"], 4), ("out", "output", ["s"], None)),
-     "s", "parallel branches of equal depth"),
-    # A residual around a single layer skips no layer: no long-range link.
-    (lambda: chain(("x", "input", [], 3), *conv_act("c0", "x", 4), ("c1", "conv", ["c0.act"], 4),
-                   ("s", "add", ["c1", "c0.act"], 4), ("out", "output", ["s"], None)),
-     "s", "skips no layer"),
+def test_merges_that_fit_no_rule_are_named():
+    # A merge that is neither an add nor a concat (an op reading two feature tensors).
+    g = chain(("x", "input", [], 3), *conv_act("a", "x", 4), *conv_act("b", "a.act", 4),
+              ("m", "other", ["b.act", "a.act"], 4), ("out", "output", ["m"], None))
+    assert "merges 2 feature tensors" in find_cells(g).unclassified["m"]
+    # A product of two feature maps (a gate would be one value per channel).
+    g = chain(("x", "input", [], 3), *conv_act("a", "x", 4), *conv_act("b", "x", 4),
+              ("m", "mul", ["a.act", "b.act"], 4), ("out", "output", ["m"], None))
+    assert find_cells(g).unclassified == {"m": "product of two feature maps"}
+
+
+@pytest.mark.parametrize("build", [
+    # Two branches of equal depth added together: one level of two layers, no long-range link.
+    lambda: chain(("x", "input", [], 3), ("a", "conv", ["x"], 4), ("b", "conv", ["x"], 4),
+                  ("s", "add", ["a", "b"], 4), ("out", "output", ["s"], None)),
+    # A residual around a single layer skips no layer: a short link, not a long-range one.
+    lambda: chain(("x", "input", [], 3), *conv_act("c0", "x", 4), ("c1", "conv", ["c0.act"], 4),
+                  ("s", "add", ["c1", "c0.act"], 4), ("out", "output", ["s"], None)),
 ])
-def test_merges_that_fit_no_rule_are_named(build, node, why):
+def test_merges_with_no_long_range_link_have_no_cell(build):
     found = find_cells(build())
-    assert node in found.unclassified and why in found.unclassified[node]
+    assert found.cells == [] and found.unclassified == {}
 
 
 def test_graph_refuses_a_read_before_its_definition():
     with pytest.raises(ValueError, match="reads 'later' before it is defined"):
         LayerGraph([Node("x", "input", channels=3), Node("y", "conv", inputs=["later"], channels=4)])
+
+
+# ---- cells whose nodes add several branches (NAS-Bench-201) -------------------------------
+
+def nb201_cell(edge_1_0, edge_2_0, edge_2_1, edge_3_0, edge_3_1, edge_3_2, c=16):
+    """One NB201 cell as its trace reads it: node k = the sum of op(node j) over j < k, a conv
+    edge being ReLU -> conv -> BN, `none` a product with zero, `skip` the identity, `pool`
+    a 3x3 average pooling at stride 1. Sums come in pairs, as Python's sum() makes them."""
+    nodes = [("x", "input", [], c)]
+    value = {0: "x"}
+
+    def edge(name, op, src):
+        if op == "conv":
+            nodes.extend([(f"{name}.relu", "act", [src], c), (f"{name}.conv", "conv", [f"{name}.relu"], c),
+                          (f"{name}.bn", "bn", [f"{name}.conv"], c)])
+            return f"{name}.bn"
+        if op == "none":
+            nodes.append((f"{name}.zero", "zero", [src], c))
+            return f"{name}.zero"
+        if op == "pool":
+            nodes.append((f"{name}.pool", "pool", [src], c))
+            return f"{name}.pool"
+        return src  # skip
+
+    for k, ops in ((1, {0: edge_1_0}), (2, {0: edge_2_0, 1: edge_2_1}), (3, {0: edge_3_0, 1: edge_3_1, 2: edge_3_2})):
+        terms = [edge(f"e{k}{j}", op, value[j]) for j, op in ops.items()]
+        total = terms[0]
+        for i, t in enumerate(terms[1:]):
+            nodes.append((f"n{k}.add{i}", "add", [total, t], c))
+            total = f"n{k}.add{i}"
+        value[k] = total
+    nodes.append(("out", "output", [value[3]], None))
+    return chain(*nodes)
+
+
+def test_worked_example_of_an_nb201_cell():
+    # |nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|
+    # Layers (convs): c10 (depth 1), c21 (2), c32 (3), one per level, widths 16: nodes
+    # (16, 16, 16, 16). possible = W0 (into level 2) + W0 + W1 (into level 3) = 48.
+    # Node 3 = x + pool(node 1) + c32: the sum lands x on c32 (levels 0 -> 3) and the pooled
+    # node 1 on c32 (1 -> 3): two long-range links of 16 channels; the none edge carries
+    # nothing. actual = 32, density 2/3; additions, so the volume is the layers' input
+    # channels, W0 + W1 + W2 = 48: m = 48 * 32 / 48 = 32.
+    g = nb201_cell("conv", "none", "conv", "skip", "pool", "conv")
+    (cell,) = find_cells(g).cells
+    assert (cell.kind, cell.widths, cell.actual, cell.possible, cell.volume) == ("add", (16, 16, 16, 16), 32, 48, 48)
+    assert cell.mass == 32.0
+    # Option: a link through pooling alone is no link. Then only x -> c32: 48 * 16 / 48.
+    (cell,) = find_cells(g, pool_links=False).cells
+    assert (cell.actual, cell.mass) == (16, 16.0)
+
+
+def test_nb201_none_edges_carry_nothing():
+    # A chain of three convs with `none` on every other edge has no skip: no cell (the
+    # product with zero is not an identity).
+    found = find_cells(nb201_cell("conv", "none", "conv", "none", "none", "conv"))
+    assert found.cells == [] and found.unclassified == {}
+    # A node whose every input is none carries nothing, nor does a layer reading it.
+    found = find_cells(nb201_cell("none", "none", "conv", "skip", "none", "conv"))
+    assert found.cells == [] and found.unclassified == {}
+
+
+def test_a_weighted_edge_that_skips_layers_is_a_branch_link():
+    # The densest cell, every edge a 3x3 conv: main path c10 -> c21 -> c32; c20, c30 and c31
+    # are branches that skip layers: links x -> level 2, x -> level 3 and c10 -> level 3, of
+    # 16 channels each (min of source and branch widths). actual 48 = possible 48: density 1,
+    # m = 48 * 1. With shortcuts="identity" links through layers do not count: no cell.
+    g = nb201_cell("conv", "conv", "conv", "conv", "conv", "conv")
+    (cell,) = find_cells(g).cells
+    assert (cell.widths, cell.actual, cell.possible, cell.mass) == ((16, 16, 16, 16), 48, 48, 48.0)
+    assert find_cells(g, shortcuts="identity").cells == []
+
+
+def test_parallel_layers_of_equal_depth_form_one_node():
+    # 0 -> 1 -> 3 and 0 -> 2 -> 3, all convs, plus a skip 0 -> 3: levels x (16), {c10, c20}
+    # (32), {c31, c32} (32). The skip lands on level 2: actual 16, possible W0 = 16; volume
+    # W0 + W1 = 48, m = 48. Counted per layer (parallel="layer"), each of the two layers of
+    # level 2 may take all 16 channels of x (possible 32) and the sum lands the skip on both
+    # (actual 32): density 1 again, m = 48.
+    g = nb201_cell("conv", "conv", "none", "skip", "conv", "conv")
+    (cell,) = find_cells(g).cells
+    assert (cell.widths, cell.actual, cell.possible, cell.volume, cell.mass) == ((16, 32, 32), 16, 16, 48, 48.0)
+    (per_layer,) = find_cells(g, parallel="layer").cells
+    assert (per_layer.actual, per_layer.possible, per_layer.mass) == (32, 32, 48.0)

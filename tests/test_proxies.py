@@ -249,14 +249,14 @@ class DenseCell(nn.Module):
 
 
 class ProjectedResidual(nn.Module):
-    """A residual add with a projection shortcut: a merge no cell rule classifies."""
+    """A product of two feature maps: a merge no cell rule classifies."""
 
     def __init__(self):
         super().__init__()
         self.conv, self.proj, self.fc = nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(3, 4, 1), nn.Linear(4, 5)
 
     def forward(self, x):
-        return self.fc(F.adaptive_avg_pool2d(torch.relu(self.conv(x)) + self.proj(x), 1).flatten(1))
+        return self.fc(F.adaptive_avg_pool2d(torch.relu(self.conv(x)) * self.proj(x), 1).flatten(1))
 
 
 def test_nn_mass_is_the_traced_mass_or_nan_with_unclassified_merges():

@@ -50,7 +50,7 @@ def test_packaged_grids_are_the_paper_setups():
 def test_zoo_resnet_subset_fits_match_recomputation():
     import torchvision.models as tvm
 
-    records = zoo_records(PAPER_SUBSET + ["squeezenet1_0"], progress=False)
+    records = zoo_records(PAPER_SUBSET + ["squeezenet1_0", "maxvit_t"], progress=False)
     by_name = {r["name"]: r for r in records}
     for name in PAPER_SUBSET:
         meta = tvm.get_model_weights(name).DEFAULT.meta
@@ -59,9 +59,13 @@ def test_zoo_resnet_subset_fits_match_recomputation():
         assert rec["top1"] == meta["_metrics"]["ImageNet-1K"]["acc@1"]
         assert rec["params"] == rec["params_closed_form"] == meta["num_params"]
         assert rec["macs_match_meta"]  # _ops (GFLOPS in the metadata) is our MAC count / 1e9
-    # SqueezeNet's fire modules concatenate branches that fit no cell rule: marked, not guessed.
+    # SqueezeNet's fire modules concatenate two parallel layers of equal depth: one level, no
+    # long-range link, NN-Mass 0 (no log: it stays out of the log fits).
     sq = by_name["squeezenet1_0"]
-    assert sq["mass_method"] == "graph" and sq["mass_status"] == "partial" and sq["nn_mass"] is None and sq["note"]
+    assert sq["mass_method"] == "graph" and sq["mass_status"] == "ok" and sq["nn_mass"] == 0
+    # MaxViT's attention multiplies feature tensors (einsum): marked, not guessed.
+    mv = by_name["maxvit_t"]
+    assert mv["mass_status"] == "partial" and mv["nn_mass"] is None and "einsum" in mv["note"]
     fits = zoo_fits(records, n_boot=100, seed=0)
     subset = [f for f in fits if f["subset"].startswith("ResNets + WRNs (DEFAULT")]
     assert {f["predictor"] for f in subset} == {"nn_mass", "params", "macs"}

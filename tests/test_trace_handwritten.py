@@ -248,7 +248,7 @@ def test_recorder_leaves_the_model_as_it_was():
 
 
 class PooledSkip(nn.Module):
-    """A concatenation across resolutions: an early map pooled into a later layer's input."""
+    """An early map, max-pooled to a later layer's resolution and concatenated into its input."""
 
     def __init__(self):
         super().__init__()
@@ -261,9 +261,36 @@ class PooledSkip(nn.Module):
         return self.c3(torch.cat([x2, nn.functional.max_pool2d(x0, 2)], 1))
 
 
-def test_concatenation_across_resolutions_is_named():
-    report = measure(PooledSkip(), torch.zeros(1, 3, 8, 8), allow_unclassified=True)
-    assert report.unclassified == ["cat"] and report.cells == []
+def test_concatenation_across_resolutions_ends_the_cell():
+    # As a DenseNet transition: c3 reads c0's map at another resolution, no link.
+    report = measure(PooledSkip(), torch.zeros(1, 3, 8, 8))
+    assert report.unclassified == [] and report.cells == []
+
+
+class PooledSameResolution(nn.Module):
+    """An early map, average-pooled 3x3 at stride 1 (no layer), concatenated two layers on."""
+
+    def __init__(self):
+        super().__init__()
+        self.c0, self.c1 = nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)
+        self.c2, self.c3 = nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(8, 4, 3, padding=1)
+
+    def forward(self, x):
+        x0 = torch.relu(self.c0(x))
+        x2 = torch.relu(self.c2(torch.relu(self.c1(x0))))
+        return self.c3(torch.cat([x2, nn.functional.avg_pool2d(x0, 3, 1, 1)], 1))
+
+
+def test_a_pooled_link_counts_unless_pool_links_is_off():
+    # c0 -> c1 -> c2 -> c3 on the main path (widths 4); c0's output, pooled (no layer),
+    # reaches c3: a link of 4 channels over 3 levels. Eq. 1 on nodes (4, 4, 4, 4): possible
+    # 4 + (4 + 4) = 12, actual 4; concatenation, so the volume is all 16 neurons: m = 16 / 3.
+    report = measure(PooledSameResolution(), torch.zeros(1, 3, 8, 8))
+    (cell,) = report.cells
+    assert (cell.kind, cell.widths, cell.actual, cell.possible) == ("concat", (4, 4, 4, 4), 4, 12)
+    assert report.nn_mass == pytest.approx(16 / 3)
+    without = measure(PooledSameResolution(), torch.zeros(1, 3, 8, 8), pool_links=False)
+    assert without.cells == [] and without.nn_mass == 0
 
 
 class SqueezeExcite(nn.Module):
@@ -279,11 +306,29 @@ class SqueezeExcite(nn.Module):
         return self.block(x)
 
 
+def test_a_squeeze_excitation_gate_passes_the_gated_map_through():
+    # The gate (mean -> 1x1 conv -> sigmoid, one value per channel) steers channels and
+    # delivers none: what counts is the residual block (8, 4, 8), m = 8 + 4.
+    for tracer in ("fx", "record"):
+        report = measure(SqueezeExcite(), torch.zeros(1, 3, 8, 8), method=tracer)
+        assert report.unclassified == [] and report.nn_mass == pytest.approx(12.0)
+
+
+class FeatureProduct(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(3, 8, 3, padding=1)
+        self.block = Basic(8, 4, 8)
+
+    def forward(self, x):
+        return self.block(self.a(x) * torch.sigmoid(self.b(x)))  # two feature maps multiplied
+
+
 def test_unsupported_construct_is_named():
     with pytest.raises(UnclassifiedError, match=r"\bmul\b") as err:
-        measure(SqueezeExcite(), torch.zeros(1, 3, 8, 8))
+        measure(FeatureProduct(), torch.zeros(1, 3, 8, 8))
     assert err.value.report.unclassified == ["mul"]
-    report = measure(SqueezeExcite(), torch.zeros(1, 3, 8, 8), allow_unclassified=True)
+    report = measure(FeatureProduct(), torch.zeros(1, 3, 8, 8), allow_unclassified=True)
     assert report.nn_mass == pytest.approx(12.0)  # the residual block (8,4,8) still counts
 
 
@@ -295,15 +340,15 @@ INPUT_SHAPE = (1, 5)
 
 {classes}
 
-def squeeze():
-    return SqueezeExcite()
+def product():
+    return FeatureProduct()
 '''
 
 
 @pytest.fixture
 def model_file(tmp_path):
     import inspect
-    classes = "\n\n".join(textwrap.dedent(inspect.getsource(c)) for c in (SliceConcat, Basic, SqueezeExcite))
+    classes = "\n\n".join(textwrap.dedent(inspect.getsource(c)) for c in (SliceConcat, Basic, FeatureProduct))
     path = tmp_path / "models.py"
     path.write_text(MODEL_FILE.format(classes=classes))
     return path
@@ -322,12 +367,12 @@ def test_cli_file_factory_with_input_shape(model_file, capsys):
 
 
 def test_cli_unsupported_construct_exits_2_with_one_line(model_file, capsys):
-    assert main(["mass", f"{model_file}:squeeze", "--input-shape", "1,3,8,8"]) == 2
+    assert main(["mass", f"{model_file}:product", "--input-shape", "1,3,8,8"]) == 2
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("nnmass: error:") and "mul" in lines[0]
     assert captured.out == ""
-    assert main(["mass", f"{model_file}:squeeze", "--input-shape", "1,3,8,8", "--allow-unclassified"]) == 0
+    assert main(["mass", f"{model_file}:product", "--input-shape", "1,3,8,8", "--allow-unclassified"]) == 0
     assert "not classified: mul" in capsys.readouterr().out
 
 

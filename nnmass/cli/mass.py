@@ -16,6 +16,11 @@ def add_parser(sub) -> None:
     p.add_argument("--shortcuts", choices=("identity", "all"), default=None,
                    help="residual blocks: projection shortcuts count too (all, the default and the "
                         "authors' rule) or identity shortcuts only")
+    p.add_argument("--pool-links", choices=("yes", "no"), default="yes",
+                   help="traced graphs: a long-range link through pooling alone counts (yes, default) or not")
+    p.add_argument("--parallel", choices=("level", "layer"), default="level",
+                   help="traced graphs: parallel layers of equal depth are one wider node (level, default) "
+                        "or each a node for possible links (layer)")
     p.add_argument("--tracer", choices=("auto", "fx", "record"), default="auto",
                    help="graph method: torch.fx, recording one forward pass, or fx then recording (default)")
     add_device_arg(p, "where the recording tracer runs the forward pass (fx needs none)")
@@ -73,7 +78,8 @@ def _trace(args, model, shape, spec):
     x = torch.zeros(shape, device=args.device)
     try:
         report = measure(model, x, shortcuts=args.shortcuts or getattr(spec, "shortcuts", "all"),
-                         method=args.tracer, name=args.model, allow_unclassified=args.allow_unclassified)
+                         pool_links=args.pool_links == "yes", parallel=args.parallel, method=args.tracer,
+                         name=args.model, allow_unclassified=args.allow_unclassified)
     except UsageError:
         raise
     except Exception as e:  # the model itself failed on this input

@@ -12,7 +12,9 @@ Op kinds (``Node.op``):
 * ``bn``, ``act``: channel-preserving elementwise ops (norms, activations,
   dropout, scaling by a constant).
 * ``pool``: spatial pooling or resampling; keeps the channels.
-* ``add``: elementwise sum of two feature tensors.
+* ``add``: elementwise sum of feature tensors.
+* ``mul``: elementwise product of feature tensors (a gate, when one is per-channel).
+* ``zero``: a product with the constant zero: carries nothing.
 * ``concat``: concatenation along the channel dimension.
 * ``index``: keeps some channels of its input (``keep`` lists them, in order).
 * ``flatten``: reshapes spatial positions into features.
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-OP_KINDS = ("input", "conv", "linear", "bn", "act", "pool", "add", "concat", "index", "flatten",
+OP_KINDS = ("input", "conv", "linear", "bn", "act", "pool", "add", "mul", "zero", "concat", "index", "flatten",
             "output", "other")
 
 

@@ -1,17 +1,26 @@
-"""From a :class:`LayerGraph` to its layers (*units*): the candidate nodes of NN-Mass cells.
+"""From a :class:`LayerGraph` to its layers (*units*) and merges: what NN-Mass cells are made of.
 
-Pure data, no torch. Every conv, linear, resampling pool or reshape creates a
-unit; norms and activations pass their input's unit through. Each tensor
-carries its provenance, the channels of which units it holds, so a
-concatenation, a slice or an ``index_select`` delivers exactly the channels it
-keeps. An addition of a layer's output and an earlier unit (directly, or
-through a short projection branch) is a residual skip into that layer.
+Pure data, no torch. Every conv or linear (and every resampling pool or reshape)
+creates a unit; norms, activations, dropout and pooling that keeps the shape pass
+their input through. Each tensor carries its provenance, which unit produced each
+of its channels, so a concatenation, a slice or an ``index_select`` delivers
+exactly the channels it keeps. A sum of tensors is a *merge*: a ``sum`` unit that
+is no layer (it computes nothing of its own) and holds its summands; which summand
+is the main path and which a skip is decided on the collapsed layers
+(:mod:`nnmass.mass.cells`).
+
+What is not a connection: a multiplication by a constant zero (NAS-Bench-201's
+``none``) delivers nothing, a tensor of unit :data:`NONE`; a layer whose whole input
+is nothing is no connection either (its output is constant). A product with a
+per-channel gate computed inside the network (squeeze-excitation) passes the gated
+tensor through: the gate steers channels and delivers none of its own.
 
 Two conventions merge units into one layer, and they are ours:
 
 * consecutive weight layers with no activation between them (only norms or
   linear pooling) are one linear operator, so one layer: the 1x1 -> depthwise ->
-  1x1 of a separable conv, a transition's conv and average pool;
+  1x1 of a separable conv, a transition's conv and average pool, a shortcut's
+  average pool and 1x1 conv;
 * in a concatenation network, whatever a layer computes between reading a
   concatenation and producing the tensor that is concatenated with those same
   inputs is internal to that layer (the 1x1 bottleneck of a DenseNet layer),
@@ -23,6 +32,7 @@ from dataclasses import dataclass, field
 
 from .graph import LayerGraph
 
+NONE = -1  # the "unit" of channels that carry nothing (a product with zero)
 Segments = tuple  # ((unit, lo, hi), ...): channels lo..hi-1 of each unit, in tensor order
 
 
@@ -33,78 +43,61 @@ class Prov:
     segs: Segments
     cat: bool = False  # came through a concatenation since its units were made
     act: bool = False  # came through an activation since its (last) unit was made
+    pooled: frozenset = frozenset()  # units whose channels came through a pooling op since
 
     @property
     def width(self) -> int:
         return sum(hi - lo for _, lo, hi in self.segs)
 
     def units(self) -> list[int]:
-        return list(dict.fromkeys(u for u, _, _ in self.segs))
+        return list(dict.fromkeys(u for u, _, _ in self.segs if u != NONE))
 
-    def whole(self, units: list["Unit"]) -> int | None:
-        """The unit this tensor is, when it is exactly one unit's full output."""
-        if len(self.segs) == 1:
-            u, lo, hi = self.segs[0]
-            if lo == 0 and hi == units[u].width:
-                return u
-        return None
-
-
-@dataclass
-class Skip:
-    """Channels of unit ``source`` delivered to a later unit by a merge node."""
-
-    source: int
-    ranges: list[tuple[int, int]]  # merged channel ranges of the source
-    kind: str  # "concat" or "add"
-    node: str  # the merge node
-    projection: bool = False  # reached the add through a projection branch
-    target: int = -1  # the unit it lands on
-
-    @property
-    def count(self) -> int:
-        return sum(hi - lo for lo, hi in self.ranges)
+    @classmethod
+    def nothing(cls, width: int) -> "Prov":
+        return cls(((NONE, 0, width),)) if width else cls(())
 
 
 @dataclass
 class Unit:
-    """A candidate node: one layer's output (channels = neurons of Eq. 2)."""
+    """A candidate node (one layer's output: channels = neurons of Eq. 2), the network's
+    input, or a ``sum`` merge of several tensors."""
 
     uid: int
     name: str  # the node that made it
-    last: str  # the last node that belongs to it (an add that merged a skip into it)
+    last: str  # the last node that belongs to it
     width: int
     spatial: tuple | None
-    kind: str  # input, conv, linear, pool, flatten, other
+    kind: str  # input, conv, linear, pool, flatten, other, sum
     groups: int = 1
-    reads: dict = field(default_factory=dict)  # source unit -> channel ranges read on creation
+    reads: dict = field(default_factory=dict)  # source unit -> channel ranges read (summed, for a sum)
     read_node: str = ""  # the node whose output it read (a concat, for several sources)
     via_concat: bool = False
     after_act: bool = False
-    adds: list[Skip] = field(default_factory=list)  # residual skips merged into it
+    pooled: frozenset = frozenset()  # sources whose channels reached it through pooling alone
     members: list[str] = field(default_factory=list)
-    depth: int = 0
+    depth: int = 0  # layers on the longest path from the input (a sum adds none)
 
 
 @dataclass
 class UnitGraph:
     units: list[Unit]
     unclassified: dict[str, str]  # node name -> why
-    projections: list[Skip]  # projection shortcuts found (counted unless shortcuts="identity")
     concat_operands: set = field(default_factory=set)  # units some concatenation holds
     concat_groups: list = field(default_factory=list)  # the units of each concatenation
     extra_uses: dict = field(default_factory=dict)  # unit -> reads other than by a new unit
     outputs: set = field(default_factory=set)  # units the network returns
 
 
+def _size(spatial) -> int:
+    n = 1
+    for d in spatial or ():
+        n *= d
+    return n
+
+
 def _same_spatial(a, b) -> bool:
     """Equal resolutions; a 1x1 map and a flat vector count as the same."""
-    def size(s):
-        n = 1
-        for d in s or ():
-            n *= d
-        return n
-    return a == b or (size(a) == 1 and size(b) == 1)
+    return a == b or (_size(a) == 1 and _size(b) == 1)
 
 
 def merge_ranges(ranges) -> list[tuple[int, int]]:
@@ -140,47 +133,55 @@ def select(segs: Segments, keep: list[int]) -> Segments:
     return tuple(tuple(s) for s in out)
 
 
+def _by_source(provs) -> dict[int, list]:
+    by_source: dict[int, list] = {}
+    for p in provs:
+        for u, lo, hi in p.segs:
+            if u != NONE:
+                by_source.setdefault(u, []).append((lo, hi))
+    return {u: merge_ranges(r) for u, r in by_source.items()}
+
+
 class _Builder:
     def __init__(self, graph: LayerGraph):
         self.graph = graph
         self.units: list[Unit] = []
         self.prov: dict[str, Prov] = {}
         self.unclassified: dict[str, str] = {}
-        self.projections: list[Skip] = []
         self.concat_operands: set[int] = set()
         self.concat_groups: list[set] = []
         self.extra: dict[int, int] = {}
         self.outputs: set[int] = set()
 
-    def new_unit(self, node, kind, reads_from: Prov | None) -> Prov:
+    def new_unit(self, node, kind, reads_from: list[Prov] | None, width: int | None = None) -> Prov:
+        """A unit for ``node`` reading ``reads_from``; a layer that reads nothing real is
+        no connection, so it makes no unit and delivers nothing."""
+        width = int(node.channels) if width is None else width
+        reads = _by_source(reads_from or [])
+        if reads_from is not None and not reads:
+            return Prov.nothing(width)
         uid = len(self.units)
-        unit = Unit(uid, node.name, node.name, int(node.channels), node.spatial, kind, node.groups,
+        unit = Unit(uid, node.name, node.name, width, node.spatial, kind, node.groups, reads=reads,
                     members=[node.name])
-        if reads_from is not None:
-            by_source: dict[int, list] = {}
-            for u, lo, hi in reads_from.segs:
-                by_source.setdefault(u, []).append((lo, hi))
-            unit.reads = {u: merge_ranges(r) for u, r in by_source.items()}
-            unit.via_concat, unit.after_act = reads_from.cat, reads_from.act
+        if reads_from:
+            unit.via_concat = any(p.cat for p in reads_from)
+            unit.after_act = any(p.act for p in reads_from)
+            unit.pooled = frozenset(u for p in reads_from for u in p.pooled) & set(reads)
             unit.read_node = node.inputs[0]
-            unit.depth = 1 + max(self.units[u].depth for u in unit.reads)
         self.units.append(unit)
-        return Prov(((uid, 0, unit.width),))
+        return Prov(((uid, 0, width),))
 
     def use(self, p: Prov) -> None:
-        """Count a read of ``p``'s units that does not make a new unit (outputs, adds)."""
+        """Count a read of ``p``'s units that does not make a new unit (outputs, gates)."""
         for u in p.units():
             self.extra[u] = self.extra.get(u, 0) + 1
-
-    def deepest(self, provs) -> Prov:
-        return max(provs, key=lambda p: max(self.units[u].depth for u in p.units()))
 
     def run(self) -> UnitGraph:
         for node in self.graph.nodes:
             ins = [self.prov[i] for i in node.inputs]
             self.prov[node.name] = self.visit(node, ins)
-        return UnitGraph(self.units, self.unclassified, self.projections, self.concat_operands,
-                         self.concat_groups, self.extra, self.outputs)
+        return UnitGraph(self.units, self.unclassified, self.concat_operands, self.concat_groups,
+                         self.extra, self.outputs)
 
     def visit(self, node, ins: list[Prov]) -> Prov | None:
         op = node.op
@@ -192,118 +193,137 @@ class _Builder:
                 self.outputs.update(p.units())
             return None
         if op in ("conv", "linear"):
-            return self.new_unit(node, op, ins[0])
+            return self.new_unit(node, op, ins[:1])
+        if op == "zero":
+            return Prov.nothing(int(node.channels))
         if op == "concat":
             group = {u for p in ins for u in p.units()}
             self.concat_operands.update(group)
             self.concat_groups.append(group)
             segs = tuple(s for p in ins for s in p.segs)
-            return Prov(segs, cat=True, act=any(p.act for p in ins))
+            return Prov(segs, True, any(p.act for p in ins), frozenset().union(*(p.pooled for p in ins)))
         if op == "index":
             p = ins[0]
-            return Prov(select(p.segs, node.keep), p.cat, p.act)
+            return Prov(select(p.segs, node.keep), p.cat, p.act, p.pooled)
         if op == "add":
             return self.visit_add(node, ins)
+        if op == "mul":
+            return self.visit_mul(node, ins)
         same_shape = (len(ins) == 1 and node.channels == ins[0].width
                       and _same_spatial(node.spatial, self.graph[node.inputs[0]].spatial))
         if op in ("bn", "act") and same_shape:
-            return Prov(ins[0].segs, ins[0].cat, ins[0].act or op == "act")
+            return Prov(ins[0].segs, ins[0].cat, ins[0].act or op == "act", ins[0].pooled)
         if op in ("pool", "flatten", "other") and same_shape and not node.params:
-            return Prov(ins[0].segs, ins[0].cat, ins[0].act)
+            pooled = ins[0].pooled | frozenset(ins[0].units()) if op == "pool" else ins[0].pooled
+            return Prov(ins[0].segs, ins[0].cat, ins[0].act, pooled)
         if len({tuple(p.segs) for p in ins}) > 1:
             return self.reject(node, f"{node.target or op} merges {len(ins)} feature tensors", ins)
         if not ins:
             return None
-        return self.new_unit(node, op if op in ("pool", "flatten") else "other", ins[0])
+        return self.new_unit(node, op if op in ("pool", "flatten") else "other", ins[:1])
 
     def reject(self, node, why: str, ins: list[Prov]) -> Prov:
-        """Report ``node`` as unclassified; carry on with its deepest input."""
+        """Report ``node`` as unclassified; carry on with its first input."""
         self.unclassified[node.name] = why
         for p in ins:
             self.use(p)
-        return self.deepest(ins)
+        return ins[0]
 
     def visit_add(self, node, ins: list[Prov]) -> Prov:
-        if len(ins) == 1 or len({tuple(p.segs) for p in ins}) == 1:
-            return ins[0]  # adds a constant or a tensor to itself: elementwise
-        if len(ins) != 2 or ins[0].width != ins[1].width:
+        real = [p for p in ins if p.units()]
+        if not real:
+            return Prov.nothing(int(node.channels))
+        if len(real) == 1 or len({tuple(p.segs) for p in real}) == 1:
+            return real[0]  # plus nothing, a constant, or itself: elementwise
+        spatial = [self.graph[i].spatial for i, p in zip(node.inputs, ins) if p.units()]
+        full = [p for p, s in zip(real, spatial) if _size(s) > 1]
+        if 0 < len(full) < len(real) and len({p.width for p in full}) == 1:
+            return self.visit_gate(full, [p for p in real if p not in full])  # a broadcast term
+        if len({p.width for p in real}) != 1:
             return self.reject(node, "addition of tensors of different shapes", ins)
-        a, b = (p.whole(self.units) for p in ins)
-        if a is None or b is None:
-            return self.reject(node, "addition of tensors that are not whole layer outputs", ins)
-        if self.units[a].depth == self.units[b].depth:
-            return self.reject(node, "addition of two parallel branches of equal depth", ins)
-        main, short = (a, b) if self.units[a].depth > self.units[b].depth else (b, a)
-        main_prov = ins[0] if main == a else ins[1]
-        ancestors = self.ancestors(main)
-        source, branch = short, 0
-        while source is not None and source not in ancestors:
-            source, branch = self.pred(source), branch + 1
-        if source is None or branch >= ancestors[source]:
-            return self.reject(node, "addition of tensors that no chain of layers links", ins)
-        if ancestors[source] < 2:
-            return self.reject(node, "residual addition that skips no layer", ins)
-        self.use(ins[1] if main == a else ins[0])
-        if branch == 0:
-            self.units[main].adds.append(
-                Skip(source, [(0, self.units[source].width)], "add", node.name, target=main))
-        else:
-            # A projection delivers at most the source's channels to the layer it lands on.
-            width = min(self.units[source].width, self.units[main].width)
-            self.projections.append(Skip(source, [(0, width)], "add", node.name, True, main))
-        self.units[main].last = node.name
-        return Prov(main_prov.segs, main_prov.cat, False)
+        # A merge: which summand is the main path is decided on the collapsed layers.
+        return self.new_unit(node, "sum", real, width=real[0].width)
 
-    def pred(self, uid: int) -> int | None:
-        reads = self.units[uid].reads
-        if not reads:
-            return None
-        return max(reads, key=lambda u: self.units[u].depth)
+    def visit_mul(self, node, ins: list[Prov]) -> Prov:
+        """A product of two feature tensors: a per-channel gate (one side 1x1, squeeze-excitation)
+        passes the gated tensor through; a product of two feature maps fits no rule."""
+        real = [(p, self.graph[i].spatial) for i, p in zip(node.inputs, ins) if p.units()]
+        if len(real) < 2:
+            return real[0][0] if real else Prov.nothing(int(node.channels))
+        full = [p for p, s in real if _size(s) > 1]
+        if len(full) == 1:
+            return self.visit_gate(full, [p for p, s in real if _size(s) <= 1])
+        return self.reject(node, "product of two feature maps", ins)
 
-    def ancestors(self, uid: int) -> dict[int, int]:
-        """unit -> steps back along the predecessor chain from ``uid``."""
-        out, steps, cur = {}, 0, uid
-        while cur is not None:
-            out[cur] = steps
-            cur, steps = self.pred(cur), steps + 1
-        return out
+    def visit_gate(self, main: list[Prov], gates: list[Prov]) -> Prov:
+        for p in gates:
+            self.use(p)
+        return main[0]
 
 
 def build_units(graph: LayerGraph) -> UnitGraph:
-    """Units of ``graph`` with their reads and residual skips, then merged into layers."""
-    return _collapse(_Builder(graph).run())
+    """Units of ``graph`` with their reads and merges, then merged into layers, with depths."""
+    ug = _collapse(_Builder(graph).run())
+    _fold_partial_sums(ug)
+    for u in ug.units:  # creation order is a topological order
+        below = [ug.units[s].depth for s in u.reads]
+        u.depth = (max(below, default=0) if u.kind == "sum" else 1 + max(below, default=-1))
+    return ug
+
+
+def _fold_partial_sums(ug: UnitGraph) -> None:
+    """``a + b + c`` is traced as ``(a + b) + c``: a sum read only by another sum is part of
+    it, so which summand is the main path is decided on the whole sum."""
+    readers = _readers(ug)
+    for s in ug.units:
+        rs = readers.get(s.uid, [])
+        if s.kind != "sum" or len(rs) != 1 or s.uid in ug.outputs or ug.extra_uses.get(s.uid):
+            continue
+        r = ug.units[rs[0]]
+        if r.kind != "sum" or r.reads[s.uid] != [(0, s.width)]:
+            continue
+        del r.reads[s.uid]
+        for src, ranges in s.reads.items():
+            r.reads[src] = merge_ranges(r.reads.get(src, []) + ranges)
+        r.pooled = r.pooled | s.pooled
+        s.reads = {}  # folded: read by nothing, it drops out of every path
+
+
+def _readers(ug: UnitGraph) -> dict[int, list[int]]:
+    readers: dict[int, list[int]] = {}
+    for v in ug.units:
+        for s in v.reads:
+            readers.setdefault(s, []).append(v.uid)
+    return readers
 
 
 def _direct_reader(ug: UnitGraph, readers: dict[int, list[int]], extra_uses: dict[int, int], u: Unit):
-    """The one unit that reads ``u``'s full output directly and nothing else, if any."""
+    """The one layer that reads ``u``'s full output directly and nothing else, if any."""
     rs = readers.get(u.uid, [])
     if len(rs) != 1 or extra_uses.get(u.uid, 0):
         return None
     v = ug.units[rs[0]]
-    if list(v.reads) != [u.uid] or v.reads[u.uid] != [(0, u.width)] or v.via_concat:
+    if v.kind == "sum" or list(v.reads) != [u.uid] or v.reads[u.uid] != [(0, u.width)] or v.via_concat:
         return None
     return v
 
 
 def _collapse(ug: UnitGraph) -> UnitGraph:
     units = ug.units
-    readers: dict[int, list[int]] = {}
-    for v in units:
-        for s in v.reads:
-            readers.setdefault(s, []).append(v.uid)
+    readers = _readers(ug)
     extra = ug.extra_uses
     link: dict[int, int] = {}
     for u in units:
         v = _direct_reader(ug, readers, extra, u)
-        if v is not None and not v.after_act and not u.adds and u.kind != "input":
+        if v is not None and not v.after_act and u.kind not in ("input", "sum"):
             link[u.uid] = v.uid  # one linear operator
     for u in units:
-        if not u.via_concat or u.uid in ug.concat_operands:
+        if not u.via_concat or u.uid in ug.concat_operands or u.kind == "sum":
             continue
         chain, cur = [u.uid], u
         while cur.uid not in ug.concat_operands:
             nxt = _direct_reader(ug, readers, extra, cur)
-            if nxt is None or nxt.spatial != u.spatial or cur.adds:
+            if nxt is None or nxt.spatial != u.spatial:
                 break
             chain.append(nxt.uid)
             cur = nxt
@@ -331,23 +351,17 @@ def _merge(ug: UnitGraph, link: dict[int, int]) -> UnitGraph:
         head, tail = chain[0], chain[-1]
         m = Unit(len(merged), head.name, tail.last, tail.width, tail.spatial, tail.kind, head.groups,
                  reads=dict(head.reads), read_node=head.read_node, via_concat=head.via_concat,
-                 after_act=head.after_act, adds=list(tail.adds),
-                 members=[n for c in chain for n in c.members])
+                 after_act=head.after_act, pooled=head.pooled, members=[n for c in chain for n in c.members])
         for c in chain:
             new_id[c.uid] = m.uid
         merged.append(m)
     for m in merged:
         m.reads = {new_id[s]: r for s, r in m.reads.items()}
-        for sk in m.adds:
-            sk.source, sk.target = new_id[sk.source], m.uid
-        m.depth = 1 + max((merged[s].depth for s in m.reads), default=-1)
-    for sk in ug.projections:
-        sk.source = new_id[sk.source]
-        sk.target = new_id[sk.target]
+        m.pooled = frozenset(new_id[s] for s in m.pooled)
     operands = {new_id[u] for u in ug.concat_operands}
     groups = [{new_id[u] for u in g} for g in ug.concat_groups]
     extra = {}
     for u, n in ug.extra_uses.items():
         extra[new_id[u]] = extra.get(new_id[u], 0) + n
     outputs = {new_id[u] for u in ug.outputs}
-    return UnitGraph(merged, ug.unclassified, ug.projections, operands, groups, extra, outputs)
+    return UnitGraph(merged, ug.unclassified, operands, groups, extra, outputs)

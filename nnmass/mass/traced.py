@@ -29,10 +29,12 @@ class UnclassifiedError(UsageError):
         self.report = report
 
 
-def measure(model: nn.Module, example_input, *, shortcuts: str = "all", method: str = "auto",
-            leaf_modules=None, name: str | None = None, allow_unclassified: bool = False) -> MassReport:
+def measure(model: nn.Module, example_input, *, shortcuts: str = "all", pool_links: bool = True,
+            parallel: str = "level", method: str = "auto", leaf_modules=None, name: str | None = None,
+            allow_unclassified: bool = False) -> MassReport:
     """NN-Mass of ``model`` from its traced graph (Eq. 2 for concatenation cells,
-    Eq. 3 for residual cells; rule in :mod:`nnmass.topology`).
+    Eq. 3 for residual cells; the rule for chains and multi-branch cells in
+    :mod:`nnmass.mass.cells`).
 
     Args:
         model: the network.
@@ -40,6 +42,10 @@ def measure(model: nn.Module, example_input, *, shortcuts: str = "all", method: 
         shortcuts: ``"all"`` (default) also counts projection shortcuts (``min(in, out)``
             channels), as the authors' ResNet NN-Mass does; ``"identity"`` counts
             identity residuals only.
+        pool_links: whether a long-range link made of parameter-free ops with a pooling
+            among them counts (default) or not.
+        parallel: ``"level"`` (default) reads parallel layers of equal depth as one wider
+            node; ``"layer"`` counts possible links into each of them.
         method: tracer, see :func:`trace_graph`.
         leaf_modules: module classes fx keeps as leaves.
         name: the label of the report (default: the model's class name).
@@ -49,7 +55,7 @@ def measure(model: nn.Module, example_input, *, shortcuts: str = "all", method: 
     """
     check_choice("shortcuts", shortcuts, SHORTCUTS)
     graph, macs = trace_graph(model, example_input, method=method, leaf_modules=leaf_modules)
-    found = find_cells(graph, shortcuts)
+    found = find_cells(graph, shortcuts, pool_links, parallel)
     x = example_input[0] if isinstance(example_input, (tuple, list)) else example_input
     batch = int(x.shape[0]) if isinstance(x, torch.Tensor) and x.dim() > 0 else 1
     report = graph_report(graph, found, name or type(model).__name__,

@@ -23,6 +23,8 @@ _ACTS = (nn.Identity, nn.modules.dropout._DropoutNd, nn.ReLU, nn.ReLU6, nn.ELU, 
 
 _ADD = {operator.add, operator.iadd, torch.add, torch.Tensor.add, torch.Tensor.add_, torch.Tensor.__add__,
         torch.Tensor.__iadd__, torch.Tensor.__radd__, "add", "add_", "__add__", "__iadd__", "__radd__"}
+_MUL = {operator.mul, operator.imul, torch.mul, torch.Tensor.mul, torch.Tensor.__mul__, torch.Tensor.__rmul__,
+        torch.Tensor.mul_, torch.Tensor.__imul__, "mul", "mul_", "__mul__", "__rmul__"}
 _ARITH = {operator.mul, operator.imul, operator.truediv, operator.sub, operator.isub, operator.neg,
           torch.mul, torch.sub, torch.div, torch.Tensor.mul, torch.Tensor.__mul__, torch.Tensor.__rmul__,
           torch.Tensor.__truediv__, torch.Tensor.__sub__, torch.Tensor.__rsub__, torch.Tensor.__neg__,
@@ -83,6 +85,10 @@ def function_op(fn, args, kwargs, n_features: int) -> str:
     """Op kind of a function or method call with ``n_features`` feature-tensor operands."""
     if _in(fn, _ADD):
         return "add" if n_features >= 2 else "act"
+    if _in(fn, _MUL):
+        if n_features >= 2:
+            return "mul"
+        return "zero" if any(_is_zero(a) for a in list(args) + list(kwargs.values())) else "act"
     if _in(fn, _ARITH):
         return "other" if n_features >= 2 else "act"
     if _in(fn, _CAT):
@@ -102,6 +108,11 @@ def function_op(fn, args, kwargs, n_features: int) -> str:
     if _in(fn, _INDEX_SELECT) or _in(fn, _NARROW) or _in(fn, _GETITEM):
         return "index"
     return "other"
+
+
+def _is_zero(value) -> bool:
+    """A constant zero factor (NAS-Bench-201's ``none``: ``x.mul(0.)``)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
 
 
 def is_split(fn) -> bool:
