@@ -59,7 +59,7 @@ from ..spec import SHORTCUTS
 from ..topology import CellTopology, average_degree
 from ..validate import check_choice
 from .graph import LayerGraph
-from .layers import UnitGraph, build_units
+from .layers import UnitGraph, build_units, merge_ranges
 
 PARALLEL = ("level", "layer")
 
@@ -292,19 +292,9 @@ def _actual(units, group: list[Skip], parallel: str) -> int:
         per.setdefault(key, []).extend(sk.ranges if sk.kind == "concat" else [(0, sk.count)])
     total = 0
     for (source, _), ranges in per.items():
-        covered = sum(hi - lo for lo, hi in _merged(ranges))
+        covered = sum(hi - lo for lo, hi in merge_ranges(ranges))
         total += min(covered, units[source].width)
     return total
-
-
-def _merged(ranges):
-    out: list[list[int]] = []
-    for lo, hi in sorted(ranges):
-        if out and lo <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], hi)
-        else:
-            out.append([lo, hi])
-    return out
 
 
 def _depthwise(unit, width_in: int) -> bool:

@@ -1,11 +1,8 @@
 """NAS-Bench-201 networks, built exactly as the benchmark defines them.
 
 NAS-Bench-201 (Dong & Yang, ICLR 2020) fixes one macro skeleton and varies a
-single cell: a 4-node DAG whose six edges each carry one of five ops. An
-architecture is written ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``: the k-th
-group lists node k's inputs ``op~j`` from nodes ``j = 0..k-1``. NASLib encodes
-the same cell as six op ids in a different edge order (``op_indices``); both
-forms convert here so published NASLib scores can be joined to built networks.
+single cell: a 4-node DAG whose six edges each carry one of five ops (the search
+space, its arch strings and NASLib's ``op_indices``: :mod:`nnmass.spec.nb201`).
 
 The skeleton (reference: AutoDL-Projects ``xautodl/models/cell_infers/``):
 stem conv3x3 + BN, then three stages of ``N`` cells at ``C``, ``2C``, ``4C``
@@ -22,87 +19,12 @@ import torch
 from torch import nn
 
 from ..errors import UsageError
+from ..spec.nb201 import (EDGES, NASLIB_EDGES, NASLIB_OPS, OPS, arch_from_op_indices, format_arch,
+                          op_indices_from_arch, parse_arch)
 from ..validate import check_int, shown
 
-OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
-"""The five NB201 operations."""
-
-EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
-"""Cell edges ``(to, from)`` in the order the arch string lists them."""
-
-NASLIB_OPS = ("skip_connect", "none", "nor_conv_3x3", "nor_conv_1x1", "avg_pool_3x3")
-"""NASLib's op id -> NB201 op name."""
-
-NASLIB_EDGES = ((1, 0), (2, 0), (3, 0), (2, 1), (3, 1), (3, 2))
-"""Cell edges ``(to, from)`` in NASLib's ``op_indices`` order."""
-
-_FORM = ("|op~0|+|op~0|op~1|+|op~0|op~1|op~2| with op one of " + ", ".join(OPS))
-
-
-def parse_arch(text: str) -> tuple[str, ...]:
-    """Validate an NB201 arch string and return its six ops in ``EDGES`` order.
-
-    Raises:
-        UsageError: ``text`` is not a well-formed NB201 architecture string; the
-            one-line message names the first problem and the valid form.
-    """
-    if not isinstance(text, str):
-        raise UsageError(f"NB201 arch must be a string, got {type(text).__name__}; valid form: {_FORM}")
-    stripped = text.strip()
-
-    def bad(problem: str) -> UsageError:
-        return UsageError(f"bad NB201 arch {shown(stripped)}: {problem}; valid form: {_FORM}")
-
-    if len(stripped) > 200:
-        raise bad(f"{len(stripped)} characters, longer than any NB201 arch")
-    groups = stripped.split("+")
-    if len(groups) != 3:
-        raise bad(f"{len(groups)} node group(s) separated by '+', needs 3")
-    ops = []
-    for node, group in enumerate(groups, start=1):
-        if len(group) < 2 or not (group.startswith("|") and group.endswith("|")):
-            raise bad(f"node {node} group {shown(group)} must start and end with '|'")
-        edges = group[1:-1].split("|")
-        if len(edges) != node:
-            raise bad(f"node {node} has {len(edges)} input(s), needs {node}")
-        for source, edge in enumerate(edges):
-            op, tilde, index = edge.partition("~")
-            if not tilde:
-                raise bad(f"edge {shown(edge)} of node {node} is not op~index")
-            if op not in OPS:
-                raise bad(f"unknown op {shown(op)} on node {node}")
-            if index != str(source):
-                raise bad(f"input {source + 1} of node {node} reads node {shown(index)}, needs {source}")
-            ops.append(op)
-    return tuple(ops)
-
-
-def format_arch(ops) -> str:
-    """The NB201 arch string of six op names given in ``EDGES`` order."""
-    o = tuple(ops)
-    return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
-
-
-def arch_from_op_indices(indices) -> str:
-    """The NB201 arch string of a NASLib ``op_indices`` sequence of six ints.
-
-    Raises:
-        UsageError: not six op ids in ``0..4``.
-    """
-    values = tuple(indices) if isinstance(indices, (list, tuple)) else None
-    if (values is None or len(values) != len(NASLIB_EDGES)
-            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(NASLIB_OPS)
-                       for v in values)):
-        raise UsageError(f"bad NASLib op_indices {shown(indices)}: needs six ints in 0..4 "
-                         "(0 skip_connect, 1 none, 2 nor_conv_3x3, 3 nor_conv_1x1, 4 avg_pool_3x3)")
-    by_edge = {edge: NASLIB_OPS[v] for edge, v in zip(NASLIB_EDGES, values)}
-    return format_arch(by_edge[edge] for edge in EDGES)
-
-
-def op_indices_from_arch(text: str) -> tuple[int, ...]:
-    """NASLib's ``op_indices`` of an NB201 arch string."""
-    by_edge = dict(zip(EDGES, parse_arch(text)))
-    return tuple(NASLIB_OPS.index(by_edge[edge]) for edge in NASLIB_EDGES)
+__all__ = ["OPS", "EDGES", "NASLIB_OPS", "NASLIB_EDGES", "parse_arch", "format_arch", "arch_from_op_indices",
+           "op_indices_from_arch", "build_nb201", "NB201Network", "Cell", "ReductionBlock", "ReLUConvBN", "Zero"]
 
 
 class Zero(nn.Module):
@@ -187,6 +109,7 @@ class NB201Network(nn.Module):
         super().__init__()
         ops = parse_arch(arch)
         self.arch = format_arch(ops)
+        self.sizes = (C, N, num_classes)
         self.stem = nn.Sequential(OrderedDict(
             conv=nn.Conv2d(3, C, 3, padding=1, bias=False), bn=nn.BatchNorm2d(C)))
         cells = []
@@ -198,6 +121,13 @@ class NB201Network(nn.Module):
         self.lastact = nn.Sequential(OrderedDict(bn=nn.BatchNorm2d(4 * C), relu=nn.ReLU()))
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(4 * C, num_classes)
+
+    def layer_graph(self, example_input: torch.Tensor):
+        """This network's layer graph, as a trace gives it, written without tracing
+        (:func:`nnmass.mass.nb201.nb201_graph`); ``nnmass.measure`` uses it."""
+        from ..mass.nb201 import nb201_graph
+        C, N, num_classes = self.sizes
+        return nb201_graph(dict(zip(EDGES, parse_arch(self.arch))), C, N, num_classes, int(example_input.shape[-1]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
@@ -222,8 +152,3 @@ def build_nb201(arch: str, num_classes: int = 10, C: int = 16, N: int = 5) -> NB
     for name, value in (("num_classes", num_classes), ("C", C), ("N", N)):
         check_int(f"NB201 {name}", value, 1, 4096)
     return NB201Network(arch, num_classes=num_classes, C=C, N=N)
-
-
-__all__ = ["OPS", "EDGES", "NASLIB_OPS", "NASLIB_EDGES", "parse_arch", "format_arch",
-           "arch_from_op_indices", "op_indices_from_arch", "build_nb201", "NB201Network",
-           "Cell", "ReductionBlock", "ReLUConvBN", "Zero"]

@@ -27,11 +27,17 @@ def trace_graph(model: nn.Module, example_input, *, method: str = "auto",
         model: any module; it is not changed.
         example_input: a tensor (or tuple of tensors) of the shape to trace at.
         method: ``"fx"``, ``"record"`` (one real forward pass, for models with
-            data-dependent control flow) or ``"auto"`` (fx, else record).
+            data-dependent control flow) or ``"auto"``: the model's own
+            ``layer_graph(example_input)`` where it has one (a NAS-Bench-201 network),
+            else fx, else record.
         leaf_modules: module classes fx should not trace into (default:
             torchvision's ``FrozenBatchNorm2d`` and ``StochasticDepth``).
     """
     check_choice("tracer", method, TRACERS)
+    own = getattr(model, "layer_graph", None)
+    if method == "auto" and callable(own):
+        graph = own(example_input)
+        return graph, sum(n.macs for n in graph.nodes)
     with _buffers_kept(model):
         if method in ("auto", "fx"):
             from .fx import fx_graph

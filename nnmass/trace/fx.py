@@ -16,7 +16,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..mass.graph import LayerGraph, Node
-from .ops import call_details, conv_macs, is_split, layout, linear_macs, module_op, out_channel_dim, split_ranges
+from .ops import (call_details, conv_macs, function_op, is_elementwise, is_split, layout, linear_macs, module_op,
+                  out_channel_dim, split_ranges)
 
 
 def default_leaf_modules() -> tuple[type, ...]:
@@ -80,6 +81,21 @@ def fast_shape(m: nn.Module, shape: tuple) -> tuple | None:
     return None
 
 
+def _elementwise_shape(fn, args, kwargs):
+    """An empty meta tensor of the output of an elementwise op (sum, product, activation)
+    on meta tensors, without running it: dispatching each of a network's many small ops
+    costs more than the rest of the trace. None for anything else."""
+    if kwargs or function_op(fn, args, kwargs, 2) not in ("add", "mul") and not is_elementwise(fn):
+        return None
+    tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    if not tensors or any(t.device.type != "meta" for t in tensors) or any(
+            not isinstance(a, (torch.Tensor, int, float)) or isinstance(a, bool) for a in args):
+        return None
+    shape = torch.broadcast_shapes(*(t.shape for t in tensors))
+    return torch.empty(shape, dtype=torch.result_type(*args[:2]) if len(args) > 1 else tensors[0].dtype,
+                       device="meta")
+
+
 def _tuple_of_tensors(out) -> bool:
     return isinstance(out, (tuple, list)) and bool(out) and isinstance(out[0], torch.Tensor) and out[0].dim() >= 2
 
@@ -110,6 +126,10 @@ class _Converter:
         self.calls: dict[str, int] = {}
         self.dims: dict[str, tuple] = {}  # graph node -> (channel dim, shape)
         self.graph = LayerGraph(method="fx")
+        # Counts the MACs of the ops that really run on meta tensors (modules without a fast
+        # shape, functions); ours are counted from their shapes. Entering it only around
+        # those keeps the many cheap steps out of its dispatch.
+        self.counter = FlopCounterMode(display=False)
 
     def name(self, node) -> str:
         if node.op == "call_module":
@@ -154,10 +174,10 @@ class _Converter:
             self.call_module(node, args, kwargs, ins)
         else:
             fn = node.target
-            if node.op == "call_method":
-                out = getattr(args[0], fn)(*args[1:], **kwargs)
-            else:
-                out = fn(*args, **kwargs)
+            out = _elementwise_shape(fn, args, kwargs)
+            if out is None:
+                with self.counter:
+                    out = getattr(args[0], fn)(*args[1:], **kwargs) if node.op == "call_method" else fn(*args, **kwargs)
             self.env[node] = out
             self.call_function(node, fn, args, kwargs, ins, out)
 
@@ -170,7 +190,8 @@ class _Converter:
         else:
             state = {k: torch.empty_like(v, device="meta") for k, v in
                      list(m.named_parameters()) + list(m.named_buffers())}
-            out = torch.func.functional_call(m, state, tuple(args), kwargs)
+            with self.counter:
+                out = torch.func.functional_call(m, state, tuple(args), kwargs)
         self.env[node] = out
         if ins and _tuple_of_tensors(out):
             # e.g. attention returning (output, weights): the first is the feature.
@@ -241,7 +262,5 @@ def fx_graph(model: nn.Module, example_input, leaf_modules=None) -> tuple[LayerG
     fxg = LeafTracer(leaf_modules).trace(model)
     example = list(example_input) if isinstance(example_input, (tuple, list)) else [example_input]
     conv = _Converter(model)
-    counter = FlopCounterMode(display=False)
-    with counter:
-        graph = conv.run(fxg, example)
-    return graph, counter.get_total_flops() // 2
+    graph = conv.run(fxg, example)
+    return graph, conv.counter.get_total_flops() // 2

@@ -31,6 +31,7 @@ _ARITH = {operator.mul, operator.imul, operator.truediv, operator.sub, operator.
           torch.Tensor.mul_, torch.Tensor.div, torch.Tensor.sub, torch.Tensor.__imul__,
           "mul", "mul_", "div", "div_", "sub", "__mul__", "__rmul__", "__truediv__", "__sub__", "__rsub__", "neg"}
 RELU_FNS = {F.relu, F.relu_, torch.relu, torch.relu_}
+_RELU_LIKE = RELU_FNS | {torch.sigmoid, torch.tanh, "relu", "relu_", "sigmoid", "tanh"}
 _ACT_FNS = RELU_FNS | {F.relu6, F.elu, F.leaky_relu, F.gelu, F.silu, F.mish,
             F.hardswish, F.hardsigmoid, F.hardtanh, F.sigmoid, torch.sigmoid, F.tanh, torch.tanh, F.softplus,
             F.dropout, F.dropout2d, F.softmax, F.log_softmax, torch.softmax, torch.clamp, torch.clamp_min,
@@ -117,6 +118,11 @@ def _is_zero(value) -> bool:
 
 def is_split(fn) -> bool:
     return _in(fn, _SPLIT)
+
+
+def is_elementwise(fn) -> bool:
+    """A sum, product or activation function: the output has its inputs' broadcast shape."""
+    return _in(fn, _ADD) or _in(fn, _MUL) or _in(fn, _RELU_LIKE)
 
 
 def is_add(fn) -> bool:
