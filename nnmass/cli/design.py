@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import UsageError
+from ..validate import MAX_INPUT_SIZE
 from .common import add_device_arg, int_at_least, seed_type
 
 SPACE_NAMES = ("dense-cnn", "dense-mlp", "mobilenet_v2")  # nnmass.design.SPACES, without importing it
@@ -24,7 +25,8 @@ def add_parser(sub) -> None:
     p.add_argument("--list-keys", action="store_true", help="print the space's keys and default ranges, then exit")
     p.add_argument("--max-params", metavar="N", help="most parameters")
     p.add_argument("--max-macs", metavar="N", help="most multiply-accumulates per input")
-    p.add_argument("--input-size", type=int, metavar="N", help="image side of the candidates (CNN spaces)")
+    p.add_argument("--input-size", type=int_at_least(1, MAX_INPUT_SIZE), metavar="N",
+                   help="image side of the candidates (CNN spaces)")
     p.add_argument("--match", metavar="MODEL", help="reach this model's NN-Mass (family or spec .json)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="set one key of the --match model")
@@ -45,6 +47,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..design import SPACES, design, parse_range_args, read_range_file, resolve_space
+    from ..safe_write import FIGURE_SUFFIXES, check_output
     from ..validate import parse_count
     from .design_output import report_json, report_text
 
@@ -59,6 +62,11 @@ def run(args) -> int:
     ranges.update(parse_range_args(args.ranges))
     max_params = parse_count(args.max_params, "--max-params") if args.max_params is not None else None
     max_macs = parse_count(args.max_macs, "--max-macs") if args.max_macs is not None else None
+    # Output paths first: a search may take minutes, and its result must have somewhere to go.
+    if args.out:
+        check_output(args.out, "--out")
+    if args.plot:
+        check_output(args.plot, "--plot", suffixes=FIGURE_SUFFIXES)
     match = _match(args) if args.match else None
     space = resolve_space(args.space, ranges, args.input_size)
     result = design(space, max_params=max_params, max_macs=max_macs,
