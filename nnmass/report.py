@@ -42,13 +42,17 @@ def paper_reference(rows: Sequence[dict]) -> dict:
 
 
 def load_rows(store: str | Path) -> list[dict]:
-    """Every trial of an existing store; a missing or empty store is a :class:`UsageError`."""
+    """Every trial of an existing store, opened read-only; a missing or empty store is a
+    :class:`UsageError`, and rows altered by hand are skipped with a note on stderr."""
     from .store import ResultStore
+    from .store_rows import note_altered, split_rows
 
-    with ResultStore(store, create=False) as s:
-        rows = s.trials()
+    with ResultStore(store, readonly=True) as s:
+        rows, altered = split_rows(s.trials())
+    note_altered(store, altered)  # rows edited by hand are skipped, and counted
     if not rows:
-        raise UsageError(f"store {str(store)!r} holds no trials; run `nnmass sweep GRID --store {store}` first")
+        raise UsageError(f"store {str(store)!r} holds no {'usable ' if altered else ''}trials; "
+                         f"run `nnmass sweep GRID --store {store}` first")
     return rows
 
 
