@@ -1,7 +1,7 @@
 """`nnmass study NAME`: one of the paper's studies end to end (sweep, fits, report)."""
 from __future__ import annotations
 
-from .common import add_batched_arg, add_device_arg, int_at_least, seed_type
+from .common import add_batched_arg, add_device_arg, int_at_least, seed_type, workers_type
 
 STUDY_NAMES = ("mnist-mlp", "cifar10-cnn", "imagenet-zoo")  # mirrors nnmass.studies.STUDIES
 
@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
                    help="results store (default ./nnmass-runs/<study>[-quick]/store.sqlite)")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="report folder (default ./nnmass-runs/<study>[-quick]/report)")
-    p.add_argument("--workers", type=int_at_least(1), default=1, metavar="N", help="parallel worker processes (default 1)")
+    p.add_argument("--workers", type=workers_type, default=1, metavar="N", help="parallel worker processes (default 1)")
     add_device_arg(p, "where trials train")
     add_batched_arg(p)
     p.add_argument("--data-root", metavar="DIR", default=None, help="dataset folder (needed by cifar10-cnn)")
