@@ -108,7 +108,9 @@ class Grid:
                     sets = {**self.fixed, **spec_point, **({"seed": seed} if seeded else {})}
                     spec = spec_for(self.model, sets)
                 except UsageError as e:
-                    where = shown(", ".join(f"{k}={shown(v)}" for k, v in point.items()) or "fixed values")[1:-1]
+                    # A location, not the value: the error itself shows the bad value once.
+                    where = ", ".join(f"{shown(k)[1:-1][:40]}={shown(v)[:40]}" for k, v in point.items())
+                    where = where[:200] or "fixed values"
                     raise UsageError(f"grid file {self.source!r}: at {where}, seed {seed}: {e}") from None
                 key = trial_key(spec, seed, self.dataset, self.epochs, train, self.ldi)
                 out.setdefault(key, TrialSpec(key, self.name, self.model, spec, seed, dict(point),
