@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
 from .errors import UsageError
+from .safe_write import write_text_atomically
 from .stats import PREDICTORS, TARGETS, fit_table
 
 FORMATS = ("md", "html", "both")
@@ -49,10 +51,12 @@ def load_rows(store: str | Path) -> list[dict]:
 
     with ResultStore(store, readonly=True) as s:
         rows, altered = split_rows(s.trials())
-    note_altered(store, altered)  # rows edited by hand are skipped, and counted
+    if not rows and altered:
+        raise UsageError(f"store {str(store)!r} holds no usable trials: all {len(altered)} were altered "
+                         f"(key {altered[0][0]}: {altered[0][1]})")
     if not rows:
-        raise UsageError(f"store {str(store)!r} holds no {'usable ' if altered else ''}trials; "
-                         f"run `nnmass sweep GRID --store {store}` first")
+        raise UsageError(f"store {str(store)!r} holds no trials; run `nnmass sweep GRID --store {store}` first")
+    note_altered(store, altered)  # rows edited by hand are skipped, and counted
     return rows
 
 
@@ -166,10 +170,10 @@ def write_blocks(blocks: Sequence[tuple], out_dir: Path, title: str, formats: st
     written = []
     if formats in ("md", "both"):
         written.append(out_dir / "report.md")
-        written[-1].write_text(render_markdown([heading(title, 1), *blocks]))
+        write_text_atomically(written[-1], "--out", render_markdown([heading(title, 1), *blocks]))
     if formats in ("html", "both"):
         written.append(out_dir / "report.html")
-        written[-1].write_text(render_html([heading(title, 1), *blocks], title))
+        write_text_atomically(written[-1], "--out", render_html([heading(title, 1), *blocks], title))
     return written[0]
 
 
@@ -181,6 +185,8 @@ def prepare_out_dir(out_dir: str | Path) -> Path:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UsageError(f"cannot create report folder {str(out)!r}: {e.strerror}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write report folder {str(out)!r}: it is not writable")
     return out
 
 
@@ -255,5 +261,5 @@ def write_report(store_or_rows, out_dir: str | Path, title: str = "nnmass sweep 
                            "error": (r.get("error") or "")[:160]} for r in failed[:50]])]
     blocks += list(extra.get("blocks", []))
     blocks += [heading("Made by"), code(command or "nnmass " + " ".join(sys.argv[1:]))]
-    (out / "fits.json").write_text(json.dumps(jsonable(fits), indent=2) + "\n")
+    write_text_atomically(out / "fits.json", "--out", json.dumps(jsonable(fits), indent=2) + "\n")
     return write_blocks(blocks, out, title, formats)
