@@ -98,7 +98,6 @@ class ResultStore:
 
     def __init__(self, path: str | Path, create: bool = True, readonly: bool = False):
         self.path = Path(path)
-        self.readonly = readonly
         self._db = None
         exists = check_store_file(self.path, reading=readonly or not create)
         try:
@@ -111,7 +110,7 @@ class ResultStore:
                     self._db.execute("PRAGMA journal_mode=WAL")
                     self._db.execute("PRAGMA synchronous=FULL")
                     self._init_schema()
-                    check_writable(self._db, self.path)
+                    check_writable(self._db)
         except BaseException:
             if self._db is not None:
                 self._db.close()

@@ -79,7 +79,18 @@ def connect_readonly(path) -> sqlite3.Connection:
 
 
 def connect_for_writing(path, exists: bool) -> sqlite3.Connection:
-    """A read-write connection, after refusing another program's SQLite database."""
+    """A read-write connection, after refusing a full disk, another program's SQLite
+    database and a damaged store, all before anything is written."""
+    folder = Path(path).resolve().parent
+    if not folder_writable(folder):
+        raise UsageError(f"cannot write store {where(path)}: its folder {str(folder)!r} is read-only "
+                         "(SQLite keeps a log file beside the store)")
+    if exists and not os.access(path, os.W_OK):
+        raise UsageError(f"cannot write store {where(path)}: the file is read-only")
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_BYTES:
+        raise UsageError(f"cannot write store {where(path)}: the disk is full ({free:,} bytes free); "
+                         "free some space, then run the sweep")
     db = _connect(Path(path), "rw" if exists else "rwc")
     try:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -88,19 +99,18 @@ def connect_for_writing(path, exists: bool) -> sqlite3.Connection:
             shown_tables = ", ".join(sorted(tables)[:8]) + (", ..." if len(tables) > 8 else "")
             raise UsageError(f"{where(path)} is a SQLite database of something else (tables: {shown_tables}), "
                              "not an nnmass results store; nnmass writes only into its own stores")
+        problem = db.execute("PRAGMA quick_check(1)").fetchone()[0]  # reads every page once
+        if problem != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is malformed: {str(problem)[:120]}")
     except BaseException:
         db.close()
         raise
     return db
 
 
-def check_writable(db: sqlite3.Connection, path) -> None:
-    """Commit one write (then undo it) so that a read-only file or folder, or a full
-    disk, stops a sweep before its first trial rather than after."""
-    free = shutil.disk_usage(Path(path).resolve().parent).free
-    if free < MIN_FREE_BYTES:
-        raise UsageError(f"cannot write store {where(path)}: the disk is full ({free:,} bytes free); "
-                         "free some space, then run the sweep")
+def check_writable(db: sqlite3.Connection) -> None:
+    """Commit one write (then undo it) so that a read-only file or folder, or a disk
+    too full to grow the log, stops a sweep before its first trial rather than after."""
     db.execute("BEGIN IMMEDIATE")
     try:
         db.execute("INSERT OR REPLACE INTO meta VALUES ('write_check', 'ok')")
@@ -115,7 +125,7 @@ def check_writable(db: sqlite3.Connection, path) -> None:
 def describe(path, error: sqlite3.Error) -> str:
     """One line: the file and the real cause of a SQLite error."""
     name = getattr(error, "sqlite_errorname", "") or ""
-    text = str(error)
+    text = " ".join(str(error).split())[:160]  # one line, however SQLite words it
     if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in text or "not a database" in text:
         return (f"store {where(path)} is damaged ({text}); nnmass cannot use it. Restore it from a copy, "
                 "or save its rows with the sqlite3 shell's .recover")
