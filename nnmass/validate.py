@@ -33,6 +33,8 @@ MAX_BOUNDS_WIDTH = 4096  # `bounds` simulates dense (w + m/2) x w Gaussian matri
 MAX_BOUNDS_ENTRIES = 2**27  # trials x rows x width drawn at once for one mass: 1 GiB of float64
 MAX_RANGE_VALUES = 2**20  # values of one --range axis (the product of axes is bounded separately)
 MAX_GRID_TRIALS = 100_000  # trials of one grid file; the paper's largest grid has 200
+MAX_DESIGN_CHUNK = 2**24  # design candidates evaluated at once: ~100 bytes each across their columns
+MAX_BOOTSTRAP = 100_000  # bootstrap resamples; intervals settle long before (the default is 1000)
 WORKERS_PER_CORE = 4  # --workers beyond this only thrash: each worker trains at full speed on a core
 
 _REPR = reprlib.Repr()  # bounded work and length, even for huge or deeply nested values

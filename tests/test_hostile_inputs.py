@@ -74,6 +74,8 @@ ARGS = [
     (["train", "dense-mlp", "--lr", "1_0"], "argument --lr: must be a number, got '1_0'"),
     (["train", "dense-mlp", "--momentum", "inf"], "argument --momentum: must be a number, got 'inf'"),
     (["mass", "dense-mlp", "--set", "x" * 100000 + "=1"], "unknown key(s)"),
+    (["fit", "s.sqlite", "--bootstrap", "100000000"], "argument --bootstrap: must be an integer in 0..100000"),
+    (["design", "dense-mlp", "--chunk-size", "10000000000"], "argument --chunk-size: must be an integer in 1.."),
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import UsageError
-from ..validate import MAX_INPUT_SIZE
+from ..validate import MAX_DESIGN_CHUNK, MAX_INPUT_SIZE
 from .common import add_device_arg, int_at_least, seed_type
 
 SPACE_NAMES = ("dense-cnn", "dense-mlp", "mobilenet_v2")  # nnmass.design.SPACES, without importing it
@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
                    help="set one key of the --match model")
     p.add_argument("--top", type=int_at_least(1), default=10, metavar="K", help="candidates to list (default 10)")
     p.add_argument("--seed", type=seed_type, default=0, help="seed of the chosen spec's skip links (default 0)")
-    p.add_argument("--chunk-size", type=int_at_least(1), default=2**20, metavar="N", help="candidates evaluated at once")
+    p.add_argument("--chunk-size", type=int_at_least(1, MAX_DESIGN_CHUNK), default=2**20, metavar="N", help="candidates evaluated at once")
     p.add_argument("--out", metavar="FILE", help="write the chosen spec as JSON (for mass, train, sweep)")
     p.add_argument("--plot", metavar="FILE", help="save the Pareto front figure (png, pdf, svg)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
