@@ -133,10 +133,8 @@ def spec_for(name: str, sets: dict | None = None) -> Spec:
 
 
 def _spec_from_file(path: Path, sets: dict) -> Spec:
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise UsageError(f"cannot read spec file {str(path)!r}: {e.strerror}") from None
+    from .yamljson import read_text_file
+    text = read_text_file(path, "spec file")
     spec = spec_from_json(text)
     if sets:
         keys = settable_keys(type(spec))

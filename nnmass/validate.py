@@ -26,7 +26,7 @@ DEVICE_FORMS = "cpu, cuda or cuda:N"
 # Each is far beyond any real use, and far below what would take a machine down.
 MAX_WIDTH = 65536  # widths, channels, classes: the widest real layers have a few thousand
 MAX_INPUT_SIZE = 16384  # image side in pixels: 3 x 16384^2 floats are 3 GiB per image already
-MAX_INPUT_ELEMENTS = 2**28  # one input batch: 1 GiB of float32 before the network's activations
+MAX_INPUT_ELEMENTS = 2**26  # one input batch: 256 MiB of float32; the activations are tens of times that
 MAX_BUILD_PARAMS = 2**31  # parameters of a built network: 8 GiB of float32 (ViT-H has 0.63e9)
 MAX_LDI_BATCH = 65536  # LDI inputs: one Jacobian per sample and layer is kept
 MAX_BOUNDS_WIDTH = 4096  # `bounds` simulates dense (w + m/2) x w Gaussian matrices

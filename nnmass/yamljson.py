@@ -8,7 +8,8 @@ Three hostile shapes get one line naming the file instead of eating the machine:
   an alias that refers to its own node (a cycle) is refused too;
 - nesting deeper than :data:`MAX_DEPTH` levels (no real file nests past 5),
   which would otherwise end in a RecursionError somewhere downstream;
-- malformed text: the parser's own message and line.
+- malformed text: the parser's own message and line;
+- files that are not text, or too large to be a grid (``/dev/zero`` included).
 """
 from __future__ import annotations
 
@@ -18,6 +19,22 @@ from .errors import UsageError
 
 MAX_ALIAS_NODES = 10_000  # nodes aliases may add; a grid or range file needs a handful
 MAX_DEPTH = 64  # nesting levels
+MAX_FILE_BYTES = 1 << 24  # 16 MiB: grids, ranges and specs are a few KiB
+
+
+def read_text_file(path, what: str) -> str:
+    """A user's text file, read with a size bound, as UTF-8; one line on any problem."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise UsageError(f"cannot read {what} {str(path)!r}: {e.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise UsageError(f"{what} {str(path)!r} is over {MAX_FILE_BYTES >> 20} MiB, too large to be one")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{what} {str(path)!r} is not UTF-8 text") from None
 
 
 def parse_yaml_or_json(text: str, source: str, what: str, *, as_json: bool):

@@ -40,8 +40,8 @@ ARGS = [
     (["bounds", "--q", "1_0"], "must be a number > 0, got '1_0'"),
     (["ldi", "dense-mlp", "--batch", "100000000"], "must be an integer in 1..65536"),
     (["ldi", "dense-mlp", "--batch", "65536", "--set", "input_dim=100000"],
-     "over the 268,435,456 one input batch may hold"),
-    (["ldi", "resnet18", "--set", "input_size=16384", "--batch", "1"], "over the 268,435,456"),
+     "over the 67,108,864 one input batch may hold"),
+    (["ldi", "resnet18", "--set", "input_size=16384", "--batch", "1"], "over the 67,108,864"),
     (["ldi", "mobilenet_v2", "--set", "width_mult=64"], "parameters, over the 2,147,483,648 nnmass builds"),
     (["mass", "dense-mlp", "--set", "width=100000"], "width must be an integer in 1..65536, got 100000"),
     (["mass", "dense-mlp", "--set", "num_classes=100000"], "num_classes must be an integer in 1..65536"),
@@ -137,6 +137,24 @@ def test_hostile_range_files(capsys, tmp_path, name, text, where, needle):
     path.write_text(text)
     line = refused(capsys, ["design", "dense-mlp", "--range-file", path, "--max-params", "20k"], needle)
     assert where in line
+
+
+NOT_TEXT = [
+    (["sweep", "{file}", "--store", "{tmp}/s.sqlite"], ".yaml", "grid file"),
+    (["mass", "{file}"], ".json", "spec file"),
+    (["design", "dense-mlp", "--range-file", "{file}"], ".yaml", "range file"),
+]
+
+
+@pytest.mark.parametrize("argv,suffix,what", NOT_TEXT, ids=[a[0] for a, _, _ in NOT_TEXT])
+def test_binary_and_endless_files(capsys, tmp_path, argv, suffix, what):
+    binary = tmp_path / f"binary{suffix}"
+    binary.write_bytes(bytes(range(128, 256)) * 8)
+    fill = lambda file: [a.replace("{file}", str(file)).replace("{tmp}", str(tmp_path)) for a in argv]
+    refused(capsys, fill(binary), f"{what} '{binary}' is not UTF-8 text")
+    if argv[0] != "mass" and os.path.exists("/dev/zero"):  # endless: read up to the bound, then refused
+        refused(capsys, fill("/dev/zero"), f"{what} '/dev/zero' is over 16 MiB")
+    assert not (tmp_path / "s.sqlite").exists()
 
 
 def test_deeply_nested_spec_file(capsys, tmp_path):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..validate import FLOAT_TEXT, MAX_RANGE_VALUES, int_text, shown
+from ..yamljson import parse_yaml_or_json, read_text_file
 
 _FLOAT_TOL = 1e-9  # so 0.35:1.4:0.05 includes 1.4 despite binary rounding
 
@@ -38,12 +39,8 @@ def parse_range_args(items) -> dict:
 def read_range_file(path) -> dict:
     """A YAML or JSON mapping ``key -> "LO:HI[:STEP]" | "a,b,c" | [a, b, c] | value``."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise UsageError(f"cannot read range file {str(path)!r}: {e.strerror}") from None
-    from ..yamljson import parse_yaml_or_json
-    data = parse_yaml_or_json(text, str(path), "range file", as_json=path.suffix.lower() == ".json")
+    data = parse_yaml_or_json(read_text_file(path, "range file"), str(path), "range file",
+                              as_json=path.suffix.lower() == ".json")
     if not isinstance(data, dict):
         raise UsageError(f"range file {str(path)!r} must hold a mapping KEY: RANGE")
     return {str(k): v for k, v in data.items()}

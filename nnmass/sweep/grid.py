@@ -42,6 +42,7 @@ from ..errors import UsageError
 from ..families import FAMILIES, settable_keys, spec_for
 from ..spec import Spec
 from ..train.config import coerce_settings
+from ..yamljson import parse_yaml_or_json, read_text_file
 from ..validate import MAX_GRID_TRIALS, MAX_LDI_BATCH, MAX_SEED, int_problem, shown
 
 REQUIRED = ("model", "dataset", "epochs")
@@ -131,20 +132,11 @@ def load_grid(path: str | Path) -> Grid:
     """Parse and validate a grid file; every spec is built here, so bad values stop the
     sweep before any training. Raises :class:`UsageError` with one line naming the file."""
     path = Path(path)
-    src = str(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise UsageError(f"cannot read grid file {src!r}: {e.strerror}") from None
-    data = _parse(text, path)
-    grid = grid_from_dict(data, source=src, default_name=path.stem)
+    data = parse_yaml_or_json(read_text_file(path, "grid file"), str(path), "grid file",
+                              as_json=path.suffix.lower() == ".json")
+    grid = grid_from_dict(data, source=str(path), default_name=path.stem)
     grid.trials()  # builds every spec: errors surface now, one line each
     return grid
-
-
-def _parse(text: str, path: Path):
-    from ..yamljson import parse_yaml_or_json
-    return parse_yaml_or_json(text, str(path), "grid file", as_json=path.suffix.lower() == ".json")
 
 
 def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") -> Grid:
