@@ -178,6 +178,8 @@ def write_blocks(blocks: Sequence[tuple], out_dir: Path, title: str, formats: st
 
 
 def prepare_out_dir(out_dir: str | Path) -> Path:
+    if not str(out_dir).strip():
+        raise UsageError(f"--out needs a folder name, got {str(out_dir)!r}")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UsageError(f"report folder {str(out)!r} is a file; give a folder path")

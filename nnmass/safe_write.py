@@ -30,12 +30,14 @@ def check_output(path, flag: str, protect: Iterable = (), suffixes: Iterable[str
         UsageError: one line naming what is wrong with ``path``.
     """
     where = repr(str(path))
+    if not str(path).strip():
+        raise UsageError(f"{flag} needs a file name, got {where}")
     target = Path(os.path.realpath(path))  # write through a symlink to its file, not over the link
     if target.is_dir():
         raise UsageError(f"cannot write {flag} {where}: it is a folder; give a file name")
     if suffixes and target.suffix.lower().lstrip(".") not in tuple(suffixes):
         raise UsageError(f"{flag} {where}: use a {', '.join('.' + s for s in suffixes)} file name")
-    if target.exists() and not target.is_file():
+    if (os.path.exists(path) or target.exists()) and not (os.path.isfile(path) and target.is_file()):
         raise UsageError(f"cannot write {flag} {where}: not a regular file (a device, pipe or socket)")
     if not target.parent.is_dir():
         raise UsageError(f"cannot write {flag} {where}: folder {str(target.parent)!r} does not exist")

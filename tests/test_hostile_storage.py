@@ -168,6 +168,11 @@ OUTPUTS = [
     (["bounds", "--plot", "{tmp}"], "it is a folder"),
     (["bounds", "--plot", "{tmp}/no/b.png"], "does not exist"),
     (["report", "{store}", "--out", "{store}"], "is a file; give a folder path"),
+    (["report", "{store}", "--out", ""], "--out needs a folder name"),
+    (["export", "{store}", "--csv", ""], "--csv needs a file name"),
+    (["export", "{store}", "--parquet", " "], "--parquet needs a file name"),
+    (["design", "dense-mlp", "--max-params", "20k", "--out", ""], "--out needs a file name"),
+    (["bounds", "--plot", ""], "--plot needs a file name"),
 ]
 
 

@@ -30,7 +30,7 @@ def run(args) -> int:
     from ..validate import parse_numbers
 
     masses = parse_numbers(args.mass, "--mass", lo=0)
-    if args.plot:  # before the simulation, which may take a while
+    if args.plot is not None:  # before the simulation, which may take a while
         check_output(args.plot, "--plot", suffixes=FIGURE_SUFFIXES)
     rows = simulate_bounds(args.width, masses, trials=args.trials, q=args.q, seed=args.seed)
     # Results first, so a figure that cannot be written loses nothing.

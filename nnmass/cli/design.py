@@ -53,21 +53,21 @@ def run(args) -> int:
 
     if args.space not in SPACES:
         raise UsageError(f"unknown design space {args.space!r}; valid: {', '.join(SPACES)}")
-    if args.sets and not args.match:
+    if args.sets and args.match is None:
         raise UsageError("--set applies to the --match model; give --match MODEL")
     if args.list_keys:
         print(_keys_table(SPACES[args.space]))
         return 0
-    ranges = read_range_file(args.range_file) if args.range_file else {}
+    ranges = read_range_file(args.range_file) if args.range_file is not None else {}
     ranges.update(parse_range_args(args.ranges))
     max_params = parse_count(args.max_params, "--max-params") if args.max_params is not None else None
     max_macs = parse_count(args.max_macs, "--max-macs") if args.max_macs is not None else None
     # Output paths first: a search may take minutes, and its result must have somewhere to go.
-    if args.out:
+    if args.out is not None:
         check_output(args.out, "--out")
-    if args.plot:
+    if args.plot is not None:
         check_output(args.plot, "--plot", suffixes=FIGURE_SUFFIXES)
-    match = _match(args) if args.match else None
+    match = _match(args) if args.match is not None else None
     space = resolve_space(args.space, ranges, args.input_size)
     result = design(space, max_params=max_params, max_macs=max_macs,
                     match_mass=match["nn_mass"] if match else None, top_k=args.top,

@@ -20,8 +20,8 @@ def run(args) -> int:
 
     # Read-only: the store is never written, and the output may not be the store or its -wal/-shm.
     with ResultStore(args.store, readonly=True) as store:
-        n = store.export_csv(args.csv) if args.csv else store.export_parquet(args.parquet)
+        n = store.export_csv(args.csv) if args.csv is not None else store.export_parquet(args.parquet)
         if n < len(store):  # Parquet left out rows altered by hand: say which
             note_altered(args.store, split_rows(store.trials())[1])
-    print(f"exported {n} trials to {args.csv or args.parquet}")
+    print(f"exported {n} trials to {args.csv if args.csv is not None else args.parquet}")
     return 0
