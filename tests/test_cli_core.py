@@ -105,9 +105,9 @@ BAD_INPUT = [
     (["ldi", "dense-mlp", "--seed", "-1"], "argument --seed: must be an integer in 0..9223372036854775807, got '-1'"),
     (["sweep", "g.yaml", "--store", "s", "--workers", "0"], "argument --workers: must be an integer in 1.."),
     (["study", "mnist-mlp", "--workers", "x"], "argument --workers: must be an integer in 1.."),
-    (["fit", "s", "--bootstrap", "-5"], "argument --bootstrap: must be an integer >= 0, got '-5'"),
+    (["fit", "s", "--bootstrap", "-5"], "argument --bootstrap: must be an integer in 0..100000, got '-5'"),
     (["report", "s", "--out", "d", "--seed", "-2"], "argument --seed: must be an integer in 0..9223372036854775807, got '-2'"),
-    (["design", "dense-mlp", "--chunk-size", "0"], "argument --chunk-size: must be an integer >= 1"),
+    (["design", "dense-mlp", "--chunk-size", "0"], "argument --chunk-size: must be an integer in 1..16777216"),
     (["bounds", "--trials", "0"], "argument --trials: must be an integer >= 1, got '0'"),
     (["train", "dense-mlp", "--batch-size", "0"], "argument --batch-size: must be an integer >= 1, got '0'"),
 ]
