@@ -28,6 +28,7 @@ MAX_WIDTH = 65536  # widths, channels, classes: the widest real layers have a fe
 MAX_INPUT_SIZE = 16384  # image side in pixels: 3 x 16384^2 floats are 3 GiB per image already
 MAX_INPUT_ELEMENTS = 2**26  # one input batch: 256 MiB of float32; the activations are tens of times that
 MAX_BUILD_PARAMS = 2**31  # parameters of a built network: 8 GiB of float32 (ViT-H has 0.63e9)
+MAX_BUILD_LAYERS = 10_000  # conv and linear layers of a built network (ResNet-1001 has ~1000)
 MAX_LDI_BATCH = 65536  # LDI inputs: one Jacobian per sample and layer is kept
 MAX_BOUNDS_WIDTH = 4096  # `bounds` simulates dense (w + m/2) x w Gaussian matrices
 MAX_BOUNDS_ENTRIES = 2**27  # trials x rows x width drawn at once for one mass: 1 GiB of float64
@@ -260,12 +261,13 @@ def parse_shape(text, name: str = "--input-shape") -> tuple[int, ...]:
     return check_input_elements(name, values)
 
 
-def check_build_params(name: str, params: int) -> int:
-    """A network's parameter count, before it is built: at most :data:`MAX_BUILD_PARAMS`."""
-    if params > MAX_BUILD_PARAMS:
-        raise UsageError(f"{name} has {params:,} parameters, over the {MAX_BUILD_PARAMS:,} nnmass builds "
-                         "(8 GiB of float32); its closed-form NN-Mass needs no build: use `nnmass mass`")
-    return params
+def check_build_size(name: str, params: int, layers: int) -> None:
+    """A network's closed-form size, before it is built: at most :data:`MAX_BUILD_PARAMS`
+    parameters and :data:`MAX_BUILD_LAYERS` layers (each layer costs memory of its own)."""
+    for count, limit, what in ((params, MAX_BUILD_PARAMS, "parameters"), (layers, MAX_BUILD_LAYERS, "layers")):
+        if count > limit:
+            raise UsageError(f"{name} has {count:,} {what}, over the {limit:,} nnmass builds; "
+                             "its closed-form NN-Mass needs no build: use `nnmass mass`")
 
 
 def cpu_cores() -> int:

@@ -43,6 +43,7 @@ ARGS = [
      "over the 67,108,864 one input batch may hold"),
     (["ldi", "resnet18", "--set", "input_size=16384", "--batch", "1"], "over the 67,108,864"),
     (["ldi", "mobilenet_v2", "--set", "width_mult=64"], "parameters, over the 2,147,483,648 nnmass builds"),
+    (["ldi", "dense-mlp", "--set", "depth=1000000", "--set", "tc=0"], "1,000,001 layers, over the 10,000"),
     (["mass", "dense-mlp", "--set", "width=100000"], "width must be an integer in 1..65536, got 100000"),
     (["mass", "dense-mlp", "--set", "num_classes=100000"], "num_classes must be an integer in 1..65536"),
     (["mass", "dense-mlp", "--set", "depth=1_6"], "--set depth='1_6': expected int"),

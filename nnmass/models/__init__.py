@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..validate import check_build_params, check_input_elements
+from ..validate import check_build_size, check_input_elements
 from ..spec import DenseCNNSpec, DenseMLPSpec, DenseNetSpec, MobileNetV2Spec, ResNetSpec, Spec, VGGSpec
 from .dense import DenseCNN, DenseMLP
 from .torchvision_families import build_densenet, build_mobilenet_v2, build_resnet, build_vgg
@@ -27,7 +27,8 @@ def build(spec: Spec, seed: int | None = None) -> nn.Module:
     to hold in memory is refused from its closed-form parameter count, before any
     weight is allocated."""
     from ..cost import spec_cost
-    check_build_params(f"{spec.family} spec", spec_cost(spec).params)
+    cost = spec_cost(spec)
+    check_build_size(f"{spec.family} spec", cost.params, cost.layers)
     builder = _BUILDERS[type(spec)]
     if seed is None:
         return builder(spec)
