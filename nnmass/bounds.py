@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from .errors import UsageError
-from .validate import check_int, check_number, check_seed
+from .validate import MAX_BOUNDS_ENTRIES, MAX_BOUNDS_WIDTH, check_int, check_number, check_seed
 from .topology import prop2_bounds
 
 
@@ -58,7 +58,7 @@ def simulate_bounds(width: int, masses, trials: int = 200, q: float = 1.0, seed:
 
 
 def _checked(width, trials, q, masses, seed):
-    check_int("width", width, 1)
+    check_int("width", width, 1, MAX_BOUNDS_WIDTH)
     check_int("trials", trials, 1)
     check_seed("seed", seed)
     check_number("q (init variance)", q, lo=0, open_lo=True)
@@ -68,4 +68,10 @@ def _checked(width, trials, q, masses, seed):
     bad = [m for m in masses if not (0 <= m < math.inf)]
     if bad:
         raise UsageError(f"masses must be finite numbers >= 0, got {bad[0]!r}")
+    # Refuse before drawing: one mass draws trials x rows x width numbers at once.
+    for m in masses:
+        entries = trials * jacobian_rows(width, m) * width
+        if entries > MAX_BOUNDS_ENTRIES:
+            raise UsageError(f"mass {m:g} at width {width} with {trials} trials draws {entries:,} numbers at once, "
+                             f"over the {MAX_BOUNDS_ENTRIES:,} a run may draw; lower the mass, width or trials")
     return int(width), int(trials), float(q), masses

@@ -69,7 +69,7 @@ def parse_sets(items: list[str] | None) -> dict[str, str]:
         if not sep or not key:
             raise UsageError(f"--set takes KEY=VALUE, got {shown(item)}")
         if key in out:
-            raise UsageError(f"--set {key} given twice; give each key once (lists are comma-separated)")
+            raise UsageError(f"--set {shown(key)[1:-1]} given twice; give each key once (lists are comma-separated)")
         out[key] = value.strip()
     return out
 
@@ -126,26 +126,26 @@ def spec_for(name: str, sets: dict | None = None) -> Spec:
     keys = settable_keys(fam.spec_type)
     unknown = sorted(set(sets) - set(keys))
     if unknown:
-        raise UsageError(f"unknown key(s) {', '.join(unknown)} for {name}; valid keys: {' '.join(keys)}")
+        raise UsageError(f"unknown key(s) {shown(', '.join(unknown))[1:-1]} for {name}; valid keys: {' '.join(keys)}")
     values = dict(fam.defaults)
     values.update({k: coerce_value(fam.spec_type, k, v) for k, v in sets.items()})
     return fam.spec_type(**values)
 
 
 def _spec_from_file(path: Path, sets: dict) -> Spec:
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise UsageError(f"cannot read spec file {str(path)!r}: {e.strerror}") from None
+    from .yamljson import read_text_file
+    text = read_text_file(path, "spec file")
     spec = spec_from_json(text)
     if sets:
         keys = settable_keys(type(spec))
         unknown = sorted(set(sets) - set(keys))
         if unknown:
-            raise UsageError(f"unknown key(s) {', '.join(unknown)} for {spec.family}; valid keys: {' '.join(keys)}")
+            raise UsageError(f"unknown key(s) {shown(', '.join(unknown))[1:-1]} for {spec.family}; valid keys: {' '.join(keys)}")
         spec = spec.replace(**{k: coerce_value(type(spec), k, v) for k, v in sets.items()})
     return spec
 
 
-def dump_spec(spec: Spec, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
+def dump_spec(spec: Spec, path: str | Path, flag: str = "--out") -> None:
+    """Write ``spec`` as JSON, replacing ``path`` in one step (a failed write leaves it as it was)."""
+    from .safe_write import write_text_atomically
+    write_text_atomically(path, flag, json.dumps(spec.to_dict(), indent=2) + "\n")

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
 from .errors import UsageError
+from .safe_write import write_text_atomically
 from .stats import PREDICTORS, TARGETS, fit_table
 from .validate import shown
 
@@ -43,13 +45,19 @@ def paper_reference(rows: Sequence[dict]) -> dict:
 
 
 def load_rows(store: str | Path) -> list[dict]:
-    """Every trial of an existing store; a missing or empty store is a :class:`UsageError`."""
+    """Every trial of an existing store, opened read-only; a missing or empty store is a
+    :class:`UsageError`, and rows altered by hand are skipped with a note on stderr."""
     from .store import ResultStore
+    from .store_rows import note_altered, split_rows
 
-    with ResultStore(store, create=False) as s:
-        rows = s.trials()
+    with ResultStore(store, readonly=True) as s:
+        rows, altered = split_rows(s.trials())
+    if not rows and altered:
+        raise UsageError(f"store {str(store)!r} holds no usable trials: all {len(altered)} were altered "
+                         f"(key {altered[0][0]}: {altered[0][1]})")
     if not rows:
         raise UsageError(f"store {str(store)!r} holds no trials; run `nnmass sweep GRID --store {store}` first")
+    note_altered(store, altered)  # rows edited by hand are skipped, and counted
     return rows
 
 
@@ -183,14 +191,16 @@ def write_blocks(blocks: Sequence[tuple], out_dir: Path, title: str, formats: st
     written = []
     if formats in ("md", "both"):
         written.append(out_dir / "report.md")
-        written[-1].write_text(render_markdown([heading(title, 1), *blocks]))
+        write_text_atomically(written[-1], "--out", render_markdown([heading(title, 1), *blocks]))
     if formats in ("html", "both"):
         written.append(out_dir / "report.html")
-        written[-1].write_text(render_html([heading(title, 1), *blocks], title))
+        write_text_atomically(written[-1], "--out", render_html([heading(title, 1), *blocks], title))
     return written[0]
 
 
 def prepare_out_dir(out_dir: str | Path) -> Path:
+    if not str(out_dir).strip():
+        raise UsageError(f"--out needs a folder name, got {str(out_dir)!r}")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UsageError(f"report folder {str(out)!r} is a file; give a folder path")
@@ -198,6 +208,8 @@ def prepare_out_dir(out_dir: str | Path) -> Path:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UsageError(f"cannot create report folder {str(out)!r}: {e.strerror}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write report folder {str(out)!r}: it is not writable")
     return out
 
 
@@ -274,5 +286,5 @@ def write_report(store_or_rows, out_dir: str | Path, title: str = "nnmass sweep 
                            "error": (r.get("error") or "")[:160]} for r in failed[:50]])]
     blocks += list(extra.get("blocks", []))
     blocks += [heading("Made by"), code(command or "nnmass " + " ".join(sys.argv[1:]))]
-    (out / "fits.json").write_text(json.dumps(jsonable(fits), indent=2) + "\n")
+    write_text_atomically(out / "fits.json", "--out", json.dumps(jsonable(fits), indent=2) + "\n")
     return write_blocks(blocks, out, title, formats)

@@ -41,9 +41,14 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import UsageError
+from .safe_write import write_atomically
+from .store_open import check_store_file, check_writable, connect_for_writing, connect_readonly, describe, side_files
+from .store_rows import split_rows
+from .validate import shown
 
 SCHEMA_VERSION = 1
 STATUSES = ("done", "diverged", "failed")
@@ -82,28 +87,58 @@ class ResultStore:
     Args:
         path: the database file.
         create: make the file if it does not exist; when False a missing file is a
-            :class:`UsageError` (what ``nnmass export`` wants).
+            :class:`UsageError`.
+        readonly: open for reading only (``fit``, ``export``, ``report``): the file is
+            never written, and a missing, empty or foreign file is refused.
+
+    Opening never writes into a file that is not an nnmass store, and a writable
+    store proves it can commit before it is returned (:mod:`nnmass.store_open`).
+    Every SQLite error, a damaged file included, is a one-line :class:`UsageError`.
     """
 
-    def __init__(self, path: str | Path, create: bool = True):
+    def __init__(self, path: str | Path, create: bool = True, readonly: bool = False):
         self.path = Path(path)
-        where = repr(str(self.path))
-        if not self.path.is_file():
-            if not create:
-                raise UsageError(f"store {where} does not exist; give the --store file a sweep wrote")
-            if not self.path.parent.is_dir():
-                raise UsageError(f"cannot create store {where}: folder {str(self.path.parent)!r} does not exist")
+        self._db = None
+        exists = check_store_file(self.path, reading=readonly or not create)
         try:
-            # isolation_level=None: we open and commit each transaction ourselves.
-            self._db = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            if not create and not self._db.execute(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'trials'").fetchone():
-                raise UsageError(f"{str(self.path)!r} is not an nnmass results store (no trials table)")
-            self._init_schema()
-        except sqlite3.DatabaseError as e:
-            raise UsageError(f"{str(self.path)!r} is not an nnmass results store ({e})") from None
+            with self._errors():
+                if readonly:
+                    self._db = connect_readonly(self.path)
+                    self._check_schema()
+                else:
+                    self._db = connect_for_writing(self.path, exists)
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                    self._db.execute("PRAGMA synchronous=FULL")
+                    self._init_schema()
+                    check_writable(self._db)
+        except BaseException:
+            if self._db is not None:
+                self._db.close()
+            raise
+
+    @contextmanager
+    def _errors(self):
+        """SQLite errors (a damaged file, a full disk, a lock) as one line naming the file."""
+        try:
+            yield
+        except sqlite3.Error as e:
+            raise UsageError(describe(self.path, e)) from None
+
+    def _check_schema(self) -> None:
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "trials" not in tables:
+            raise UsageError(f"{str(self.path)!r} is not an nnmass results store (no trials table)")
+        row = self._db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() \
+            if "meta" in tables else None
+        if row is None:
+            raise UsageError(f"{str(self.path)!r} is not an nnmass results store (no schema version)")
+        if row[0] != str(SCHEMA_VERSION):
+            raise UsageError(f"store {str(self.path)!r} has schema version {shown(row[0])}; "
+                             f"this nnmass reads version {SCHEMA_VERSION}")
+        cols = [r[1] for r in self._db.execute("PRAGMA table_info(trials)")]
+        if tuple(cols) != COLUMN_NAMES:
+            raise UsageError(f"store {str(self.path)!r} has a trials table with other columns "
+                             "than nnmass writes")
 
     def _init_schema(self) -> None:
         with self._transaction():
@@ -112,29 +147,26 @@ class ResultStore:
             row = self._db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
             if row is None:
                 self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif row[0] != str(SCHEMA_VERSION):
-                raise UsageError(f"store {str(self.path)!r} has schema version {row[0]}; "
-                                 f"this nnmass reads version {SCHEMA_VERSION}")
-        cols = [r[1] for r in self._db.execute("PRAGMA table_info(trials)")]
-        if tuple(cols) != COLUMN_NAMES:
-            raise UsageError(f"store {str(self.path)!r} has a trials table with other columns "
-                             "than nnmass writes")
+        self._check_schema()
 
     def _transaction(self):
         return _Transaction(self._db)
 
     @property
     def schema_version(self) -> int:
-        return int(self._db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()[0])
+        with self._errors():
+            return int(self._db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()[0])
 
     def has(self, key: str) -> bool:
         """Whether a row exists for ``key`` (any status)."""
-        return self._db.execute("SELECT 1 FROM trials WHERE key = ?", (key,)).fetchone() is not None
+        with self._errors():
+            return self._db.execute("SELECT 1 FROM trials WHERE key = ?", (key,)).fetchone() is not None
 
     def done_keys(self) -> set[str]:
         """Keys of finished trials (status done or diverged): a resumed sweep skips them."""
         q = f"SELECT key FROM trials WHERE status IN ({', '.join('?' * len(FINISHED))})"
-        return {r[0] for r in self._db.execute(q, FINISHED)}
+        with self._errors():
+            return {r[0] for r in self._db.execute(q, FINISHED)}
 
     def put(self, row: dict) -> bool:
         """Store one trial in its own committed transaction.
@@ -151,7 +183,7 @@ class ResultStore:
         if row["status"] not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {row['status']!r}")
         values = tuple(row.get(c) for c in COLUMN_NAMES)
-        with self._transaction():
+        with self._errors(), self._transaction():
             cur = self._db.execute(_UPSERT, values)
         return cur.rowcount > 0
 
@@ -168,34 +200,53 @@ class ResultStore:
         if where:
             q += " WHERE " + " AND ".join(where)
         q += " ORDER BY rowid"
-        return [dict(zip(COLUMN_NAMES, r)) for r in self._db.execute(q, args)]
+        with self._errors():
+            return [dict(zip(COLUMN_NAMES, r)) for r in self._db.execute(q, args)]
 
     def __len__(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+        with self._errors():
+            return self._db.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
 
-    def export_csv(self, path: str | Path) -> int:
-        """Write every row to a CSV file (empty cell for NULL); returns the row count."""
-        rows = self.trials()
-        with _open_out(path, newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMN_NAMES)
-            writer.writeheader()
-            writer.writerows(rows)
-        return len(rows)
+    def export_csv(self, path: str | Path, flag: str = "--csv") -> int:
+        """Write every row as stored to a CSV file (empty cell for NULL); returns the row count.
 
-    def export_parquet(self, path: str | Path) -> int:
-        """Write every row to a Parquet file with typed columns; returns the row count."""
+        The file is replaced in one step (a failed write leaves it as it was), and may
+        not be the store or one of its side files."""
+        count = 0
+
+        def write(tmp):
+            nonlocal count
+            rows = self.trials()
+            with open(tmp, "w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=COLUMN_NAMES)
+                writer.writeheader()
+                writer.writerows(rows)
+            count = len(rows)
+        write_atomically(path, flag, write, protect=side_files(self.path))
+        return count
+
+    def export_parquet(self, path: str | Path, flag: str = "--parquet") -> int:
+        """Write the rows to a Parquet file with typed columns; returns the rows written.
+
+        Rows altered by hand so that they no longer fit their columns (text in a
+        number column, malformed JSON) are left out (:mod:`nnmass.store_rows`); the
+        file is replaced in one step, as by :meth:`export_csv`."""
         try:
             import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError:
             raise UsageError("Parquet export needs pyarrow: pip install 'nnmass[parquet]'") from None
         types = {"TEXT": pa.string(), "INTEGER": pa.int64(), "REAL": pa.float64()}
-        rows = self.trials()
         schema = pa.schema([(n, types[t]) for n, t in COLUMNS])
-        table = pa.table({n: [r[n] for r in rows] for n in COLUMN_NAMES}, schema=schema)
-        _check_out(path)
-        pq.write_table(table, str(path))
-        return len(rows)
+        count = 0
+
+        def write(tmp):
+            nonlocal count
+            rows, _ = split_rows(self.trials())
+            pq.write_table(pa.table({n: [r[n] for r in rows] for n in COLUMN_NAMES}, schema=schema), tmp)
+            count = len(rows)
+        write_atomically(path, flag, write, protect=side_files(self.path))
+        return count
 
     def close(self) -> None:
         self._db.close()
@@ -218,18 +269,10 @@ class _Transaction:
         return self.db
 
     def __exit__(self, exc_type, *_):
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
-
-
-def _check_out(path) -> None:
-    parent = Path(path).parent
-    if not parent.is_dir():
-        raise UsageError(f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist")
-
-
-def _open_out(path, **kw):
-    _check_out(path)
-    return open(path, "w", **kw)
+        if not exc_type:
+            self.db.execute("COMMIT")
+        elif self.db.in_transaction:  # SQLite may have rolled back already (a full disk)
+            self.db.execute("ROLLBACK")
 
 
 def row_json(obj) -> str:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import re
+import reprlib
 
 from .errors import UsageError
 
@@ -20,10 +22,32 @@ MAX_SEED = 2**63 - 1  # seeds are stored in SQLite INTEGER columns (signed 64-bi
 MAX_MULTIPLIER = 64  # width multipliers beyond this overflow channel counts long before they are useful
 DEVICE_FORMS = "cpu, cuda or cuda:N"
 
+# ---- Limits on requests: refused with one line before anything is allocated. -------------
+# Each is far beyond any real use, and far below what would take a machine down.
+MAX_WIDTH = 65536  # widths, channels, classes: the widest real layers have a few thousand
+MAX_INPUT_SIZE = 16384  # image side in pixels: 3 x 16384^2 floats are 3 GiB per image already
+MAX_INPUT_ELEMENTS = 2**26  # one input batch: 256 MiB of float32; the activations are tens of times that
+MAX_BUILD_PARAMS = 2**31  # parameters of a built network: 8 GiB of float32 (ViT-H has 0.63e9)
+MAX_BUILD_LAYERS = 10_000  # conv and linear layers of a built network (ResNet-1001 has ~1000)
+MAX_LDI_BATCH = 65536  # LDI inputs: one Jacobian per sample and layer is kept
+MAX_BOUNDS_WIDTH = 4096  # `bounds` simulates dense (w + m/2) x w Gaussian matrices
+MAX_BOUNDS_ENTRIES = 2**27  # trials x rows x width drawn at once for one mass: 1 GiB of float64
+MAX_RANGE_VALUES = 2**20  # values of one --range axis (the product of axes is bounded separately)
+MAX_GRID_TRIALS = 100_000  # trials of one grid file; the paper's largest grid has 200
+MAX_DESIGN_CHUNK = 2**24  # design candidates evaluated at once: ~100 bytes each across their columns
+MAX_BOOTSTRAP = 100_000  # bootstrap resamples; intervals settle long before (the default is 1000)
+WORKERS_PER_CORE = 4  # --workers beyond this only thrash: each worker trains at full speed on a core
+
+_REPR = reprlib.Repr()  # bounded work and length, even for huge or deeply nested values
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = MAX_ECHO
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 12
+_REPR.maxlevel = 4  # so at most 12^4 items are visited
+
 
 def shown(value) -> str:
-    """``repr(value)``, cut to :data:`MAX_ECHO` characters."""
-    text = repr(value)
+    """``repr(value)``, cut to :data:`MAX_ECHO` characters; the work is bounded too,
+    so a value built from YAML aliases or a huge list is never written out in full."""
+    text = _REPR.repr(value)
     return text if len(text) <= MAX_ECHO else text[: MAX_ECHO - 3] + "..."
 
 
@@ -94,17 +118,20 @@ def check_counts(name: str, value, n: int, hi: int, what: str = "") -> tuple[int
     return tuple(check_int(name, v, 1, hi) for v in values)
 
 
-INT_TEXT = re.compile(r"[+-]?[0-9]+")
+INT_TEXT = re.compile(r"[+-]?[0-9]{1,1000}")  # 1000 digits: far past any bound, within int()'s limit
+
+
+def int_text(text) -> int | None:
+    """Integer text, strictly: ASCII digits with an optional sign (no ``1_6``, no
+    other scripts' digits, no ``2.0``); None if it is not one."""
+    text = str(text).strip()
+    return int(text) if INT_TEXT.fullmatch(text) else None
 
 
 def parse_int(text: str, name: str, lo: int, hi: int | None = None) -> int:
-    """Integer text, strictly: ASCII digits with an optional sign (no ``1_6``, no
-    other scripts' digits, no ``2.0``), within ``lo..hi``."""
-    text = str(text).strip()
-    if not INT_TEXT.fullmatch(text):
-        raise UsageError(f"{name} {int_problem(text, lo, hi)}")
-    value = int(text)
-    if value < lo or (hi is not None and value > hi):
+    """Integer text (:func:`int_text`) within ``lo..hi``."""
+    value = int_text(text)
+    if value is None or value < lo or (hi is not None and value > hi):
         raise UsageError(f"{name} {int_problem(text, lo, hi)}")
     return value
 
@@ -189,3 +216,80 @@ def check_device_available(device, name: str = "device") -> str:
     if problem:
         raise UsageError(f"{name} {problem}")
     return device
+
+
+def parse_numbers(text, name: str, lo=None, hi=None, open_lo=False, open_hi=False) -> list[float]:
+    """Comma-separated numbers, each as :func:`parse_number`; an empty entry (``0,,8``) is refused."""
+    parts = str(text).split(",")
+    if any(not p.strip() for p in parts):
+        bounds = number_range_text(lo, hi, open_lo, open_hi)
+        raise UsageError(f"{name} must be comma-separated numbers{' ' + bounds if bounds else ''}, "
+                         f"got {shown(text)}")
+    return [parse_number(p, name, lo, hi, open_lo, open_hi) for p in parts]
+
+
+def check_input_elements(name: str, shape) -> tuple[int, ...]:
+    """``shape`` if a float tensor of that shape stays within :data:`MAX_INPUT_ELEMENTS`."""
+    shape = tuple(int(s) for s in shape)
+    count = math.prod(shape)
+    if count > MAX_INPUT_ELEMENTS:
+        raise UsageError(f"{name} {'x'.join(map(str, shape))} is {count:,} numbers, over the "
+                         f"{MAX_INPUT_ELEMENTS:,} one input batch may hold; use a smaller batch or size")
+    return shape
+
+
+_SHAPE_FORMS = "at least 2 comma-separated positive integers (batch,channels[,height,width])"
+
+
+def check_shape(name: str, value) -> tuple[int, ...]:
+    """An input shape given as a sequence of integers (``INPUT_SHAPE`` of a model file)."""
+    if (not isinstance(value, (list, tuple)) or len(value) < 2
+            or not all(_is_int(s) and s >= 1 for s in value)):
+        raise UsageError(f"{name} must be a tuple of at least 2 positive integers (batch, channels[, height, width]), "
+                         f"got {shown(value)}")
+    return check_input_elements(name, value)
+
+
+def parse_shape(text, name: str = "--input-shape") -> tuple[int, ...]:
+    """``"1,3,224,224"`` -> ``(1, 3, 224, 224)``, strictly (ASCII digits), within the limits."""
+    parts = str(text).split(",")
+    if not all(INT_TEXT.fullmatch(p.strip()) for p in parts):
+        raise UsageError(f"{name} must be {_SHAPE_FORMS}, got {shown(text)}")
+    values = tuple(int(p) for p in parts)
+    if len(values) < 2 or min(values) < 1:
+        raise UsageError(f"{name} must be {_SHAPE_FORMS}, got {shown(text)}")
+    return check_input_elements(name, values)
+
+
+def check_build_size(name: str, params: int, layers: int) -> None:
+    """A network's closed-form size, before it is built: at most :data:`MAX_BUILD_PARAMS`
+    parameters and :data:`MAX_BUILD_LAYERS` layers (each layer costs memory of its own)."""
+    for count, limit, what in ((params, MAX_BUILD_PARAMS, "parameters"), (layers, MAX_BUILD_LAYERS, "layers")):
+        if count > limit:
+            raise UsageError(f"{name} has {count:,} {what}, over the {limit:,} nnmass builds; "
+                             "its closed-form NN-Mass needs no build: use `nnmass mass`")
+
+
+def cpu_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def max_workers() -> int:
+    return WORKERS_PER_CORE * cpu_cores()
+
+
+def workers_problem(value) -> str:
+    """The one wording of a bad ``--workers``, without the name (argparse adds its own)."""
+    return (f"{int_problem(value, 1, max_workers())} ({WORKERS_PER_CORE} per CPU core; "
+            f"this machine has {cpu_cores()})")
+
+
+def check_workers(name: str, value) -> int:
+    """Worker processes: ``1..4 x cores``; more only thrash memory and caches."""
+    if not _is_int(value) or not 1 <= value <= max_workers():
+        raise UsageError(f"{name} {workers_problem(value)}")
+    return int(value)

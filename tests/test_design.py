@@ -266,7 +266,7 @@ def test_empty_feasible_set_exits_1_with_the_closest(capsys):
     (["resnet50"], "unknown design space 'resnet50'; valid: dense-cnn, dense-mlp, mobilenet_v2"),
     (["dense-mlp", "--set", "width=3"], "--set applies to the --match model"),
     (["dense-mlp", "--input-size", "32"], "--input-size does not apply to dense-mlp"),
-    (["mobilenet_v2", "--input-size", "16"], "--input-size: 16 is out of range; valid: integers >= 32"),
+    (["mobilenet_v2", "--input-size", "16"], "--input-size: 16 is out of range; valid: integers in 32..16384"),
     (["mobilenet_v2", "--match", "vgg11"], "NN-Mass 0"),
     (["mobilenet_v2", "--top", "0"], "argument --top: must be an integer >= 1, got '0'"),
 ])

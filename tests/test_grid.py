@@ -77,7 +77,7 @@ def test_json_grid_and_duplicate_points_run_once(tmp_path):
     ("model: dense-mlp\ndataset: digits\nepochs: 1\ngrid: {widht: [4]}\n", "unknown key(s) widht"),
     ("model: dense-mlp\ndataset: digits\nepochs: 1\nseeds: [1, -2]\n", "seeds must be a non-empty list"),
     ("model: dense-mlp\ndataset: digits\nepochs: 1\nfixed: {seed: 3}\n", "top-level 'seeds'"),
-    ("model: dense-mlp\ndataset: digits\nepochs: 1\nldi: {batch: 0}\n", "ldi.batch must be an integer >= 1"),
+    ("model: dense-mlp\ndataset: digits\nepochs: 1\nldi: {batch: 0}\n", "ldi.batch must be an integer in 1..65536"),
     ("- just\n- a list\n", "must be a mapping"),
     ("model: dense-mlp\ndataset: digits\nepochs: 1\ngrid: {train.lr: [1]}\ntrain: {lr: 2}\n",
      "train setting(s) lr are both swept and fixed"),

@@ -271,7 +271,7 @@ def test_cli_ldi_on_real_digits_sets_input_dim_from_the_data(capsys):
     assert d["count"] == 2 * 5 * 8 + 5 * 10
     code, out, err = _run(capsys, "ldi", "dense-mlp", "--set", "input_dim=10", "--inputs", "digits")
     assert code == 2 and "input_dim" in err and "64" in err and err.count("\n") == 1
-    code, out, err = _run(capsys, "ldi", "dense-mlp", "--inputs", "digits", "--batch", "100000")
+    code, out, err = _run(capsys, "ldi", "dense-mlp", "--inputs", "digits", "--batch", "5000")
     assert code == 2 and "batch must be in 1.." in err and "digits" in err and err.count("\n") == 1
 
 

@@ -13,8 +13,8 @@ from nnmass.spec import (DenseCNNSpec, DenseMLPSpec, DenseNetSpec, MobileNetV2Sp
 from nnmass.topology import dense_skip_count
 
 BAD = [
-    (DenseMLPSpec, dict(width=0), r"width must be an integer >= 1, got 0"),
-    (DenseMLPSpec, dict(width=-3), r"width must be an integer >= 1"),
+    (DenseMLPSpec, dict(width=0), r"width must be an integer in 1\.\.65536, got 0"),
+    (DenseMLPSpec, dict(width=-3), r"width must be an integer in 1\.\.65536"),
     (DenseMLPSpec, dict(width=8.5), r"width must be an integer"),
     (DenseMLPSpec, dict(width=True), r"width must be an integer"),
     (DenseMLPSpec, dict(depth=1), r"depth must be an integer >= 2, got 1"),  # input layer + classifier
@@ -34,18 +34,18 @@ BAD = [
     (DenseCNNSpec, dict(wm=float("nan")), r"wm must be a number > 0"),
     (DenseCNNSpec, dict(num_cells=0), r"num_cells must be an integer in 1..8, got 0"),
     (DenseCNNSpec, dict(conv="dilated"), r"conv must be one of regular, separable"),
-    (DenseCNNSpec, dict(input_size=2), r"input_size must be an integer >= 4, got 2"),
+    (DenseCNNSpec, dict(input_size=2), r"input_size must be an integer in 4\.\.16384, got 2"),
     (MobileNetV2Spec, dict(width_mult=-1.0), r"width_mult must be a number > 0 and <= 64"),
     (MobileNetV2Spec, dict(width_mult=float("inf")), r"width_mult must be a number > 0 and <= 64"),
     (MobileNetV2Spec, dict(blocks=(1, 2, 3)), r"blocks needs 7 values \(one per stage\), got 3"),
     (MobileNetV2Spec, dict(blocks=(1, 2, 3, 0, 3, 3, 1)), r"blocks must be an integer in 1..64, got 0"),
-    (MobileNetV2Spec, dict(input_size=16), r"input_size must be an integer >= 32, got 16"),
+    (MobileNetV2Spec, dict(input_size=16), r"input_size must be an integer in 32\.\.16384, got 16"),
     (ResNetSpec, dict(layers=(2, 2, 2)), r"layers needs 4 values"),
     (ResNetSpec, dict(width_per_group=128), r"width_per_group must be 64 for basic blocks"),
     (ResNetSpec, dict(block="dense"), r"block must be one of basic, bottleneck"),
     (ResNetSpec, dict(shortcuts="some"), r"shortcuts must be one of identity, all"),
     (DenseNetSpec, dict(block_config=(6, 12)), r"block_config needs 4 values, got 2"),
-    (DenseNetSpec, dict(growth_rate=0), r"growth_rate must be an integer >= 1"),
+    (DenseNetSpec, dict(growth_rate=0), r"growth_rate must be an integer in 1\.\.65536"),
     (VGGSpec, dict(config="Z"), r"config must be one of A, B, D, E"),
     (VGGSpec, dict(batch_norm="yes"), r"batch_norm must be true or false"),
 ]

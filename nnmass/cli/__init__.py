@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from importlib import import_module
 
+from .. import __version__
 from ..errors import UsageError
 
 # Subcommand modules under nnmass.cli, in the order `nnmass --help` lists them.
@@ -22,6 +24,7 @@ class _Parser(argparse.ArgumentParser):
 
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nnmass", description="NN-Mass: topology, gradient flow and design of deep networks.")
+    parser.add_argument("--version", action="version", version=f"nnmass {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name in SUBCOMMANDS:
@@ -35,10 +38,27 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# A value that starts like a negative number: -3M, -1e5, -.5 (argparse takes these for options).
+_NEGATIVE = re.compile(r"-\.?[0-9]")
+
+
+def attach_negative_values(argv: list[str]) -> list[str]:
+    """``--max-params -3M`` -> ``--max-params=-3M``, so the option's own check says what
+    is wrong with the value (argparse would say "expected one argument")."""
+    out: list[str] = []
+    for token in argv:
+        prev = out[-1] if out else ""
+        if _NEGATIVE.match(token) and prev.startswith("--") and "=" not in prev and prev != "--":
+            out[-1] = f"{prev}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(attach_negative_values(sys.argv[1:] if argv is None else list(argv)))
         code = args.func(args)
     except UsageError as e:
         print(f"nnmass: error: {e}", file=sys.stderr)

@@ -7,7 +7,9 @@ import json
 import sys
 
 from ..table import format_table, human  # noqa: F401  (re-exported for subcommands)
-from ..validate import DEVICE_FORMS, MAX_SEED, INT_TEXT, device_problem, int_problem, parse_device, shown
+from ..errors import UsageError
+from ..validate import (DEVICE_FORMS, MAX_SEED, INT_TEXT, device_problem, int_problem, max_workers, parse_device,
+                        parse_number, shown, workers_problem)
 
 
 def int_at_least(minimum: int, maximum: int | None = None):
@@ -21,6 +23,25 @@ def int_at_least(minimum: int, maximum: int | None = None):
 
 
 seed_type = int_at_least(0, MAX_SEED)
+
+
+def workers_type(text: str) -> int:
+    """An argparse ``type`` for ``--workers``: 1 up to a few per core of this machine."""
+    value = int(text) if INT_TEXT.fullmatch(text.strip()) else None
+    if value is None or not 1 <= value <= max_workers():
+        raise argparse.ArgumentTypeError(workers_problem(text))
+    return value
+
+
+def number_type(lo=None, hi=None, open_lo=False, open_hi=False):
+    """An argparse ``type`` for real options: ASCII decimal text (no ``1_0``, ``nan`` or
+    ``inf``) within the bounds."""
+    def parse(text: str) -> float:
+        try:
+            return parse_number(text, "", lo, hi, open_lo, open_hi)
+        except UsageError as e:
+            raise argparse.ArgumentTypeError(str(e).strip()) from None
+    return parse
 
 
 def device_type(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import UsageError
+from ..validate import MAX_DESIGN_CHUNK, MAX_INPUT_SIZE
 from .common import add_device_arg, int_at_least, seed_type
 
 SPACE_NAMES = ("dense-cnn", "dense-mlp", "mobilenet_v2")  # nnmass.design.SPACES, without importing it
@@ -24,13 +25,14 @@ def add_parser(sub) -> None:
     p.add_argument("--list-keys", action="store_true", help="print the space's keys and default ranges, then exit")
     p.add_argument("--max-params", metavar="N", help="most parameters")
     p.add_argument("--max-macs", metavar="N", help="most multiply-accumulates per input")
-    p.add_argument("--input-size", type=int, metavar="N", help="image side of the candidates (CNN spaces)")
+    p.add_argument("--input-size", type=int_at_least(1, MAX_INPUT_SIZE), metavar="N",
+                   help="image side of the candidates (CNN spaces)")
     p.add_argument("--match", metavar="MODEL", help="reach this model's NN-Mass (family or spec .json)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="set one key of the --match model")
     p.add_argument("--top", type=int_at_least(1), default=10, metavar="K", help="candidates to list (default 10)")
     p.add_argument("--seed", type=seed_type, default=0, help="seed of the chosen spec's skip links (default 0)")
-    p.add_argument("--chunk-size", type=int_at_least(1), default=2**20, metavar="N", help="candidates evaluated at once")
+    p.add_argument("--chunk-size", type=int_at_least(1, MAX_DESIGN_CHUNK), default=2**20, metavar="N", help="candidates evaluated at once")
     p.add_argument("--out", metavar="FILE", help="write the chosen spec as JSON (for mass, train, sweep)")
     p.add_argument("--plot", metavar="FILE", help="save the Pareto front figure (png, pdf, svg)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -45,21 +47,27 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..design import SPACES, design, parse_range_args, read_range_file, resolve_space
+    from ..safe_write import FIGURE_SUFFIXES, check_output
     from ..validate import parse_count
     from .design_output import report_json, report_text
 
     if args.space not in SPACES:
         raise UsageError(f"unknown design space {args.space!r}; valid: {', '.join(SPACES)}")
-    if args.sets and not args.match:
+    if args.sets and args.match is None:
         raise UsageError("--set applies to the --match model; give --match MODEL")
     if args.list_keys:
         print(_keys_table(SPACES[args.space]))
         return 0
-    ranges = read_range_file(args.range_file) if args.range_file else {}
+    ranges = read_range_file(args.range_file) if args.range_file is not None else {}
     ranges.update(parse_range_args(args.ranges))
     max_params = parse_count(args.max_params, "--max-params") if args.max_params is not None else None
     max_macs = parse_count(args.max_macs, "--max-macs") if args.max_macs is not None else None
-    match = _match(args) if args.match else None
+    # Output paths first: a search may take minutes, and its result must have somewhere to go.
+    if args.out is not None:
+        check_output(args.out, "--out")
+    if args.plot is not None:
+        check_output(args.plot, "--plot", suffixes=FIGURE_SUFFIXES)
+    match = _match(args) if args.match is not None else None
     space = resolve_space(args.space, ranges, args.input_size)
     result = design(space, max_params=max_params, max_macs=max_macs,
                     match_mass=match["nn_mass"] if match else None, top_k=args.top,

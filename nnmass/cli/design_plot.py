@@ -1,9 +1,7 @@
 """The figure of `nnmass design --plot`: NN-Mass against MACs and against params."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from ..errors import UsageError
+from ..safe_write import FIGURE_SUFFIXES, check_output, write_atomically
 
 
 def plot_design(result, path) -> None:
@@ -13,9 +11,7 @@ def plot_design(result, path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    path = Path(path)
-    if path.suffix.lower().lstrip(".") not in ("png", "pdf", "svg", "jpg", "jpeg"):
-        raise UsageError(f"--plot {str(path)!r}: use a .png, .pdf, .svg or .jpg file name")
+    check_output(path, "--plot", suffixes=FIGURE_SUFFIXES)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     front = result.pareto
     for ax, key, label, limit in ((axes[0], "macs", "MACs", result.max_macs),
@@ -42,8 +38,6 @@ def plot_design(result, path) -> None:
     axes[0].legend(fontsize=8, loc="best")
     fig.suptitle(f"{result.space.name}: {result.evaluated:,} candidates, {result.feasible:,} feasible")
     try:
-        fig.savefig(path, dpi=120)
-    except OSError as e:
-        raise UsageError(f"cannot write --plot {str(path)!r}: {e.strerror}") from None
+        write_atomically(path, "--plot", lambda tmp: fig.savefig(tmp, dpi=120), suffixes=FIGURE_SUFFIXES)
     finally:
         plt.close(fig)

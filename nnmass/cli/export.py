@@ -4,7 +4,9 @@ from __future__ import annotations
 
 def add_parser(sub) -> None:
     p = sub.add_parser("export", help="export a results store to CSV or Parquet",
-                       description="Write every row of the store's trials table to one file.")
+                       description="Write every row of the store's trials table to one file, replaced in "
+                                   "one step. CSV copies rows as stored; Parquet leaves out rows altered "
+                                   "by hand to no longer fit their typed columns, and says so.")
     p.add_argument("store", metavar="STORE", help="results store written by `nnmass sweep`")
     out = p.add_mutually_exclusive_group(required=True)
     out.add_argument("--csv", metavar="FILE", help="write CSV")
@@ -14,8 +16,12 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..store import ResultStore
+    from ..store_rows import note_altered, split_rows
 
-    with ResultStore(args.store, create=False) as store:
-        n = store.export_csv(args.csv) if args.csv else store.export_parquet(args.parquet)
-    print(f"exported {n} trials to {args.csv or args.parquet}")
+    # Read-only: the store is never written, and the output may not be the store or its -wal/-shm.
+    with ResultStore(args.store, readonly=True) as store:
+        n = store.export_csv(args.csv) if args.csv is not None else store.export_parquet(args.parquet)
+        if n < len(store):  # Parquet left out rows altered by hand: say which
+            note_altered(args.store, split_rows(store.trials())[1])
+    print(f"exported {n} trials to {args.csv if args.csv is not None else args.parquet}")
     return 0

@@ -1,6 +1,7 @@
 """`nnmass fit STORE`: how well NN-Mass, #Params and MACs predict accuracy and LDI."""
 from __future__ import annotations
 
+from ..validate import MAX_BOOTSTRAP
 from .common import add_selection_args, format_table, int_at_least, print_json, seed_type
 
 
@@ -12,7 +13,7 @@ def add_parser(sub) -> None:
                                    "over architectures and the seeds within them.")
     p.add_argument("store", metavar="STORE", help="a results store written by `nnmass sweep`")
     p.add_argument("--json", action="store_true", help="print a JSON list of fit rows")
-    p.add_argument("--bootstrap", type=int_at_least(0), default=1000, metavar="N", help="bootstrap resamples (default 1000; 0 = none)")
+    p.add_argument("--bootstrap", type=int_at_least(0, MAX_BOOTSTRAP), default=1000, metavar="N", help="bootstrap resamples (default 1000; 0 = none)")
     p.add_argument("--seed", type=seed_type, default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
     p.add_argument("--per-trial", action="store_true",
                    help="fit every trial as a point instead of one mean per architecture")

@@ -1,6 +1,7 @@
 """``nnmass ldi``: singular values of the layerwise Jacobians at initialization (Definition 2)."""
 from __future__ import annotations
 
+from ..validate import MAX_LDI_BATCH
 from .common import add_device_arg, add_model_args, format_table, int_at_least, print_json, resolve_spec, seed_type
 
 
@@ -15,7 +16,8 @@ def add_parser(subparsers) -> None:
                     "VGG, DenseNet: a layer is a conv (or hidden linear) with the BatchNorm, residual add "
                     "(other operand fixed) and activation its output flows into; the classifier is left out.")
     add_model_args(p)
-    p.add_argument("--batch", type=int_at_least(1), default=64, help="inputs in the batch (default 64)")
+    p.add_argument("--batch", type=int_at_least(1, MAX_LDI_BATCH), default=64,
+                   help=f"inputs in the batch, up to {MAX_LDI_BATCH} (default 64)")
     p.add_argument("--seed", type=seed_type, default=0,
                    help="seeds the weight init, the inputs and the CNN positions (default 0)")
     add_device_arg(p)

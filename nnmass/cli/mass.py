@@ -12,7 +12,8 @@ def add_parser(sub) -> None:
     p.add_argument("--method", choices=("graph", "formula"), default=None,
                    help="closed form of a spec (default where one exists) or the traced graph of the module")
     p.add_argument("--input-shape", default=None, metavar="B,C,H,W",
-                   help="input to trace at (default: the spec's, INPUT_SHAPE of a file, else 1,3,224,224)")
+                   help="input to trace at (module sources and --method graph; default: the spec's, "
+                        "INPUT_SHAPE of a file, else 1,3,224,224)")
     p.add_argument("--shortcuts", choices=("identity", "all"), default=None,
                    help="residual blocks: projection shortcuts count too (all, the default and the "
                         "authors' rule) or identity shortcuts only")
@@ -36,6 +37,8 @@ def run(args) -> int:
         report = _module_report(args)
     else:
         spec = resolve_spec(args)
+        if args.input_shape and args.method != "graph":
+            _refuse_input_shape(args.model, spec)
         if args.shortcuts is not None and hasattr(spec, "shortcuts"):
             spec = spec.replace(shortcuts=args.shortcuts)
         if args.method == "graph":
@@ -47,6 +50,17 @@ def run(args) -> int:
     else:
         print(report.format())
     return 0
+
+
+def _refuse_input_shape(model: str, spec) -> None:
+    """A closed form reads its input size from the spec; ignoring --input-shape silently
+    would report a different network than the one asked for."""
+    from ..errors import UsageError
+    from ..validate import shown
+    keys = [k for k in ("input_dim", "in_channels", "input_size") if hasattr(spec, k)]
+    raise UsageError(f"--input-shape applies when tracing a module (torchvision:, timm:, nb201:, file.py: or "
+                     f"--method graph); the closed form of {shown(model)} takes its input from the spec: use "
+                     + " or ".join(f"--set {k}=N" for k in keys))
 
 
 def _module_report(args):

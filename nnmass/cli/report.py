@@ -1,6 +1,7 @@
 """`nnmass report STORE --out DIR`: fit table, figures and counts as Markdown and HTML."""
 from __future__ import annotations
 
+from ..validate import MAX_BOOTSTRAP
 from .common import add_selection_args, int_at_least, seed_type
 
 
@@ -12,7 +13,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the report and its PNGs")
     p.add_argument("--format", choices=("md", "html", "both"), default="both", help="default: both")
     p.add_argument("--title", default="nnmass sweep report")
-    p.add_argument("--bootstrap", type=int_at_least(0), default=1000, metavar="N", help="bootstrap resamples (default 1000)")
+    p.add_argument("--bootstrap", type=int_at_least(0, MAX_BOOTSTRAP), default=1000, metavar="N", help="bootstrap resamples (default 1000)")
     p.add_argument("--seed", type=seed_type, default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
     add_selection_args(p)
     p.set_defaults(func=run)

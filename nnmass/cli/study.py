@@ -1,7 +1,8 @@
 """`nnmass study NAME`: one of the paper's studies end to end (sweep, fits, report)."""
 from __future__ import annotations
 
-from .common import add_batched_arg, add_device_arg, int_at_least, seed_type
+from ..validate import MAX_BOOTSTRAP
+from .common import add_batched_arg, add_device_arg, int_at_least, seed_type, workers_type
 
 STUDY_NAMES = ("mnist-mlp", "cifar10-cnn", "imagenet-zoo")  # mirrors nnmass.studies.STUDIES
 
@@ -18,11 +19,11 @@ def add_parser(sub) -> None:
                    help="results store (default ./nnmass-runs/<study>[-quick]/store.sqlite)")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="report folder (default ./nnmass-runs/<study>[-quick]/report)")
-    p.add_argument("--workers", type=int_at_least(1), default=1, metavar="N", help="parallel worker processes (default 1)")
+    p.add_argument("--workers", type=workers_type, default=1, metavar="N", help="parallel worker processes (default 1)")
     add_device_arg(p, "where trials train")
     add_batched_arg(p)
     p.add_argument("--data-root", metavar="DIR", default=None, help="dataset folder (needed by cifar10-cnn)")
-    p.add_argument("--bootstrap", type=int_at_least(0), default=1000, metavar="N", help="bootstrap resamples (default 1000)")
+    p.add_argument("--bootstrap", type=int_at_least(0, MAX_BOOTSTRAP), default=1000, metavar="N", help="bootstrap resamples (default 1000)")
     p.add_argument("--seed", type=seed_type, default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
     p.add_argument("--json", action="store_true", help="print the fit rows and paths as one JSON object")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")

@@ -1,7 +1,7 @@
 """``nnmass sweep GRID --store PATH``: run (or resume) a grid of trials into a store."""
 from __future__ import annotations
 
-from .common import add_batched_arg, add_device_arg, int_at_least
+from .common import add_batched_arg, add_device_arg, workers_type
 
 
 def add_parser(sub) -> None:
@@ -11,8 +11,8 @@ def add_parser(sub) -> None:
                                    "trials are skipped, failed ones retried). Exits 1 if a trial failed.")
     p.add_argument("grid", metavar="GRID", help="grid file (.yaml or .json)")
     p.add_argument("--store", required=True, metavar="PATH", help="SQLite results store (created if absent)")
-    p.add_argument("--workers", type=int_at_least(1), default=1, metavar="N",
-                   help="parallel local worker processes (default 1: run in this process)")
+    p.add_argument("--workers", type=workers_type, default=1, metavar="N",
+                   help="parallel local worker processes, at most 4 per core (default 1: run in this process)")
     p.add_argument("--executor", choices=("local", "ray"), default="local",
                    help="local processes or a Ray cluster (needs nnmass[ray])")
     p.add_argument("--ray-address", metavar="ADDR", default=None,

@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
                        description="Train MODEL on a dataset. Input size and classes come from the "
                                    "dataset unless set with --set. --seed seeds the weight init and the "
                                    "batch order (the spec's own seed fixes its skip links).")
-    from .common import add_device_arg, add_model_args, int_at_least, seed_type
+    from .common import add_device_arg, add_model_args, int_at_least, number_type, seed_type
     add_model_args(p)
     p.add_argument("--dataset", default="mnist-5k", metavar="NAME",
                    help=f"one of: {', '.join(DATASET_NAMES)} (default mnist-5k)")
@@ -28,12 +28,12 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=seed_type, default=0, help="weight-init and batch-order seed (default 0)")
     add_device_arg(p, "where it trains")
     p.add_argument("--batch-size", type=int_at_least(1), help="training batch size")
-    p.add_argument("--lr", type=float, help="peak learning rate")
+    p.add_argument("--lr", type=number_type(), help="peak learning rate")
     p.add_argument("--optimizer", choices=("sgd", "adam"), help="default: adam for MLPs, sgd for CNNs")
-    p.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
-    p.add_argument("--weight-decay", type=float, help="L2 weight decay")
+    p.add_argument("--momentum", type=number_type(), help="SGD momentum (default 0.9)")
+    p.add_argument("--weight-decay", type=number_type(), help="L2 weight decay")
     p.add_argument("--schedule", choices=("cosine", "constant"), help="learning-rate schedule (default cosine)")
-    p.add_argument("--label-smoothing", type=float, help="label smoothing (default 0)")
+    p.add_argument("--label-smoothing", type=number_type(), help="label smoothing (default 0)")
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
                    help="bf16 mixed precision (default: on for CUDA)")
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -13,6 +13,7 @@ from ..cost import dense_cnn_cost, dense_mlp_cost, mobilenet_v2_cost
 from ..errors import UsageError
 from ..spec import CONV_KINDS, MOBILENET_V2_STAGES, DenseCNNSpec, DenseMLPSpec, MobileNetV2Spec, cell_width
 from ..topology import dense_mass
+from ..validate import MAX_INPUT_SIZE, MAX_WIDTH
 from .evaluate import Term
 from ..mass.mobilenet import mobilenet_v2_mass
 from .spaces import Key, SpaceDef
@@ -75,6 +76,10 @@ def _dense_cnn_check(space):
     n, size = space.fixed["num_cells"], space.fixed["input_size"]
     if size < 2 ** (n - 1):
         raise UsageError(f"input_size {size} is too small for {n} cells; valid: >= {2 ** (n - 1)}")
+    widest = cell_width(max(next(a.values for a in space.axes if a.key == "wm")), n - 1)
+    if widest > MAX_WIDTH:  # the spec's bound, so that every candidate can be built
+        raise UsageError(f"--range wm: with {n} cells the last cell would be {widest:,} channels wide, "
+                         f"over the {MAX_WIDTH:,} a layer may have; lower wm or num_cells")
 
 
 def _dense_cnn_spec(space, values, seed):
@@ -144,9 +149,9 @@ DENSE_CNN = SpaceDef(
     "dense-cnn",
     (
         Key("num_cells", "int", 3, 1, 8, fixed=True, help="cells (width 16 wm 2^c each)"),
-        Key("in_channels", "int", 3, 1, fixed=True),
-        Key("input_size", "int", 32, 1, fixed=True, help="image side (--input-size)"),
-        Key("num_classes", "int", 10, 1, fixed=True),
+        Key("in_channels", "int", 3, 1, MAX_WIDTH, fixed=True),
+        Key("input_size", "int", 32, 1, MAX_INPUT_SIZE, fixed=True, help="image side (--input-size)"),
+        Key("num_classes", "int", 10, 1, MAX_WIDTH, fixed=True),
         Key("conv", "choice", "regular,separable", choices=CONV_KINDS),
         Key("wm", "float", "1:4:0.5", 0, 64, positive=True, help="width multiplier"),
         Key("depth", "int", "4:24:4", 1, 1024, per="num_cells", help="layers per cell"),
@@ -159,9 +164,9 @@ DENSE_MLP = SpaceDef(
     "dense-mlp",
     (
         Key("input_dim", "int", 784, 1, fixed=True),
-        Key("num_classes", "int", 10, 1, fixed=True),
+        Key("num_classes", "int", 10, 1, MAX_WIDTH, fixed=True),
         Key("depth", "int", "4:64", 1, 4096),
-        Key("width", "int", "4:64", 1, 65536),
+        Key("width", "int", "4:64", 1, MAX_WIDTH),  # the spec's bound: every candidate can be built
         Key("tc", "int", "0:256", 0, None),
     ),
     _dense_mlp_evaluate, _dense_mlp_terms, _dense_mlp_spec, "DenseNet-type MLP: depth, width, tc")
@@ -169,8 +174,8 @@ DENSE_MLP = SpaceDef(
 MOBILENET_V2 = SpaceDef(
     "mobilenet_v2",
     (
-        Key("input_size", "int", 224, 32, fixed=True, help="image side (--input-size)"),
-        Key("num_classes", "int", 1000, 1, fixed=True),
+        Key("input_size", "int", 224, 32, MAX_INPUT_SIZE, fixed=True, help="image side (--input-size)"),
+        Key("num_classes", "int", 1000, 1, MAX_WIDTH, fixed=True),
         Key("width_mult", "float", "0.35:1.4:0.05", 0, 16, positive=True),
         Key("expansion", "int", 6, 1, 64, help="expansion of stages 2-7"),
         # The first and last stages are the widest-per-MAC; keep them short by default.

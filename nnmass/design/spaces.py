@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import UsageError
+from ..validate import shown
 from .evaluate import chunk_bounds, evaluate_rows
 from .ranges import expand_range
 
@@ -53,13 +54,17 @@ class Key:
             return f"{kind} >= {self.lo:g}"
         return f"{kind} in {self.lo:g}..{self.hi:g}"
 
+    def value_check(self, axis: str):
+        """``f(value)`` raising for one value out of bounds: ranges are checked as they expand."""
+        return lambda value: self.check(axis, (value,))
+
     def check(self, axis: str, values: tuple, flag: str | None = None) -> tuple:
         """``values`` if all are within bounds; else a UsageError naming ``flag`` (or ``--range axis``)."""
         for v in values:
             bad = ((self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi)
                    or (self.positive and v <= 0)) if self.kind != "choice" else False
             if bad:
-                raise UsageError(f"{flag or '--range ' + axis}: {v!r} is out of range; valid: {self.bounds_text()}")
+                raise UsageError(f"{flag or '--range ' + axis}: {shown(v)} is out of range; valid: {self.bounds_text()}")
         return values
 
 
@@ -214,7 +219,7 @@ def make_space(definition: SpaceDef, ranges: dict | None = None) -> Space:
     fixed: dict = {}
     for k in definition.keys:
         if k.fixed:
-            values = k.check(k.name, expand_range(k.name, ranges.get(k.name, k.default), k.kind, k.choices))
+            values = expand_range(k.name, ranges.get(k.name, k.default), k.kind, k.choices, k.value_check(k.name))
             if len(values) != 1:
                 raise UsageError(f"--range {k.name} takes one value per search, got {len(values)}")
             fixed[k.name] = values[0]
@@ -223,14 +228,14 @@ def make_space(definition: SpaceDef, ranges: dict | None = None) -> Space:
         if k.fixed:
             continue
         if k.per is None:
-            values = expand_range(k.name, ranges.get(k.name, k.default), k.kind, k.choices)
-            axes.append(Axis(k.name, k.name, k.check(k.name, values)))
+            values = expand_range(k.name, ranges.get(k.name, k.default), k.kind, k.choices, k.value_check(k.name))
+            axes.append(Axis(k.name, k.name, values))
             continue
         count = fixed[k.per] if isinstance(k.per, str) else k.per
         for i in range(count):
             name = f"{k.name}.{i}"
             raw = ranges.get(name, ranges.get(k.name, k.default(i) if callable(k.default) else k.default))
-            axes.append(Axis(name, k.name, k.check(name, expand_range(name, raw, k.kind, k.choices))))
+            axes.append(Axis(name, k.name, expand_range(name, raw, k.kind, k.choices, k.value_check(name))))
     for name in ranges:
         if "." in name and not any(a.name == name for a in axes):
             valid = ", ".join(a.name for a in axes if a.name != a.key)

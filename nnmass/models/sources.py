@@ -11,7 +11,8 @@ from torch import nn
 
 from ..errors import UsageError
 from ..spec import Spec
-from ..validate import parse_int, shown
+from ..validate import check_shape, parse_int, shown
+from ..validate import parse_shape as _parse_shape
 
 DEFAULT_IMAGE_SHAPE = (1, 3, 224, 224)
 NB201_IMAGE_SHAPE = (1, 3, 32, 32)  # CIFAR; ImageNet16-120 is 16x16
@@ -95,20 +96,23 @@ def _from_file(path: str, factory: str) -> tuple[nn.Module, tuple[int, ...]]:
     sys.modules[mod_name] = module  # dataclasses and pickling look modules up by name
     try:
         spec.loader.exec_module(module)
+    except SystemExit as e:  # the file's own sys.exit() must not end nnmass silently with its code
+        raise UsageError(f"cannot import {path!r}: it called sys.exit({shown(e.code)}) while being imported") from None
     except Exception as e:
-        raise UsageError(f"cannot import {path!r}: {type(e).__name__}: {e}") from None
+        raise UsageError(f"cannot import {path!r}: {type(e).__name__}: {shown(str(e))[1:-1]}") from None
     fn = getattr(module, factory, None)
     if not callable(fn):
         names = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
         raise UsageError(f"{path!r} has no function or class {factory!r}; callables there: {', '.join(names)}")
     try:
         model = fn()
+    except SystemExit as e:
+        raise UsageError(f"{path}:{factory}() called sys.exit({shown(e.code)}) instead of returning a model") from None
     except Exception as e:
-        raise UsageError(f"{path}:{factory}() failed: {type(e).__name__}: {e}") from None
+        raise UsageError(f"{path}:{factory}() failed: {type(e).__name__}: {shown(str(e))[1:-1]}") from None
     if not isinstance(model, nn.Module):
         raise UsageError(f"{path}:{factory} returned {type(model).__name__}, not a torch.nn.Module")
-    shape = getattr(module, "INPUT_SHAPE", DEFAULT_IMAGE_SHAPE)
-    return model, tuple(int(s) for s in shape)
+    return model, check_shape(f"INPUT_SHAPE of {path!r}", getattr(module, "INPUT_SHAPE", DEFAULT_IMAGE_SHAPE))
 
 
 def model_from(text: str, sets: dict | None = None, seed: int = 0) -> tuple[nn.Module, tuple[int, ...], Spec | None]:
@@ -130,12 +134,5 @@ def model_from(text: str, sets: dict | None = None, seed: int = 0) -> tuple[nn.M
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
-    """``"1,3,224,224"`` -> ``(1, 3, 224, 224)``; every entry a positive integer."""
-    try:
-        shape = tuple(int(s) for s in text.split(","))
-    except ValueError:
-        shape = ()
-    if len(shape) < 2 or any(s < 1 for s in shape):
-        raise UsageError(f"--input-shape takes at least 2 comma-separated positive integers "
-                         f"(batch,channels[,height,width]), got {text!r}")
-    return shape
+    """``"1,3,224,224"`` -> ``(1, 3, 224, 224)``: :func:`nnmass.validate.parse_shape`."""
+    return _parse_shape(text, "--input-shape")

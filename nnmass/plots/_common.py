@@ -73,9 +73,13 @@ def depth_colours(depths) -> dict:
     return {d: cmap(i / max(len(values) - 1, 1)) for i, d in enumerate(values)}
 
 
-def save(fig, path: str | Path) -> Path:
+def save(fig, path: str | Path, flag: str = "figure") -> Path:
+    """Save ``fig`` to ``path`` (its folder created), replacing the file in one step."""
+    from ..safe_write import write_atomically
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    pyplot().close(fig)
+    try:
+        write_atomically(path, flag, lambda tmp: fig.savefig(tmp, dpi=120, bbox_inches="tight"))
+    finally:
+        pyplot().close(fig)
     return path

@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import UsageError
-from ..validate import check_choice, check_int, check_multiplier, check_seed, shown
+from ..validate import MAX_INPUT_SIZE, MAX_WIDTH, check_choice, check_int, check_multiplier, check_seed, shown
 from .base import Spec, as_tuple
 from .skips import check_skips, sample_skips
 
@@ -56,12 +56,12 @@ class DenseMLPSpec(Spec):
 
     def __post_init__(self):
         check_int("input_dim", self.input_dim, 1)
-        check_int("width", self.width, 1)
+        check_int("width", self.width, 1, MAX_WIDTH)
         check_choice("layout", self.layout, LAYOUTS)
         # The official layout needs an input layer and a classifier.
         check_int("depth", self.depth, 2 if self.layout == "official" else 1)
         check_int("tc", self.tc, 0)
-        check_int("num_classes", self.num_classes, 1)
+        check_int("num_classes", self.num_classes, 1, MAX_WIDTH)
         check_seed("seed", self.seed)
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("init", self.init, INITS)
@@ -109,16 +109,19 @@ class DenseCNNSpec(Spec):
             object.__setattr__(self, "wm", int(self.wm))
         check_choice("conv", self.conv, CONV_KINDS)
         check_choice("layout", self.layout, CNN_LAYOUTS)
-        check_int("in_channels", self.in_channels, 1)
+        check_int("in_channels", self.in_channels, 1, MAX_WIDTH)
         # Each later cell halves the image; the official head pools 2x2 once more.
-        check_int("input_size", self.input_size, 2 ** (n - 1) * (2 if self.layout == "official" else 1))
-        check_int("num_classes", self.num_classes, 1)
+        check_int("input_size", self.input_size, 2 ** (n - 1) * (2 if self.layout == "official" else 1), MAX_INPUT_SIZE)
+        check_int("num_classes", self.num_classes, 1, MAX_WIDTH)
         check_seed("seed", self.seed)
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("init", self.init, INITS)
         object.__setattr__(self, "depth", depth)
         object.__setattr__(self, "tc", tc)
         widths = self.widths
+        if widths[-1] > MAX_WIDTH:
+            raise UsageError(f"wm {shown(self.wm)} with {n} cells makes the last cell {widths[-1]:,} channels wide, "
+                             f"over the {MAX_WIDTH:,} a layer may have")
         if self.skips is None:
             rng = np.random.Generator(np.random.PCG64(self.seed))
             skips = tuple(sample_skips(rng, d, w, t) for d, w, t in zip(depth, widths, tc))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Iterator
 
 from ..errors import UsageError
-from ..validate import check_choice, check_counts, check_int, check_multiplier, shown
+from ..validate import MAX_INPUT_SIZE, MAX_WIDTH, check_choice, check_counts, check_int, check_multiplier, shown
 from .base import Spec
 
 # torchvision's MobileNetV2 stages: (expansion t, channels c, blocks n, stride s).
@@ -64,8 +64,8 @@ class MobileNetV2Spec(Spec):
         object.__setattr__(self, "blocks", check_counts("blocks", self.blocks, len(MOBILENET_V2_STAGES), 64,
                                                         " (one per stage)"))
         check_int("expansion", self.expansion, 1, 64)
-        check_int("num_classes", self.num_classes, 1)
-        check_int("input_size", self.input_size, 32)
+        check_int("num_classes", self.num_classes, 1, MAX_WIDTH)
+        check_int("input_size", self.input_size, 32, MAX_INPUT_SIZE)
 
     def stages(self) -> tuple[tuple[int, int, int, int], ...]:
         """torchvision's ``inverted_residual_setting`` for this spec."""
@@ -117,11 +117,11 @@ class ResNetSpec(Spec):
     def __post_init__(self):
         check_choice("block", self.block, ("basic", "bottleneck"))
         object.__setattr__(self, "layers", check_counts("layers", self.layers, 4, 256, " (blocks per stage)"))
-        check_int("width_per_group", self.width_per_group, 1)
+        check_int("width_per_group", self.width_per_group, 1, MAX_WIDTH)
         if self.block == "basic" and self.width_per_group != 64:
             raise UsageError("width_per_group must be 64 for basic blocks (torchvision's rule)")
-        check_int("num_classes", self.num_classes, 1)
-        check_int("input_size", self.input_size, 32)
+        check_int("num_classes", self.num_classes, 1, MAX_WIDTH)
+        check_int("input_size", self.input_size, 32, MAX_INPUT_SIZE)
         check_choice("shortcuts", self.shortcuts, SHORTCUTS)
 
     def residual_blocks(self) -> Iterator[ResidualBlock]:
@@ -150,12 +150,12 @@ class DenseNetSpec(Spec):
     input_size: int = 224
 
     def __post_init__(self):
-        check_int("growth_rate", self.growth_rate, 1)
+        check_int("growth_rate", self.growth_rate, 1, MAX_WIDTH)
         object.__setattr__(self, "block_config", check_counts("block_config", self.block_config, 4, 256))
-        check_int("num_init_features", self.num_init_features, 1)
-        check_int("bn_size", self.bn_size, 1)
-        check_int("num_classes", self.num_classes, 1)
-        check_int("input_size", self.input_size, 32)
+        check_int("num_init_features", self.num_init_features, 1, MAX_WIDTH)
+        check_int("bn_size", self.bn_size, 1, 64)
+        check_int("num_classes", self.num_classes, 1, MAX_WIDTH)
+        check_int("input_size", self.input_size, 32, MAX_INPUT_SIZE)
 
 
 @dataclass(frozen=True)
@@ -172,5 +172,5 @@ class VGGSpec(Spec):
         check_choice("config", self.config, tuple(VGG_CONFIGS))
         if not isinstance(self.batch_norm, bool):
             raise UsageError(f"batch_norm must be true or false, got {shown(self.batch_norm)}")
-        check_int("num_classes", self.num_classes, 1)
-        check_int("input_size", self.input_size, 32)
+        check_int("num_classes", self.num_classes, 1, MAX_WIDTH)
+        check_int("input_size", self.input_size, 32, MAX_INPUT_SIZE)

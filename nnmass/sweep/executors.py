@@ -13,13 +13,15 @@ thread everywhere makes a trial give the same numbers whichever executor ran it.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import socket
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Iterator
 
 from ..errors import UsageError
-from ..validate import check_int
+from ..validate import check_workers
 from .grid import TrialSpec
+from .parent_watch import exit_with_parent
 from .trial import base_row, finish, run_trial, run_trial_group
 
 _DATA_CACHE: dict = {}  # datasets loaded in this process, reused by every unit it runs
@@ -49,7 +51,9 @@ def failed_rows(unit: list[TrialSpec], error: BaseException) -> list[dict]:
             for t in unit]
 
 
-def _init_worker(single_thread: bool) -> None:
+def _init_worker(single_thread: bool, parent_pid: int | None = None) -> None:
+    if parent_pid is not None:
+        exit_with_parent(parent_pid)  # a sweep killed with kill -9 takes its workers with it
     if single_thread:
         import torch
         torch.set_num_threads(1)
@@ -60,11 +64,11 @@ class LocalExecutor:
 
     Args:
         workers: 1 runs in the calling process; more starts that many 'spawn'
-            worker processes.
+            worker processes (at most 4 per core), which exit if this process dies.
     """
 
     def __init__(self, workers: int = 1):
-        self.workers = check_int("--workers", workers, 1)
+        self.workers = check_workers("--workers", workers)
 
     def run(self, units: list[list[TrialSpec]], device: str = "cpu") -> Iterator[list[dict]]:
         if self.workers == 1:
@@ -73,7 +77,7 @@ class LocalExecutor:
             return
         ctx = multiprocessing.get_context("spawn")  # fork after torch/CUDA init is unsafe
         pool = ProcessPoolExecutor(max_workers=min(self.workers, max(len(units), 1)), mp_context=ctx,
-                                   initializer=_init_worker, initargs=(True,))
+                                   initializer=_init_worker, initargs=(True, os.getpid()))
         try:
             futures = {pool.submit(run_unit, unit, device): unit for unit in units}
             pending = set(futures)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +44,8 @@ from ..errors import UsageError
 from ..families import FAMILIES, settable_keys, spec_for
 from ..spec import Spec
 from ..train.config import coerce_settings
-from ..validate import MAX_SEED, int_problem, shown
+from ..yamljson import parse_yaml_or_json, read_text_file
+from ..validate import MAX_GRID_TRIALS, MAX_LDI_BATCH, MAX_SEED, int_problem, shown
 
 REQUIRED = ("model", "dataset", "epochs")
 OPTIONAL = ("name", "grid", "fixed", "seeds", "data_root", "pixels", "train", "ldi")
@@ -113,7 +115,9 @@ class Grid:
                     sets = {**self.fixed, **spec_point, **({"seed": seed} if seeded else {})}
                     spec = spec_for(self.model, sets)
                 except UsageError as e:
-                    where = ", ".join(f"{k}={v}" for k, v in point.items()) or "fixed values"
+                    # A location, not the value: the error itself shows the bad value once.
+                    where = ", ".join(f"{shown(k)[1:-1][:40]}={shown(v)[:40]}" for k, v in point.items())
+                    where = where[:200] or "fixed values"
                     raise UsageError(f"grid file {self.source!r}: at {where}, seed {seed}: {e}") from None
                 key = trial_key(spec, seed, self.dataset, self.epochs, train, self.ldi, self.pixels)
                 out.setdefault(key, TrialSpec(key, self.name, self.model, spec, seed, dict(point),
@@ -135,33 +139,11 @@ def load_grid(path: str | Path) -> Grid:
     """Parse and validate a grid file; every spec is built here, so bad values stop the
     sweep before any training. Raises :class:`UsageError` with one line naming the file."""
     path = Path(path)
-    src = str(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise UsageError(f"cannot read grid file {src!r}: {e.strerror}") from None
-    data = _parse(text, path)
-    grid = grid_from_dict(data, source=src, default_name=path.stem)
+    data = parse_yaml_or_json(read_text_file(path, "grid file"), str(path), "grid file",
+                              as_json=path.suffix.lower() == ".json")
+    grid = grid_from_dict(data, source=str(path), default_name=path.stem)
     grid.trials()  # builds every spec: errors surface now, one line each
     return grid
-
-
-def _parse(text: str, path: Path):
-    src = str(path)
-    if path.suffix.lower() == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as e:
-            raise UsageError(f"grid file {src!r} is not valid JSON: {e.msg} at line {e.lineno}") from None
-    import yaml  # YAML is a superset of JSON, so any other suffix goes through it
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        problem = getattr(e, "problem", None) or type(e).__name__
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        raise UsageError(f"grid file {src!r} is not valid YAML: {problem}{at}") from None
 
 
 def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") -> Grid:
@@ -173,35 +155,35 @@ def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") ->
         raise bad("must be a mapping with keys " + ", ".join(REQUIRED + OPTIONAL))
     unknown = sorted(set(map(str, data)) - set(REQUIRED + OPTIONAL))
     if unknown:
-        raise bad(f"unknown key(s) {', '.join(unknown)}; valid: {', '.join(REQUIRED + OPTIONAL)}")
+        raise bad(f"unknown key(s) {shown(', '.join(unknown))[1:-1]}; valid: {', '.join(REQUIRED + OPTIONAL)}")
     missing = [k for k in REQUIRED if k not in data]
     if missing:
         raise bad(f"missing required key(s) {', '.join(missing)}")
     model = data["model"]
     # A spec .json (e.g. from `nnmass design --out`) is read by spec_for like a family.
     if model not in FAMILIES and not (isinstance(model, str) and model.endswith(".json")):
-        raise bad(f"unknown model {model!r}; valid: {', '.join(FAMILIES)} or a spec .json file")
+        raise bad(f"unknown model {shown(model)}; valid: {', '.join(FAMILIES)} or a spec .json file")
     dataset = data["dataset"]
     if not isinstance(dataset, str) or not dataset:
-        raise bad(f"dataset must be a dataset name, got {dataset!r}")
+        raise bad(f"dataset must be a dataset name, got {shown(dataset)}")
     epochs = data["epochs"]
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise bad(f"epochs {int_problem(epochs, 1)}")
     name = data.get("name", default_name)
     if not isinstance(name, str) or not name:
-        raise bad(f"name must be a non-empty string, got {name!r}")
+        raise bad(f"name must be a non-empty string, got {shown(name)}")
     data_root = data.get("data_root")
     if data_root is not None and not isinstance(data_root, str):
-        raise bad(f"data_root must be a folder path, got {data_root!r}")
+        raise bad(f"data_root must be a folder path, got {shown(data_root)}")
 
     grid = _mapping(data.get("grid"), "grid", bad)
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
-            raise bad(f"grid.{key} must be a non-empty list of values, got {values!r}")
+            raise bad(f"grid.{shown(key)[1:-1]} must be a non-empty list of values, got {shown(values)}")
     fixed = _mapping(data.get("fixed"), "fixed", bad)
     both = sorted(set(grid) & set(fixed))
     if both:
-        raise bad(f"key(s) {', '.join(both)} are in both grid and fixed; give each once")
+        raise bad(f"key(s) {shown(', '.join(both))[1:-1]} are in both grid and fixed; give each once")
     if "seed" in grid or "seed" in fixed:
         raise bad("set seeds with the top-level 'seeds' list, not as a spec key")
 
@@ -210,12 +192,15 @@ def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") ->
             or any(isinstance(s, bool) or not isinstance(s, int) or not 0 <= s <= MAX_SEED for s in seeds)):
         raise bad(f"seeds must be a non-empty list of integers in 0..{MAX_SEED}, got {shown(seeds)}")
     if len(set(seeds)) != len(seeds):
-        raise bad(f"seeds lists a seed twice: {seeds!r}")
+        raise bad(f"seeds lists a seed twice: {shown(seeds)}")
+    trials = len(seeds) * math.prod(len(v) for v in grid.values())  # counted before anything is crossed
+    if trials > MAX_GRID_TRIALS:
+        raise bad(f"crosses to {trials:,} trials, over the {MAX_GRID_TRIALS:,} one grid may hold; split it")
 
     train = _mapping(data.get("train"), "train", bad)
     swept = {k[len(TRAIN_PREFIX):]: v for k, v in grid.items() if k.startswith(TRAIN_PREFIX)}
     if set(train) & set(swept):
-        raise bad(f"train setting(s) {', '.join(sorted(set(train) & set(swept)))} are both swept and fixed")
+        raise bad(f"train setting(s) {shown(', '.join(sorted(set(train) & set(swept))))[1:-1]} are both swept and fixed")
     if (set(train) | set(swept)) & set(_NOT_TRAIN):
         raise bad("give epochs at the top level, seeds in 'seeds' and the device on the command line, "
                   "not as train settings")
@@ -223,12 +208,12 @@ def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") ->
         raise bad("fix training settings under 'train', not with a train. key in 'fixed'")
     for key, value in [*train.items(), *((k, v) for k, vs in swept.items() for v in vs)]:
         if isinstance(value, (dict, list)):
-            raise bad(f"train.{key} takes single values, got {value!r}")
+            raise bad(f"train.{shown(key)[1:-1]} takes single values, got {shown(value)}")
     ldi = {**LDI_DEFAULTS, **_mapping(data.get("ldi"), "ldi", bad)}
     if set(ldi) != set(LDI_DEFAULTS):
-        raise bad(f"unknown ldi key(s) {', '.join(sorted(set(ldi) - set(LDI_DEFAULTS)))}; "
+        raise bad(f"unknown ldi key(s) {shown(', '.join(sorted(set(ldi) - set(LDI_DEFAULTS))))[1:-1]}; "
                   f"valid: {', '.join(LDI_DEFAULTS)}")
-    for key, lo, hi in (("batch", 1, None), ("seed", 0, MAX_SEED)):
+    for key, lo, hi in (("batch", 1, MAX_LDI_BATCH), ("seed", 0, MAX_SEED)):
         if isinstance(ldi[key], bool) or not isinstance(ldi[key], int) or not lo <= ldi[key] <= (hi or ldi[key]):
             raise bad(f"ldi.{key} {int_problem(ldi[key], lo, hi)}")
     if ldi["split"] not in ("train", "test"):
@@ -247,5 +232,5 @@ def _mapping(value, what: str, bad) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise bad(f"{what} must be a mapping of key: value, got {value!r}")
+        raise bad(f"{what} must be a mapping of key: value, got {shown(value)}")
     return dict(value)
