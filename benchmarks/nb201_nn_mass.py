@@ -61,8 +61,11 @@ def reduced_topology(arch: str, pools_are_links: bool = True) -> tuple:
 
 def rank_row(score, target, log_params, n_boot: int, seed: int) -> dict:
     c = correlations(score, target)
-    lo, hi = bootstrap_ci(score, target, lambda a, b: [correlations(a, b)["spearman"], correlations(a, b)["kendall"]],
-                          n=n_boot, seed=seed)
+    def both(a, b):
+        r = correlations(a, b)
+        return [r["spearman"], r["kendall"]]
+
+    lo, hi = bootstrap_ci(score, target, both, n=n_boot, seed=seed)
     return {"spearman": c["spearman"], "spearman_lo": float(lo[0]), "spearman_hi": float(hi[0]),
             "kendall": c["kendall"], "kendall_lo": float(lo[1]), "kendall_hi": float(hi[1]),
             "partial_spearman_log_params": partial_spearman(score, target, log_params)}

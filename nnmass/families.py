@@ -133,7 +133,7 @@ def spec_for(name: str, sets: dict | None = None) -> Spec:
 
 
 def _spec_from_file(path: Path, sets: dict) -> Spec:
-    from .yamljson import read_text_file
+    from .files.reading import read_text_file
     text = read_text_file(path, "spec file")
     spec = spec_from_json(text)
     if sets:
@@ -147,5 +147,5 @@ def _spec_from_file(path: Path, sets: dict) -> Spec:
 
 def dump_spec(spec: Spec, path: str | Path, flag: str = "--out") -> None:
     """Write ``spec`` as JSON, replacing ``path`` in one step (a failed write leaves it as it was)."""
-    from .safe_write import write_text_atomically
+    from .files.writing import write_text_atomically
     write_text_atomically(path, flag, json.dumps(spec.to_dict(), indent=2) + "\n")

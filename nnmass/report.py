@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import UsageError
-from .safe_write import write_text_atomically
+from .files.writing import write_text_atomically
 from .stats import PREDICTORS, TARGETS, fit_table
 from .validate import shown
 
@@ -48,7 +48,7 @@ def load_rows(store: str | Path) -> list[dict]:
     """Every trial of an existing store, opened read-only; a missing or empty store is a
     :class:`UsageError`, and rows altered by hand are skipped with a note on stderr."""
     from .store import ResultStore
-    from .store_rows import note_altered, split_rows
+    from .store.rows import note_altered, split_rows
 
     with ResultStore(store, readonly=True) as s:
         rows, altered = split_rows(s.trials())

@@ -137,7 +137,7 @@ def test_export_output_path_problems(capsys, tmp_path, store, monkeypatch):
     assert (tmp_path / "fifo").is_fifo() and list((tmp_path / "dir").iterdir()) == []
     # An unwritable folder (as root nothing is, so the check's answer is forced).
     real = os.access
-    monkeypatch.setattr("nnmass.safe_write.os.access",
+    monkeypatch.setattr("nnmass.files.writing.os.access",
                         lambda p, mode: False if str(p) == str(tmp_path) else real(p, mode))
     refused(capsys, ["export", store, "--csv", tmp_path / "o.csv"], "is not writable")
 
@@ -219,7 +219,7 @@ def test_altered_rows_in_export_and_report(capsys, tmp_path, store):
 
 
 def _readonly_folder(monkeypatch):
-    monkeypatch.setattr("nnmass.store_open.folder_writable", lambda folder: False)
+    monkeypatch.setattr("nnmass.store.opening.folder_writable", lambda folder: False)
 
 
 def test_store_in_a_read_only_folder_is_read_without_side_files(capsys, tmp_path, store, monkeypatch):
@@ -262,7 +262,7 @@ def test_real_read_only_folder_and_file(capsys, tmp_path, store):
 
 
 def test_read_only_store_stops_a_sweep_before_training(capsys, tmp_path, store, monkeypatch):
-    import nnmass.store_open as so
+    import nnmass.store.opening as so
 
     real = so._connect
     monkeypatch.setattr(so, "_connect", lambda path, mode: real(path, "ro"))  # what SQLite does on a 0444 file
@@ -273,7 +273,7 @@ def test_read_only_store_stops_a_sweep_before_training(capsys, tmp_path, store, 
 
 
 def test_full_disk_stops_a_sweep_before_training(capsys, tmp_path, store, monkeypatch):
-    monkeypatch.setattr("nnmass.store_open.shutil.disk_usage", lambda p: shutil._ntuple_diskusage(1, 1, 0))
+    monkeypatch.setattr("nnmass.store.opening.shutil.disk_usage", lambda p: shutil._ntuple_diskusage(1, 1, 0))
     before = _files(store)
     refused(capsys, ["sweep", _grid(tmp_path), "--store", store, "--no-progress"], "the disk is full")
     assert _files(store) == before

@@ -26,7 +26,7 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     from ..bounds import simulate_bounds
     from ..errors import UsageError
-    from ..safe_write import FIGURE_SUFFIXES, check_output
+    from ..files.writing import FIGURE_SUFFIXES, check_output
     from ..validate import parse_numbers
 
     masses = parse_numbers(args.mass, "--mass", lo=0)

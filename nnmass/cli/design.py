@@ -47,7 +47,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..design import SPACES, design, parse_range_args, read_range_file, resolve_space
-    from ..safe_write import FIGURE_SUFFIXES, check_output
+    from ..files.writing import FIGURE_SUFFIXES, check_output
     from ..validate import parse_count
     from .design_output import report_json, report_text
 

@@ -1,7 +1,7 @@
 """The figure of `nnmass design --plot`: NN-Mass against MACs and against params."""
 from __future__ import annotations
 
-from ..safe_write import FIGURE_SUFFIXES, check_output, write_atomically
+from ..files.writing import FIGURE_SUFFIXES, check_output, write_atomically
 
 
 def plot_design(result, path) -> None:

@@ -16,7 +16,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..store import ResultStore
-    from ..store_rows import note_altered, split_rows
+    from ..store.rows import note_altered, split_rows
 
     # Read-only: the store is never written, and the output may not be the store or its -wal/-shm.
     with ResultStore(args.store, readonly=True) as store:

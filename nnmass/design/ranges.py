@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..validate import FLOAT_TEXT, MAX_RANGE_VALUES, int_text, shown
-from ..yamljson import parse_yaml_or_json, read_text_file
+from ..files.reading import parse_yaml_or_json, read_text_file
 
 _FLOAT_TOL = 1e-9  # so 0.35:1.4:0.05 includes 1.4 despite binary rounding
 

@@ -75,7 +75,7 @@ def depth_colours(depths) -> dict:
 
 def save(fig, path: str | Path, flag: str = "figure") -> Path:
     """Save ``fig`` to ``path`` (its folder created), replacing the file in one step."""
-    from ..safe_write import write_atomically
+    from ..files.writing import write_atomically
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:

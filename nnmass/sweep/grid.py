@@ -44,7 +44,7 @@ from ..errors import UsageError
 from ..families import FAMILIES, settable_keys, spec_for
 from ..spec import Spec
 from ..train.config import coerce_settings
-from ..yamljson import parse_yaml_or_json, read_text_file
+from ..files.reading import parse_yaml_or_json, read_text_file
 from ..validate import MAX_GRID_TRIALS, MAX_LDI_BATCH, MAX_SEED, int_problem, shown
 
 REQUIRED = ("model", "dataset", "epochs")

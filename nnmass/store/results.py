@@ -44,11 +44,11 @@ import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import UsageError
-from .safe_write import write_atomically
-from .store_open import check_store_file, check_writable, connect_for_writing, connect_readonly, describe, side_files
-from .store_rows import split_rows
-from .validate import shown
+from ..errors import UsageError
+from ..files.writing import write_atomically
+from .opening import check_store_file, check_writable, connect_for_writing, connect_readonly, describe, side_files
+from .rows import split_rows
+from ..validate import shown
 
 SCHEMA_VERSION = 1
 STATUSES = ("done", "diverged", "failed")
@@ -92,7 +92,7 @@ class ResultStore:
             never written, and a missing, empty or foreign file is refused.
 
     Opening never writes into a file that is not an nnmass store, and a writable
-    store proves it can commit before it is returned (:mod:`nnmass.store_open`).
+    store proves it can commit before it is returned (:mod:`nnmass.store.opening`).
     Every SQLite error, a damaged file included, is a one-line :class:`UsageError`.
     """
 
@@ -229,7 +229,7 @@ class ResultStore:
         """Write the rows to a Parquet file with typed columns; returns the rows written.
 
         Rows altered by hand so that they no longer fit their columns (text in a
-        number column, malformed JSON) are left out (:mod:`nnmass.store_rows`); the
+        number column, malformed JSON) are left out (:mod:`nnmass.store.rows`); the
         file is replaced in one step, as by :meth:`export_csv`."""
         try:
             import pyarrow as pa

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .errors import UsageError
+from ..errors import UsageError
 
 FIGURE_SUFFIXES = ("png", "pdf", "svg", "jpg", "jpeg")
 

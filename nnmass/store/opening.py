@@ -18,7 +18,7 @@ import sqlite3
 import urllib.parse
 from pathlib import Path
 
-from .errors import UsageError
+from ..errors import UsageError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MIN_FREE_BYTES = 1 << 20  # a sweep refuses to start with less free disk: rows need a few KiB each

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 
-from .errors import UsageError
+from ..errors import UsageError
 
 MAX_ALIAS_NODES = 10_000  # nodes aliases may add; a grid or range file needs a handful
 MAX_DEPTH = 64  # nesting levels
