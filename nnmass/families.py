@@ -45,6 +45,9 @@ register("wide_resnet50_2", ResNetSpec, "resnet", "torchvision Wide-ResNet-50-2"
          block="bottleneck", layers=(3, 4, 6, 3), width_per_group=128)
 register("wide_resnet101_2", ResNetSpec, "resnet", "torchvision Wide-ResNet-101-2",
          block="bottleneck", layers=(3, 4, 23, 3), width_per_group=128)
+for _name, _layers in (("wrn18", (2, 2, 2, 2)), ("wrn34", (3, 4, 6, 3))):
+    register(_name, ResNetSpec, "resnet", f"Wide-ResNet paper's ImageNet {_name.upper()}-k (--set widen=k)",
+             block="basic", layers=_layers)
 register("resnet", ResNetSpec, "resnet", "ResNet with any blocks per stage and width")
 for _name, _cfg in (("densenet121", dict(growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64)),
                     ("densenet161", dict(growth_rate=48, block_config=(6, 12, 36, 24), num_init_features=96)),

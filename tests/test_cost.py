@@ -46,6 +46,8 @@ CASES = [
                     num_classes=10), "cpu"),
     ("resnet50", dict(input_size=33, num_classes=10), "meta"),
     ("wide_resnet50_2", dict(input_size=32, num_classes=10), "meta"),
+    ("wrn18", dict(widen=1.5, input_size=32, num_classes=10), "cpu"),  # stages rebuilt at width x k
+    ("wrn34", dict(widen=3.0, input_size=40), "meta"),
     ("densenet121", dict(growth_rate=12, block_config=(2, 3, 4, 2), num_init_features=24, bn_size=2,
                          input_size=35, num_classes=10), "cpu"),
     ("densenet121", dict(input_size=35, num_classes=10), "meta"),

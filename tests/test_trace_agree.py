@@ -8,6 +8,7 @@ import torchvision
 from torch.utils.flop_counter import FlopCounterMode
 
 from nnmass.mass.cells import degree_stats, find_cells
+from nnmass.errors import UsageError
 from nnmass.families import spec_for
 from nnmass.mass.closed_form import spec_cells
 from nnmass.mass.graph import LayerGraph
@@ -100,6 +101,27 @@ def test_torchvision_resnets_both_shortcut_rules(name):
         found = find_cells(graph, shortcuts)
         assert not found.unclassified
         assert_same_cells(found.cells, spec_for(name, {"shortcuts": shortcuts}))
+
+
+@pytest.mark.parametrize("name,widen", [("wrn18", 1.5), ("wrn34", 2.0), ("wrn18", 0.5)])
+def test_widened_basic_resnets_trace_to_their_spec(name, widen):
+    spec = spec_for(name, {"widen": widen})
+    with torch.device("meta"):
+        model = build(spec)
+    assert model.layer1[0].conv1.out_channels == int(64 * widen) and model.conv1.out_channels == 64
+    graph, _ = trace_graph(model, torch.zeros(1, 3, 64, 64), method="fx")
+    for shortcuts in ("identity", "all"):
+        found = find_cells(graph, shortcuts)
+        assert not found.unclassified
+        assert_same_cells(found.cells, spec_for(name, {"widen": widen, "shortcuts": shortcuts}))
+
+
+@pytest.mark.parametrize("sets,problem", [({"widen": 1.01}, "64 x widen an integer"),
+                                          ({"widen": 0}, "widen"), ({"widen": 2, "block": "bottleneck"},
+                                                                      "width_per_group")])
+def test_widen_refuses_what_it_cannot_build(sets, problem):
+    with pytest.raises(UsageError, match=problem):
+        spec_for("wrn18", sets)
 
 
 def test_torchvision_densenet121_and_degree():

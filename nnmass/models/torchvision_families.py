@@ -16,7 +16,23 @@ def build_mobilenet_v2(spec: MobileNetV2Spec) -> nn.Module:
 def build_resnet(spec: ResNetSpec) -> nn.Module:
     from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
     block = Bottleneck if spec.block == "bottleneck" else BasicBlock
-    return ResNet(block, list(spec.layers), num_classes=spec.num_classes, width_per_group=spec.width_per_group)
+    net = ResNet(block, list(spec.layers), num_classes=spec.num_classes, width_per_group=spec.width_per_group)
+    if spec.widen != 1:
+        _widen_stages(net, spec)
+    return net
+
+
+def _widen_stages(net: nn.Module, spec: ResNetSpec) -> None:
+    """Rebuild the four stages of a torchvision ResNet at ``spec.stage_planes()``
+    (Wide-ResNet's k for basic blocks), with torchvision's own stage builder and init."""
+    from torchvision.models.resnet import BasicBlock
+    net.inplanes = 64  # the stem is not widened
+    for i, (planes, n) in enumerate(zip(spec.stage_planes(), spec.layers)):
+        setattr(net, f"layer{i + 1}", net._make_layer(BasicBlock, planes, n, stride=1 if i == 0 else 2))
+    net.fc = nn.Linear(net.inplanes, spec.num_classes)
+    for m in net.modules():  # as ResNet.__init__ does for its own layers
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
 
 def build_densenet(spec: DenseNetSpec) -> nn.Module:

@@ -1,8 +1,8 @@
 """Fig. 6 of the paper: ImageNet top-1 against #Params and NN-Mass, no training.
 
-Top row: the paper's subset (ResNets and Wide-ResNets), each model labelled.
-Bottom row: every model with a measured NN-Mass > 0 (the models of the
-table's all-models fit), one marker per family. Each panel has its
+Top row: the paper's own set (the Wide-ResNet paper's ImageNet models with that
+paper's top-1), each model labelled. Bottom row: every torchvision model with a
+measured NN-Mass > 0 (the models of the all-models fit), one marker per family. Each panel has its
 least-squares line on log(x) and R^2.
 """
 from __future__ import annotations
@@ -37,21 +37,20 @@ def _panel(ax, models: Sequence[dict], x: str, tag: str, label_points: bool, mar
     return r2
 
 
-def plot_fig6(models: Sequence[dict], path: str | Path, subset: Sequence[str] = ("resnet", "wide_resnet"),
-              subset_label: str = "ResNets and Wide-ResNets") -> Path:
+def plot_fig6(top: Sequence[dict], bottom: Sequence[dict], path: str | Path,
+              top_label: str = "Wide-ResNet paper's models") -> Path:
     """Fig. 6 for zoo records (keys name, family, top1, params, nn_mass); returns the PNG path.
 
-    ``subset`` names the families of the top row.
+    ``top`` models are labelled one by one; ``bottom`` ones keep to NN-Mass > 0.
     """
     plt = pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
-    markers = dict(zip(sorted({m["family"] for m in models}), cycle(MARKERS)))
-    part = [m for m in models if m["family"] in subset]
-    massive = [m for m in models if m.get("nn_mass") is not None and m["nn_mass"] > 0]
-    _panel(axes[0][0], part, "params", f"(a) {subset_label}: top-1 vs #Params", True, markers)
-    _panel(axes[0][1], part, "nn_mass", f"(b) {subset_label}: top-1 vs NN-Mass", True, markers)
-    _panel(axes[1][0], massive, "params", "(c) all models with NN-Mass > 0: top-1 vs #Params", False, markers)
-    _panel(axes[1][1], massive, "nn_mass", "(d) all models with NN-Mass > 0: top-1 vs NN-Mass", False, markers)
+    markers = dict(zip(sorted({m["family"] for m in [*top, *bottom]}), cycle(MARKERS)))
+    massive = [m for m in bottom if m.get("nn_mass") is not None and m["nn_mass"] > 0]
+    _panel(axes[0][0], top, "params", f"(a) {top_label}: top-1 vs #Params", True, markers)
+    _panel(axes[0][1], top, "nn_mass", f"(b) {top_label}: top-1 vs NN-Mass", True, markers)
+    _panel(axes[1][0], massive, "params", "(c) torchvision models, NN-Mass > 0: top-1 vs #Params", False, markers)
+    _panel(axes[1][1], massive, "nn_mass", "(d) torchvision models, NN-Mass > 0: top-1 vs NN-Mass", False, markers)
     for ax in axes[0]:
         ax.legend(fontsize=7, loc="lower right")
     axes[1][0].legend(fontsize=6, ncol=2, loc="lower right")

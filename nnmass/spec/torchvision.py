@@ -104,6 +104,10 @@ class ResNetSpec(Spec):
     ``min(in, out)`` channels of the block input; this is the authors' rule
     (their model zoo sums the cell mass over every block: resnet18 3392, resnet50
     9006.9). ``"identity"`` counts only blocks with an identity shortcut.
+
+    ``widen`` is the Wide-ResNet paper's factor k for basic blocks: every stage's
+    width times k, the 64-channel stem unchanged (its ImageNet WRN-18-k and
+    WRN-34-k; torchvision's ``width_per_group`` widens bottlenecks only).
     """
 
     family: ClassVar[str] = "resnet"
@@ -113,9 +117,15 @@ class ResNetSpec(Spec):
     num_classes: int = 1000
     input_size: int = 224
     shortcuts: str = "all"
+    widen: float = 1.0
 
     def __post_init__(self):
         check_choice("block", self.block, ("basic", "bottleneck"))
+        check_multiplier("widen", self.widen, hi=16)
+        if self.widen != 1 and self.block != "basic":
+            raise UsageError("widen applies to basic blocks; widen bottlenecks with width_per_group")
+        if (64 * self.widen) % 1:
+            raise UsageError(f"widen must make whole stage widths (64 x widen an integer), got {shown(self.widen)}")
         object.__setattr__(self, "layers", check_counts("layers", self.layers, 4, 256, " (blocks per stage)"))
         check_int("width_per_group", self.width_per_group, 1, MAX_WIDTH)
         if self.block == "basic" and self.width_per_group != 64:
@@ -124,11 +134,15 @@ class ResNetSpec(Spec):
         check_int("input_size", self.input_size, 32, MAX_INPUT_SIZE)
         check_choice("shortcuts", self.shortcuts, SHORTCUTS)
 
+    def stage_planes(self) -> tuple[int, int, int, int]:
+        """Each stage's ``planes`` (torchvision's 64, 128, 256, 512, times ``widen``)."""
+        return tuple(int(p * self.widen) for p in (64, 128, 256, 512))
+
     def residual_blocks(self) -> Iterator[ResidualBlock]:
         """Every block in network order (torchvision V1.5: the stride sits on the 3x3)."""
         expansion = 4 if self.block == "bottleneck" else 1
         inp = 64
-        for stage, (planes, n) in enumerate(zip((64, 128, 256, 512), self.layers)):
+        for stage, (planes, n) in enumerate(zip(self.stage_planes(), self.layers)):
             inner = planes * self.width_per_group // 64
             out = planes * expansion
             for i in range(n):

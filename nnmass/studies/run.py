@@ -80,11 +80,12 @@ def run_zoo_study(*, out: str | Path | None = None, names: list[str] | None = No
     """The ImageNet zoo: measure every model (cached in ``out``/zoo.json), fit, report."""
     from .imagenet_models import zoo_fits, zoo_records
     from .imagenet_report import write_zoo_report, zoo_summary_rows
+    from .wrn_paper import paper_records
     from ..report import prepare_out_dir
 
     out = prepare_out_dir(Path(out) if out else default_dir("imagenet-zoo", False) / "report")
     start = time.perf_counter()
-    records = zoo_records(names, cache=out / "zoo.json", progress=progress)
+    records = zoo_records(names, cache=out / "zoo.json", progress=progress) + paper_records()
     fits = zoo_fits(records, n_boot=n_boot, seed=seed)
     report = write_zoo_report(records, fits, out, command, n_boot, seed)
     return StudyResult("imagenet-zoo", fits, zoo_summary_rows(fits), report, None, time.perf_counter() - start,
