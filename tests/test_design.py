@@ -15,6 +15,7 @@ from nnmass.design.catalog import SPACES
 from nnmass.mass.mobilenet import mobilenet_v2_mass
 from nnmass.design.spaces import axis_column
 from nnmass.errors import UsageError
+from nnmass.cost import spec_cost
 from nnmass.mass.closed_form import spec_mass
 from nnmass.spec import MobileNetV2Spec
 
@@ -232,6 +233,22 @@ def test_match_mobilenet_v2_1_4_under_400m_macs(capsys):
     assert best["macs"] == min(c["macs"] for c in d["pareto"])
     chosen = MobileNetV2Spec(**{k: v for k, v in best["spec"].items() if k != "family"})
     assert spec_mass(chosen) == pytest.approx(best["nn_mass"], rel=1e-12)
+
+
+def test_fixed_width_search_finds_at_least_model_a(capsys):
+    # Prop. 2 compares models of similar width: at width 1.0 under the budget of the paper's
+    # Table 2 model A (blocks 2,3,4,5,4,3,1: NN-Mass 1654, 3,701,560 params, 375.5M MACs),
+    # A is a candidate, so the best must reach its NN-Mass.
+    a = MobileNetV2Spec(width_mult=1.0, blocks=(2, 3, 4, 5, 4, 3, 1))
+    assert spec_mass(a) == 1654.0 and spec_cost(a).params <= 4e6 and spec_cost(a).macs <= 400e6
+    code, out, _ = run_cli(capsys, "mobilenet_v2", "--range", "width_mult=1.0", "--max-params", "4M",
+                           "--max-macs", "400M", "--json")
+    d = json.loads(out)
+    best = d["best"]
+    assert code == 0 and best["spec"]["width_mult"] == 1.0 and best["nn_mass"] >= 1654
+    assert best["params"] <= 4e6 and best["macs"] <= 400e6
+    chosen = MobileNetV2Spec(**{k: v for k, v in best["spec"].items() if k != "family"})
+    assert spec_mass(chosen) == best["nn_mass"] and spec_cost(chosen).macs == best["macs"]
 
 
 @pytest.mark.parametrize("name,budget", [("dense-cnn", ("--max-params", "50k")),
