@@ -52,6 +52,9 @@ _SPLIT = {torch.chunk, torch.split, torch.Tensor.chunk, torch.Tensor.split, "chu
 _INDEX_SELECT = {torch.index_select, torch.Tensor.index_select, "index_select"}
 _NARROW = {torch.narrow, torch.Tensor.narrow, "narrow"}
 _GETITEM = {operator.getitem, torch.Tensor.__getitem__, "__getitem__"}
+# Functions whose op kind does not depend on their arguments, checked in this order.
+_KINDS = ((_CAT, "concat"), (_CONV_FNS, "conv"), (_LINEAR_FNS, "linear"), (_ACT_FNS, "act"), (_NORM_FNS, "bn"),
+          (_POOL_FNS, "pool"), (_FLATTEN, "flatten"), (_INDEX_SELECT | _NARROW | _GETITEM, "index"))
 
 
 def _in(fn, table) -> bool:
@@ -92,23 +95,7 @@ def function_op(fn, args, kwargs, n_features: int) -> str:
         return "zero" if any(_is_zero(a) for a in list(args) + list(kwargs.values())) else "act"
     if _in(fn, _ARITH):
         return "other" if n_features >= 2 else "act"
-    if _in(fn, _CAT):
-        return "concat"
-    if _in(fn, _CONV_FNS):
-        return "conv"
-    if _in(fn, _LINEAR_FNS):
-        return "linear"
-    if _in(fn, _ACT_FNS):
-        return "act"
-    if _in(fn, _NORM_FNS):
-        return "bn"
-    if _in(fn, _POOL_FNS):
-        return "pool"
-    if _in(fn, _FLATTEN):
-        return "flatten"
-    if _in(fn, _INDEX_SELECT) or _in(fn, _NARROW) or _in(fn, _GETITEM):
-        return "index"
-    return "other"
+    return next((op for fns, op in _KINDS if _in(fn, fns)), "other")
 
 
 def _is_zero(value) -> bool:

@@ -26,21 +26,11 @@ class TrainResult:
     def _last(self, key: str) -> float:
         return self.history[-1][key] if self.history else float("nan")
 
-    @property
-    def test_acc(self) -> float:
-        return self._last("test_acc")
-
-    @property
-    def test_loss(self) -> float:
-        return self._last("test_loss")
-
-    @property
-    def train_acc(self) -> float:
-        return self._last("train_acc")
-
-    @property
-    def train_loss(self) -> float:
-        return self._last("train_loss")
+    # The last epoch's values (nan before any epoch).
+    test_acc = property(lambda self: self._last("test_acc"))
+    test_loss = property(lambda self: self._last("test_loss"))
+    train_acc = property(lambda self: self._last("train_acc"))
+    train_loss = property(lambda self: self._last("train_loss"))
 
     def to_dict(self) -> dict:
         """JSON-ready: NaN/inf (a diverged loss) become ``None``."""
