@@ -53,6 +53,22 @@ def test_dense_mlp_graph_equals_formula(cfg, seed, layout):
     assert sum(c.actual for c in report.cells) == skip_columns
 
 
+def test_official_cnn_trace_ends_the_last_cell_at_its_classifier():
+    # layout=official: the last conv of the last cell feeds AvgPool(2) -> flatten -> Linear with
+    # no activation between, so the trace reads conv + classifier as one linear operator
+    # (the convention of nnmass.mass.layers). That operator reads the cell's concatenation at
+    # another resolution: it is the cell's exit, not its last node. Every other cell equals the
+    # closed form, which counts the last conv in its cell as the authors do.
+    spec = spec_for("dense-cnn", dict(depth=(4, 4, 4), tc=(8, 8, 8), wm=1, layout="official", input_size=32))
+    traced = measure(build(spec), example_input(spec, 1)).cells
+    closed = spec_cells(spec)
+    assert [c.widths for c in traced[:2]] == [c.widths for c in closed[:2]]
+    assert [c.mass for c in traced[:2]] == pytest.approx([c.mass for c in closed[:2]])
+    assert closed[2].widths == (64, 64, 64, 64) and traced[2].widths == (64, 64, 64)
+    # Eq. 2 on the three remaining nodes: layer 2 reads tc = 8 channels of node 0 of 64 possible.
+    assert (traced[2].actual, traced[2].possible, traced[2].mass) == (8, 64, 64 * 3 * 8 / 64)
+
+
 def test_dense_mlp_paper_fact():
     spec = spec_for("dense-mlp", dict(width=8, depth=16, tc=10))
     report = measure(build(spec), example_input(spec))
