@@ -10,7 +10,8 @@ from importlib import import_module
 from ..errors import UsageError
 
 # Subcommand modules under nnmass.cli, in the order `nnmass --help` lists them.
-SUBCOMMANDS = ("mass", "zoo", "ldi", "bounds", "train", "sweep", "export", "fit", "report", "study", "design")
+SUBCOMMANDS = ("mass", "zoo", "ldi", "bounds", "proxies", "train", "sweep", "export", "fit", "report", "study",
+               "rank", "design")
 
 
 class _Parser(argparse.ArgumentParser):
