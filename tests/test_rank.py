@@ -250,3 +250,24 @@ def test_a_table_whose_every_network_fails_is_one_line(tmp_path):
                           "acc", "--store", str(tmp_path / "s.sqlite"), "--no-progress", "--proxies", "params"],
                          cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 2 and "every network failed to score" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_rank_on_dataset_inputs_fits_families_to_the_data_as_nnmass_proxies_does(tmp_path, capsys):
+    from nnmass.rank.ranking import stored_arrays
+    table = write_csv(tmp_path / "m.csv", [["dense-mlp", "0.5"], ["dense-cnn", "0.7"], ["resnet18", "0.6"]],
+                      ("model", "top1"))
+    store = tmp_path / "s.sqlite"
+    assert main(["rank", str(table), "--arch-column", "model", "--target", "top1", "--proxies", "snip,nwot",
+                 "--inputs", "digits", "--batch", "4", "--seed", "1", "--store", str(store), "--no-progress",
+                 "--bootstrap", "0", "--json"]) == 0
+    capsys.readouterr()
+    setting = ScoreSetting(space="model", num_classes=None, input_shape=None, inputs="digits", batch=4, seed=1)
+    with ScoreStore(store) as s:
+        scores, _, errors = stored_arrays(s, setting, ["dense-mlp", "dense-cnn", "resnet18"], ["snip", "nwot"])
+    assert "resnet18" in errors and "3-channel" in errors["resnet18"]  # torchvision families take RGB
+    for i, model in enumerate(("dense-mlp", "dense-cnn")):
+        assert main(["proxies", model, "--inputs", "digits", "--batch", "4", "--seed", "1", "--proxies",
+                     "snip,nwot", "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)["scores"]
+        assert scores["snip"][i] == out["snip"]
+        assert (out["nwot"] is None and math.isnan(scores["nwot"][i])) or scores["nwot"][i] == out["nwot"]

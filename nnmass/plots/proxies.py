@@ -13,20 +13,22 @@ from ._common import pyplot, save
 COLUMNS = 5
 
 
-def _x_scale(ax, xs: np.ndarray) -> None:
-    """Log where every score is > 0 and they span more than two decades (synflow spans
-    dozens), symlog where signs mix over such a span, linear otherwise."""
-    if xs.size == 0:
-        return
-    lo, hi = np.abs(xs).min(), np.abs(xs).max()
-    wide = lo > 0 and hi / lo > 100 or (lo == 0 and hi > 0 and np.abs(xs[xs != 0]).min() * 100 < hi)
-    if not wide:
-        return
+def _wide(xs: np.ndarray) -> bool:
+    """Whether the nonzero magnitudes span more than two decades (synflow spans dozens)."""
+    nonzero = np.abs(xs[xs != 0])
+    return nonzero.size > 1 and nonzero.max() > 100 * nonzero.min()
+
+
+def _x_values(ax, xs: np.ndarray) -> np.ndarray:
+    """The x values to plot: as they are on a log axis where all are > 0 and wide, as
+    ``sign(x) log10(1 + |x|)`` where signs mix over a wide span (grasp), else linear."""
+    if xs.size == 0 or not _wide(xs):
+        return xs
     if np.all(xs > 0):
         ax.set_xscale("log")
-    else:
-        nonzero = np.abs(xs[xs != 0])
-        ax.set_xscale("symlog", linthresh=float(np.quantile(nonzero, 0.05)) if nonzero.size else 1.0)
+        return xs
+    ax.set_xlabel("sign(x) log10(1 + |x|)", fontsize=7)
+    return np.sign(xs) * np.log10(1 + np.abs(xs))
 
 
 def plot_proxy_ranking(scores: Mapping[str, Sequence[float]], target: Sequence[float], rows: Sequence[dict],
@@ -46,8 +48,12 @@ def plot_proxy_ranking(scores: Mapping[str, Sequence[float]], target: Sequence[f
         ax = fig.add_subplot(grid[k // COLUMNS, k % COLUMNS])
         x = np.asarray(scores[name], dtype=float)
         keep = np.isfinite(x) & np.isfinite(y)
-        ax.scatter(x[keep], y[keep], s=5, alpha=0.35, color="tab:blue", linewidths=0)
-        _x_scale(ax, x[keep])
+        ax.scatter(_x_values(ax, x[keep]), y[keep], s=5, alpha=0.35, color="tab:blue", linewidths=0)
+        if not keep.any():
+            ax.text(0.5, 0.5, "undefined on every network", ha="center", va="center", transform=ax.transAxes,
+                    fontsize=8, color="gray")
+            ax.set_xticks([])
+            ax.set_yticks([])
         rho = by_name.get(name, {}).get("spearman", math.nan)
         label = f"{name}  rho {rho:.2f}" if math.isfinite(rho) else f"{name}  (undefined)"
         ax.set_title(f"{label}  n={int(keep.sum())}", fontsize=9)

@@ -87,18 +87,41 @@ def canonical_network(text: str, space: str) -> str:
     return text.strip()
 
 
-def build_network(network: str, setting: ScoreSetting):
-    """The network's module (weights from the setting's seed) and one sample's shape."""
+def build_network(network: str, setting: ScoreSetting, data=None):
+    """The network's module (weights from the setting's seed) and one sample's shape.
+
+    With ``data`` (the setting's dataset), a family or spec file is fitted to it first
+    (classes, input size), as ``nnmass proxies --inputs`` does; NB201 networks and
+    module sources are built as named."""
     import torch
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(setting.seed)
         if setting.space == "nb201":
             from ..models.nb201 import build_nb201
+            # No fixed shape with a dataset: its examples keep their own (make_batch).
             return build_nb201(network, num_classes=setting.num_classes), setting.input_shape
         from ..models.sources import model_from
-        model, shape, _ = model_from(network, None, setting.seed)
+        model, shape, spec = model_from(network, None, setting.seed)
+    if data is not None and spec is not None:
+        from ..models import build, input_shape
+        from ..train.adapt import fit_spec_to_data
+        fitted = fit_spec_to_data(spec, data)
+        if fitted != spec:
+            model, shape = build(fitted, seed=setting.seed), input_shape(fitted)
     return model, setting.input_shape or tuple(shape[1:])
+
+
+def load_inputs(setting: ScoreSetting, device="cpu", cache: dict | None = None):
+    """The setting's dataset (loaded once per process into ``cache``), or None for Gaussian inputs."""
+    if setting.inputs == "gaussian":
+        return None
+    cache = {} if cache is None else cache
+    key = ("data", setting.inputs, setting.data_root, str(device))
+    if key not in cache:
+        from ..data import load_dataset
+        cache[key] = load_dataset(setting.inputs, root=setting.data_root, device=device)
+    return cache[key]
 
 
 def logits_width(model, sample_shape, device="cpu") -> int:
@@ -113,7 +136,9 @@ def logits_width(model, sample_shape, device="cpu") -> int:
 
 def make_batch(model, sample_shape, setting: ScoreSetting, device="cpu", cache: dict | None = None):
     """The setting's batch for ``model``: Gaussian inputs with labels over the model's
-    classes, or the examples of a dataset (the same draw for every network)."""
+    classes, or the examples of a dataset (the same draw for every network), read at
+    ``sample_shape`` where it holds as many values (an MLP's flat input), else at the
+    data's own shape."""
     from ..proxies import gaussian_batch
     from ..proxies.data_batch import data_batch
 
@@ -125,16 +150,15 @@ def make_batch(model, sample_shape, setting: ScoreSetting, device="cpu", cache: 
             cache[key] = gaussian_batch(tuple(sample_shape), batch_size=setting.batch, num_classes=classes,
                                         seed=setting.seed, device=device)
         return cache[key]
-    key = (setting.inputs, setting.data_root, setting.batch, setting.seed, str(device), tuple(sample_shape))
+    data = load_inputs(setting, device, cache)
+    shape = tuple(data.input_shape)
+    if sample_shape is not None and math.prod(sample_shape) == math.prod(shape):
+        shape = tuple(sample_shape)
+    key = (setting.inputs, setting.data_root, setting.batch, setting.seed, str(device), shape)
     if key not in cache:
-        from ..data import load_dataset
-        data = cache.get(("data", setting.inputs, setting.data_root))
-        if data is None:
-            data = cache[("data", setting.inputs, setting.data_root)] = load_dataset(
-                setting.inputs, root=setting.data_root, device=device)
-        cache[key] = data_batch(data, setting.batch, seed=setting.seed, sample_shape=tuple(sample_shape))
+        cache[key] = data_batch(data, setting.batch, seed=setting.seed, sample_shape=shape)
     batch = cache[key]
-    width = setting.num_classes or logits_width(model, sample_shape, device)
+    width = setting.num_classes or logits_width(model, shape, device)
     if batch.num_classes > width:
         raise UsageError(f"{setting.inputs} has {batch.num_classes} classes but the network returns {width} logits")
     return batch
@@ -158,7 +182,7 @@ def score_network(network: str, names: list[str], setting: ScoreSetting, device:
 
     start = time.perf_counter()
     try:
-        model, shape = build_network(network, setting)
+        model, shape = build_network(network, setting, load_inputs(setting, device, cache))
         model = model.to(device)
         batch = make_batch(model, shape, setting, device, cache)
         run = score_fused(model, batch, names)
