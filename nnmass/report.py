@@ -18,6 +18,7 @@ from typing import Sequence
 from .errors import UsageError
 from .files.writing import write_text_atomically
 from .stats import PREDICTORS, TARGETS, fit_table
+from .stats.proxy_fits import proxy_table
 from .validate import shown
 
 FORMATS = ("md", "html", "both")
@@ -99,6 +100,11 @@ def summary_rows(table: Sequence[dict], reference: dict | None = None) -> list[d
                     "Pearson": _ci(r, "pearson"), "Spearman": _ci(r, "spearman"), "Kendall": _ci(r, "kendall"),
                     "slope": f"{r['slope']:.4g}"})
     return out
+
+
+def proxy_json_rows(proxies: dict) -> list[dict]:
+    """The rows of a proxy rank table as fit-list entries, marked ``"kind": "rank"``."""
+    return [{"kind": "rank", **r} for r in proxies["rows"]]
 
 
 def jsonable(table: Sequence[dict]) -> list[dict]:
@@ -249,7 +255,8 @@ def write_report(store_or_rows, out_dir: str | Path, title: str = "nnmass sweep 
         store_or_rows: a store path, a ``ResultStore`` or a list of trial rows.
         out_dir: folder for the report and its PNGs (created).
         extra: optional ``{"blocks": [...]}`` appended after the standard sections,
-            and ``{"table": [...]}`` to reuse a fit table already computed.
+            ``{"table": [...]}`` to reuse a fit table already computed and
+            ``{"proxy_table": {...}}`` a proxy rank table (``nnmass.stats.proxy_fits``).
         n_boot, seed: bootstrap resamples and the seed of their generator.
         command: the command line recorded in the report (default: ``sys.argv``).
         reference: the paper's R^2 per ``(target, predictor)``; default inferred.
@@ -278,6 +285,10 @@ def write_report(store_or_rows, out_dir: str | Path, title: str = "nnmass sweep 
              "for the same fit."),
         table(summary_rows(fits, reference)),
     ]
+    from .rank.report import sweep_proxy_blocks
+
+    proxies = extra.get("proxy_table") or proxy_table(rows, n_boot=n_boot, seed=seed)
+    blocks += sweep_proxy_blocks(proxies, n_boot, seed)
     blocks += _figures(rows, out)
     failed = [r for r in rows if r.get("status") != "done"]
     if failed:
@@ -286,5 +297,5 @@ def write_report(store_or_rows, out_dir: str | Path, title: str = "nnmass sweep 
                            "error": (r.get("error") or "")[:160]} for r in failed[:50]])]
     blocks += list(extra.get("blocks", []))
     blocks += [heading("Made by"), code(command or "nnmass " + " ".join(sys.argv[1:]))]
-    write_text_atomically(out / "fits.json", "--out", json.dumps(jsonable(fits), indent=2) + "\n")
+    write_text_atomically(out / "fits.json", "--out", json.dumps(jsonable(fits + proxy_json_rows(proxies)), indent=2) + "\n")
     return write_blocks(blocks, out, title, formats)

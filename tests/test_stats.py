@@ -154,3 +154,19 @@ def test_stats_imports_without_torch():
     code = "import sys, nnmass.stats; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_bootstrap_of_single_points_draws_as_the_general_loop():
+    # The fast path for one trial per unit must give the loop's draws and numbers.
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=40), rng.normal(size=40)
+    stat = lambda a, b: [np.corrcoef(a, b)[0, 1], a.mean()]
+    lo, hi = bootstrap_ci(x, y, stat, n=200, seed=5)
+    gen = np.random.Generator(np.random.PCG64(5))
+    values = []
+    for _ in range(200):
+        drawn = gen.integers(0, 40, 40)
+        values.append(stat(np.array([x[[u]].mean() for u in drawn]), np.array([y[[u]].mean() for u in drawn])))
+    expected = np.array([np.quantile(col, [0.025, 0.975]) for col in np.array(values).T])
+    np.testing.assert_allclose(np.stack([lo, hi], 1), expected, rtol=1e-13, atol=1e-15)
+    assert bootstrap_ci(x, y, stat, units=np.arange(40), n=200, seed=5)[0].tolist() == lo.tolist()

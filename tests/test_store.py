@@ -9,6 +9,7 @@ import pytest
 
 from nnmass.cli import main
 from nnmass.errors import UsageError
+from nnmass import store as store_module
 from nnmass.store import COLUMN_NAMES, ResultStore
 
 
@@ -32,12 +33,59 @@ def test_schema_columns_and_version(tmp_path):
                 "seed": "INTEGER", "spec_json": "TEXT", "train_json": "TEXT", "nn_mass": "REAL",
                 "params": "INTEGER", "macs": "INTEGER", "ldi_mean": "REAL", "ldi_std": "REAL",
                 "test_acc": "REAL", "train_acc": "REAL", "history_json": "TEXT", "depth": "INTEGER",
-                "width": "INTEGER", "seconds": "REAL", "error": "TEXT", "finished_at": "TEXT"}
+                "width": "INTEGER", "seconds": "REAL", "error": "TEXT", "finished_at": "TEXT",
+                "proxies_json": "TEXT"}
     for name, kind in required.items():
         assert cols[name] == kind, name
     assert pk == ["key"]
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()[0] == "1"
+    assert db.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()[0] == "2"
+
+
+def _version_1_store(path):
+    """A store written before proxies_json existed: the version-1 schema, made by hand."""
+    db = sqlite3.connect(path)
+    old = [(n, t) for n, t in store_module.COLUMNS if n != "proxies_json"]
+    db.execute("CREATE TABLE trials (" + ", ".join(f"{n} {t}" for n, t in old) + ", PRIMARY KEY (key))")
+    db.execute("CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT)")
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    db.execute("INSERT INTO trials (key, status, test_acc) VALUES ('a', 'done', 0.5)")
+    db.commit()
+    db.close()
+
+
+def test_a_version_1_store_is_read_as_it_is(tmp_path):
+    # fit, report and export open stores read-only: an old store is read, never rewritten.
+    path = tmp_path / "old.sqlite"
+    _version_1_store(path)
+    before = path.read_bytes()
+    with ResultStore(path, readonly=True) as store:
+        (row,) = store.trials()
+        assert row["key"] == "a" and row["test_acc"] == 0.5 and row["proxies_json"] is None
+    assert path.read_bytes() == before
+
+
+def test_a_version_1_store_is_upgraded_in_place_and_keeps_its_trials(tmp_path):
+    path = tmp_path / "old.sqlite"
+    _version_1_store(path)
+    with ResultStore(path, create=False) as store:
+        assert store.schema_version == 2
+        (row,) = store.trials()
+        assert row["key"] == "a" and row["test_acc"] == 0.5 and row["proxies_json"] is None
+        assert store.put(_row("b", proxies_json='{"scores":{"synflow":1.0}}'))
+    with ResultStore(path, create=False) as store:  # reopening an upgraded store changes nothing
+        assert [r["key"] for r in store.trials()] == ["a", "b"]
+
+
+def test_a_store_of_a_later_version_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "new.sqlite"
+    ResultStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = '3' WHERE name = 'schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(UsageError, match="schema version .3.; this nnmass reads versions 1 to 2"):
+        ResultStore(path)
 
 
 def test_put_never_duplicates_or_overwrites_finished(tmp_path):

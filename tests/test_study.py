@@ -1,6 +1,7 @@
 """`nnmass study`: error exits, the ImageNet zoo on the paper's ResNet/WRN subset, and
 a tiny grid through the study machinery (sweep -> fits -> report, then resume)."""
 import dataclasses
+import math
 import json
 
 import numpy as np
@@ -28,7 +29,7 @@ def _one_line_error(capsys, argv, *needles):
 
 
 def test_error_exits(capsys, tmp_path):
-    _one_line_error(capsys, ["study", "mnist-cnn"], "mnist-cnn", "mnist-mlp, cifar10-cnn, imagenet-zoo")
+    _one_line_error(capsys, ["study", "mnist-cnn"], "mnist-cnn", "mnist-mlp, cifar10-cnn, imagenet-zoo, nb201-proxies")
     _one_line_error(capsys, ["study", "cifar10-cnn", "--store", str(tmp_path / "s.sqlite")], "--data-root")
     _one_line_error(capsys, ["study", "cifar10-cnn", "--data-root", str(tmp_path / "nope")], "not an existing folder")
     _one_line_error(capsys, ["study", "imagenet-zoo", "--quick"], "--quick")
@@ -156,3 +157,44 @@ def test_cifar10_cnn_study_end_to_end_on_cifar_files(tmp_path, tiny_cifar):
         assert row["nn_mass"] == pytest.approx(spec_mass(spec)) and row["ldi_mean"] > 0
         assert json.loads(row["train_json"])["optimizer"] == "sgd"  # the CNN default
     assert (tmp_path / "rep" / "fig5.png").stat().st_size > 0
+
+
+def test_nb201_proxy_study_scores_ranks_compares_with_naslib_and_resumes(tmp_path, monkeypatch):
+
+    from nnmass.rank.names import PROXY_NAMES
+    from nnmass.studies import nb201_proxies as study
+
+    quick = study.study_tables(True)
+    assert [len(t) for t in quick.values()] == [100, 100, 100]
+    assert quick["cifar10"].networks == quick["cifar100"].networks  # the same architectures on each dataset
+    assert len(study.study_tables(False)["ImageNet16-120"]) == 724
+    monkeypatch.setattr(study, "BATCH", 2)  # a test-sized batch; the study's own is 16
+    tables = {d: t.subset(range(4)) for d, t in quick.items()}
+    kw = dict(store=tmp_path / "s.sqlite", out=tmp_path / "rep", workers=1, progress=False, n_boot=20,
+              tables=tables, command="nnmass study nb201-proxies --quick")
+    first = study.run_nb201_proxy_study(**kw)
+    record = json.loads((tmp_path / "rep" / "results.json").read_text())
+    assert record["batch"] == 2 and record["scoring"]["cifar10"]["scored"] == 4
+    assert [r["proxy"] for r in record["rank"]["ImageNet16-120"]] == list(PROXY_NAMES)
+    assert set(record["agreement"]["cifar10"]) == set(study.NASLIB_NAMES)
+    params = record["agreement"]["cifar100"]["params"]
+    assert params["n"] == 4 and params["spearman"] == pytest.approx(1.0)  # the same parameter counts
+    report = (tmp_path / "rep" / "report.md").read_text()
+    assert "## Agreement with NASLib's scores" in report and "proxies_ImageNet16-120.png" in report
+    assert (tmp_path / "rep" / "proxies_cifar10.png").stat().st_size > 10_000
+    assert {r["dataset"] for r in first.fits} == set(tables) and first.summary[0]["dataset"] == "cifar10"
+    again = study.run_nb201_proxy_study(**kw)
+    assert again.sweep["scoring"]["cifar10"] == {**again.sweep["scoring"]["cifar10"], "reused": 4, "scored": 0}
+    same = lambda a, b: a == b or (math.isnan(a) and math.isnan(b))
+    assert all(same(a["rho"], b["rho"]) for a, b in zip(first.summary, again.summary))
+
+
+def test_naslib_failure_values_read_as_undefined():
+    from nnmass.studies.nb201_proxies import naslib_values
+    rows = [{"naslib_nwot": v} for v in (1.5, float("-inf"), -1e8, None, -3.0)]
+    got = naslib_values(rows, "nwot")
+    assert got[0] == 1.5 and got[4] == -3.0 and all(math.isnan(v) for v in got[1:4])
+
+
+def test_nb201_proxy_study_refuses_training_flags(capsys):
+    _one_line_error(capsys, ["study", "nb201-proxies", "--data-root", "."], "drop --data-root")

@@ -12,7 +12,8 @@ from .. import __version__
 from ..errors import UsageError
 
 # Subcommand modules under nnmass.cli, in the order `nnmass --help` lists them.
-SUBCOMMANDS = ("mass", "zoo", "ldi", "bounds", "train", "sweep", "export", "fit", "report", "study", "design")
+SUBCOMMANDS = ("mass", "zoo", "ldi", "bounds", "proxies", "train", "sweep", "export", "fit", "report", "study",
+               "rank", "design")
 
 
 class _Parser(argparse.ArgumentParser):

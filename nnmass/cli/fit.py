@@ -10,7 +10,10 @@ def add_parser(sub) -> None:
                        description="Linear fit (R^2), Pearson, Spearman and Kendall of test accuracy and "
                                    "LDI mean singular value against log NN-Mass, log #Params and log MACs, "
                                    "every predictor on the same architectures, with bootstrap intervals "
-                                   "over architectures and the seeds within them.")
+                                   "over architectures and the seeds within them. When the trials carry "
+                                   "training-free proxies (a grid's proxies: list), a second table ranks "
+                                   "them beside NN-Mass, #Params and MACs by Spearman and Kendall (--json: "
+                                   "rows with \"kind\": \"rank\").")
     p.add_argument("store", metavar="STORE", help="a results store written by `nnmass sweep`")
     p.add_argument("--json", action="store_true", help="print a JSON list of fit rows")
     p.add_argument("--bootstrap", type=int_at_least(0, MAX_BOOTSTRAP), default=1000, metavar="N", help="bootstrap resamples (default 1000; 0 = none)")
@@ -22,14 +25,22 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..report import jsonable, load_rows, paper_reference, select_rows, summary_rows
+    from ..rank.report import sweep_proxy_rows
+    from ..report import jsonable, load_rows, paper_reference, proxy_json_rows, select_rows, summary_rows
     from ..stats import check_enough_architectures, fit_table
+    from ..stats.proxy_fits import proxy_table
 
     rows = select_rows(load_rows(args.store), args.store, args.sweep, args.dataset, args.pool)
     table = fit_table(rows, n_boot=args.bootstrap, seed=args.seed, mean_over_seeds=not args.per_trial)
     check_enough_architectures(table)
+    proxies = proxy_table(rows, n_boot=args.bootstrap, seed=args.seed, mean_over_seeds=not args.per_trial)
     if args.json:
-        print_json(jsonable(table))
+        print_json(jsonable(table + proxy_json_rows(proxies)))
     else:
         print(format_table(summary_rows(table, paper_reference(rows))))
+        if proxies["rows"]:
+            print("\nRank correlations at init, every predictor on the same architectures"
+                  + (f" (undefined on every trial: {', '.join(proxies['undefined'])})" if proxies["undefined"] else "")
+                  + ":")
+            print(format_table(sweep_proxy_rows(proxies)))
     return 0

@@ -4,22 +4,24 @@ from __future__ import annotations
 from ..validate import MAX_BOOTSTRAP
 from .common import add_batched_arg, add_device_arg, int_at_least, seed_type, workers_type
 
-STUDY_NAMES = ("mnist-mlp", "cifar10-cnn", "imagenet-zoo")  # mirrors nnmass.studies.STUDIES
+STUDY_NAMES = ("mnist-mlp", "cifar10-cnn", "imagenet-zoo", "nb201-proxies")  # mirrors nnmass.studies.STUDIES
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("study", help="run one of the paper's studies: sweep, fits and report",
                        description="mnist-mlp: MLPs on 5,000 real MNIST digits (Fig. 3-4); cifar10-cnn: "
                                    "DenseNet-type CNNs on CIFAR-10 from --data-root (Fig. 5); imagenet-zoo: "
-                                   "torchvision's ImageNet models, no training (Fig. 6). Rerunning with the "
-                                   "same store resumes.")
+                                   "torchvision's ImageNet models, no training (Fig. 6); nb201-proxies: every "
+                                   "training-free proxy on NASLib's NAS-Bench-201 sample, no training. "
+                                   "Rerunning with the same store resumes.")
     p.add_argument("name", metavar="NAME", help="one of: " + ", ".join(STUDY_NAMES))
-    p.add_argument("--quick", action="store_true", help="the few-minute version (mnist-mlp)")
+    p.add_argument("--quick", action="store_true", help="the few-minute version (mnist-mlp, nb201-proxies)")
     p.add_argument("--store", metavar="PATH", default=None,
                    help="results store (default ./nnmass-runs/<study>[-quick]/store.sqlite)")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="report folder (default ./nnmass-runs/<study>[-quick]/report)")
-    p.add_argument("--workers", type=workers_type, default=1, metavar="N", help="parallel worker processes (default 1)")
+    p.add_argument("--workers", type=workers_type, default=None, metavar="N",
+                   help="parallel worker processes (default 1; nb201-proxies: the usable CPUs, at most 8)")
     add_device_arg(p, "where trials train")
     add_batched_arg(p)
     p.add_argument("--data-root", metavar="DIR", default=None, help="dataset folder (needed by cifar10-cnn)")
@@ -45,7 +47,7 @@ def run(args) -> int:
         "nnmass study " + args.name + (" --quick" if args.quick else "")
     if args.name == "imagenet-zoo":
         unused = [flag for flag, given in (("--quick", args.quick), ("--store", args.store),
-                                           ("--data-root", args.data_root), ("--workers", args.workers != 1),
+                                           ("--data-root", args.data_root), ("--workers", args.workers is not None),
                                            ("--device", args.device != "cpu"),
                                            ("--batched", args.batched is not None)) if given]
         if unused:
@@ -53,17 +55,31 @@ def run(args) -> int:
                              f"drop {', '.join(unused)}")
         result = run_zoo_study(out=args.out, progress=args.progress, n_boot=args.bootstrap, seed=args.seed,
                                command=command)
+    elif args.name == "nb201-proxies":
+        from ..studies.nb201_proxies import run_nb201_proxy_study
+        unused = [flag for flag, given in (("--data-root", args.data_root), ("--batched", args.batched is not None))
+                  if given]
+        if unused:
+            raise UsageError(f"study nb201-proxies scores the shipped sample on Gaussian inputs and trains nothing; "
+                             f"drop {', '.join(unused)}")
+        result = run_nb201_proxy_study(quick=args.quick, store=args.store, out=args.out, workers=args.workers,
+                                       device=args.device, progress=args.progress, n_boot=args.bootstrap,
+                                       seed=args.seed, command=command)
     else:
         result = run_training_study(args.name, quick=args.quick, store=args.store, out=args.out,
-                                    workers=args.workers, device=args.device, batched=args.batched,
+                                    workers=args.workers or 1, device=args.device, batched=args.batched,
                                     data_root=args.data_root,
                                     progress=args.progress, n_boot=args.bootstrap, seed=args.seed, command=command)
     if args.json:
         print_json({"study": result.name, "fits": jsonable(result.fits), "report": str(result.report),
                     "store": None if result.store is None else str(result.store),
-                    "seconds": round(result.seconds, 1), "sweep": result.sweep})
+                    "seconds": round(result.seconds, 1), "sweep": result.sweep,
+                    **({"proxies": result.proxies} if result.proxies else {})})
     else:
         print(format_table(result.summary))
+        if result.proxies:
+            print("\nTest accuracy against each predictor at init (rank correlation, best first):")
+            print(format_table(result.proxies))
         print(f"report: {result.report}")
         if result.store is not None:
             print(f"store: {result.store}")

@@ -38,18 +38,31 @@ def fisher(model: nn.Module, batch: ProxyBatch) -> float:
     Needs data and labels, one backward pass, the whole batch.
     """
     x, y = batch_on(model, batch)
-    kept: list[tuple[nn.Module, torch.Tensor]] = []
+    kept = LayerOutputs()
+    with run_on(model, stand_ins(model), seed=batch.seed) as forward, hooked(scored_layers(model), kept.keep):
+        loss = loss_of(forward(x), y)
+        grads = torch.autograd.grad(loss, kept.outputs, allow_unused=True) if kept.outputs else []
+    return kept.fisher(grads)
 
-    def keep(module, inputs, output):
-        kept.append((module, output))
+
+class LayerOutputs:
+    """The raw outputs of the scored layers in one forward pass (a forward hook,
+    :meth:`keep`), and the fisher sum once their gradients are known."""
+
+    def __init__(self):
+        self.layers: list[nn.Module] = []
+        self.outputs: list[torch.Tensor] = []
+
+    def keep(self, module, inputs, output):
+        self.layers.append(module)
+        self.outputs.append(output)
         return output.clone()  # later in-place ops must not change the kept activation
 
-    with run_on(model, stand_ins(model), seed=batch.seed) as forward, hooked(scored_layers(model), keep):
-        loss = loss_of(forward(x), y)
-        grads = torch.autograd.grad(loss, [a for _, a in kept], allow_unused=True) if kept else []
-    total = 0.0
-    for (layer, act), grad in zip(kept, grads):
-        if grad is not None:
-            g = _per_channel(act.detach(), grad, isinstance(layer, nn.Linear))
-            total += float(0.5 * g.pow(2).mean(0).sum()) * layer.weight[0].numel()
-    return finite_or_nan(total)
+    def fisher(self, grads) -> float:
+        """``sum_layers sum_k D_k * fan_in`` given ``dL/d output`` of each kept output."""
+        total = 0.0
+        for layer, act, grad in zip(self.layers, self.outputs, grads):
+            if grad is not None:
+                g = _per_channel(act.detach(), grad, isinstance(layer, nn.Linear))
+                total += float(0.5 * g.pow(2).mean(0).sum()) * layer.weight[0].numel()
+        return finite_or_nan(total)

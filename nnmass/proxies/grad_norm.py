@@ -27,4 +27,9 @@ def grad_norm(model: nn.Module, batch: ProxyBatch) -> float:
     weights = [tensors[name] for name in weight_names(model)]
     with run_on(model, tensors, seed=batch.seed) as forward:
         grads = torch.autograd.grad(loss_of(forward(x), y), weights, allow_unused=True)
+    return grad_norm_from_gradients(grads)
+
+
+def grad_norm_from_gradients(grads) -> float:
+    """``sum ||dL/dW_l||_2`` over the layers (a ``None`` gradient adds 0)."""
     return finite_or_nan(sum(g.norm() for g in grads if g is not None))

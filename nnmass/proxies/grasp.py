@@ -1,6 +1,8 @@
 """grasp: gradient signal preservation, -theta * (H g) summed."""
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
@@ -33,13 +35,22 @@ def grasp(model: nn.Module, batch: ProxyBatch) -> float:
     weights = [tensors[name] for name in weight_names(model)]
     with run_on(model, tensors, seed=batch.seed) as forward:
         grad = torch.autograd.grad(loss_of(forward(x), y), weights, allow_unused=True)
-        grad_graph = torch.autograd.grad(loss_of(forward(x), y), weights, create_graph=True, allow_unused=True)
-        used = [i for i, (g, h) in enumerate(zip(grad, grad_graph)) if g is not None and h is not None]
-        if not used:
-            return 0.0
-        inner = sum((grad[i].detach() * grad_graph[i]).sum() for i in used)
-        if not inner.requires_grad:  # a network linear in its weights has no curvature here
-            return 0.0
-        hess_grad = torch.autograd.grad(inner, [weights[i] for i in used], allow_unused=True)
+        return grasp_from_gradient(forward, x, y, weights, grad)
+
+
+def grasp_from_gradient(forward: Callable, x: torch.Tensor, y: torch.Tensor, weights: list[torch.Tensor],
+                        grad) -> float:
+    """The second pass of grasp: ``-sum W * (H g)`` given the first pass's gradient ``g``.
+
+    ``forward`` is the model on its stand-ins (inside ``run_on``, so a second forward
+    draws the model's randomness after the first, as in :func:`grasp`)."""
+    grad_graph = torch.autograd.grad(loss_of(forward(x), y), weights, create_graph=True, allow_unused=True)
+    used = [i for i, (g, h) in enumerate(zip(grad, grad_graph)) if g is not None and h is not None]
+    if not used:
+        return 0.0
+    inner = sum((grad[i].detach() * grad_graph[i]).sum() for i in used)
+    if not inner.requires_grad:  # a network linear in its weights has no curvature here
+        return 0.0
+    hess_grad = torch.autograd.grad(inner, [weights[i] for i in used], allow_unused=True)
     with torch.no_grad():
         return finite_or_nan(-sum((weights[i] * hg).sum() for i, hg in zip(used, hess_grad) if hg is not None))

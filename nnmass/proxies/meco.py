@@ -47,20 +47,32 @@ def meco(model: nn.Module, batch: ProxyBatch) -> float:
     backward pass, one forward pass.
     """
     x, _ = batch_on(model, batch)
-    smallest: list[torch.Tensor] = []
+    smallest = SmallestEigenvalues()
+    with run_on(model, stand_ins(model), seed=batch.seed) as forward, \
+            hooked(list(model.modules()), smallest.record), torch.no_grad():
+        forward(x)
+    return smallest.meco()
 
-    def record(module, inputs, output):
+
+class SmallestEigenvalues:
+    """``lambda_min`` of each module output's first sample, gathered by a forward hook
+    on every module (:meth:`record`)."""
+
+    def __init__(self):
+        self.values: list[torch.Tensor] = []
+
+    def record(self, module, inputs, output):
         if isinstance(output, (tuple, list)):
             output = next((o for o in output if isinstance(o, torch.Tensor)), None)
         if isinstance(output, torch.Tensor) and output.dim() >= 1:
-            value = min_correlation_eigenvalue(output[0].detach())
+            with torch.no_grad():
+                value = min_correlation_eigenvalue(output[0].detach())
             if value is not None:
-                smallest.append(value)
+                self.values.append(value)
 
-    with run_on(model, stand_ins(model), seed=batch.seed) as forward, \
-            hooked(list(model.modules()), record), torch.no_grad():
-        forward(x)
-    if not smallest:
-        return 0.0
-    values = torch.stack(smallest)
-    return finite_or_nan(values[torch.isfinite(values)].sum())
+    def meco(self) -> float:
+        """The sum of the finite values (0 when no output had 2 channels and 2 positions)."""
+        if not self.values:
+            return 0.0
+        values = torch.stack(self.values)
+        return finite_or_nan(values[torch.isfinite(values)].sum())

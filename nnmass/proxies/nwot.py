@@ -32,15 +32,27 @@ def nwot(model: nn.Module, batch: ProxyBatch) -> float:
     Needs data, no labels, no backward pass, the whole batch (64 in NASLib).
     """
     x, _ = batch_on(model, batch)
-    n = len(x)
-    kernel = torch.zeros((n, n), dtype=torch.float64, device=x.device)
-
-    def count(module, inputs):
-        codes = (inputs[0].detach().reshape(n, -1) > 0).float()
-        # 0/1 sums below 2^24 are exact in float32; accumulate in float64.
-        kernel.add_(codes @ codes.T + (1.0 - codes) @ (1.0 - codes).T)
-
+    kernel = CodeKernel(len(x), x.device)
     with run_on(model, stand_ins(model), seed=batch.seed) as forward, \
-            hooked(relu_modules(model), count, pre=True), torch.no_grad():
+            hooked(relu_modules(model), kernel.count, pre=True), torch.no_grad():
         forward(x)
-    return finite_or_nan(torch.linalg.slogdet(kernel).logabsdet)
+    return kernel.nwot()
+
+
+class CodeKernel:
+    """The ``N x N`` kernel of ReLU codes, filled by a forward pre-hook on the ReLU
+    modules (:meth:`count`)."""
+
+    def __init__(self, n: int, device):
+        self.n = n
+        self.kernel = torch.zeros((n, n), dtype=torch.float64, device=device)
+
+    def count(self, module, inputs):
+        with torch.no_grad():
+            codes = (inputs[0].detach().reshape(self.n, -1) > 0).float()
+            # 0/1 sums below 2^24 are exact in float32; accumulate in float64.
+            self.kernel.add_(codes @ codes.T + (1.0 - codes) @ (1.0 - codes).T)
+
+    def nwot(self) -> float:
+        """``log |det K|`` (nan when ``K`` is singular)."""
+        return finite_or_nan(torch.linalg.slogdet(self.kernel).logabsdet)

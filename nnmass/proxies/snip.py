@@ -28,5 +28,10 @@ def snip(model: nn.Module, batch: ProxyBatch) -> float:
     weights = [tensors[name] for name in weight_names(model)]
     with run_on(model, tensors, seed=batch.seed) as forward:
         grads = torch.autograd.grad(loss_of(forward(x), y), weights, allow_unused=True)
+    return snip_from_gradients(weights, grads)
+
+
+def snip_from_gradients(weights: list[torch.Tensor], grads) -> float:
+    """``sum |W * dL/dW|`` over the weights (a ``None`` gradient, an unused weight, adds 0)."""
     with torch.no_grad():
         return finite_or_nan(sum((w * g).abs().sum() for w, g in zip(weights, grads) if g is not None))

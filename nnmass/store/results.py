@@ -1,6 +1,6 @@
 """The results store: one SQLite file, one row per trial. Standard library only.
 
-Schema (version 1)::
+Schema (version 2)::
 
     trials(
       key          TEXT PRIMARY KEY,  -- sha256 of canonical JSON {spec, seed, train, ldi, dataset}
@@ -26,7 +26,9 @@ Schema (version 1)::
       width        INTEGER,  -- width of the first cell
       seconds      REAL,     -- wall time of the trial
       error        TEXT,     -- what went wrong, for 'failed' (and 'diverged') rows
-      finished_at  TEXT      -- UTC ISO-8601 time the trial finished
+      finished_at  TEXT,     -- UTC ISO-8601 time the trial finished
+      proxies_json TEXT      -- training-free proxies at init, when the grid lists them:
+                             -- {"batch": N, "scores": {name: value or null}, "seconds": {...}}
     )
     meta(name TEXT PRIMARY KEY, value TEXT)   -- holds schema_version
 
@@ -35,6 +37,9 @@ Durability: the file is in WAL mode with ``synchronous=FULL`` and every
 (even ``kill -9``) keeps every trial it finished. A finished trial is never
 rewritten: a second ``put`` for its key only replaces a row whose status is
 ``'failed'``, which is how a resumed sweep retries failures.
+
+Version 1 stores (without ``proxies_json``) are upgraded in place when opened: the
+column is added, empty, and the version set to 2.
 """
 from __future__ import annotations
 
@@ -50,7 +55,7 @@ from .opening import check_store_file, check_writable, connect_for_writing, conn
 from .rows import split_rows
 from ..validate import shown
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATUSES = ("done", "diverged", "failed")
 FINISHED = ("done", "diverged")  # a resumed sweep does not run these again
 
@@ -61,8 +66,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("nn_mass", "REAL"), ("params", "INTEGER"), ("macs", "INTEGER"), ("ldi_mean", "REAL"),
     ("ldi_std", "REAL"), ("ldi_prop2_mean", "REAL"), ("ldi_prop2_std", "REAL"), ("test_acc", "REAL"), ("train_acc", "REAL"), ("history_json", "TEXT"),
     ("depth", "INTEGER"), ("width", "INTEGER"), ("seconds", "REAL"), ("error", "TEXT"),
-    ("finished_at", "TEXT"),
+    ("finished_at", "TEXT"), ("proxies_json", "TEXT"),
 )
+_ADDED_IN = {2: ("proxies_json", "TEXT")}  # version -> the column it appended
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 _REQUIRED = ("key", "status")
 
@@ -132,11 +138,14 @@ class ResultStore:
             if "meta" in tables else None
         if row is None:
             raise UsageError(f"{str(self.path)!r} is not an nnmass results store (no schema version)")
-        if row[0] != str(SCHEMA_VERSION):
+        # A writer has upgraded older stores in place; a reader reads them as they are.
+        if not (row[0].isdigit() and 1 <= int(row[0]) <= SCHEMA_VERSION):
             raise UsageError(f"store {str(self.path)!r} has schema version {shown(row[0])}; "
-                             f"this nnmass reads version {SCHEMA_VERSION}")
+                             f"this nnmass reads versions 1 to {SCHEMA_VERSION}")
+        added_later = {_ADDED_IN[v][0] for v in range(int(row[0]) + 1, SCHEMA_VERSION + 1)}
         cols = [r[1] for r in self._db.execute("PRAGMA table_info(trials)")]
-        if tuple(cols) != COLUMN_NAMES:
+        self._columns = tuple(c for c in COLUMN_NAMES if c not in added_later)
+        if tuple(cols) != self._columns:
             raise UsageError(f"store {str(self.path)!r} has a trials table with other columns "
                              "than nnmass writes")
 
@@ -147,7 +156,18 @@ class ResultStore:
             row = self._db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
             if row is None:
                 self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif row[0].isdigit() and 1 <= int(row[0]) < SCHEMA_VERSION:
+                self._upgrade(int(row[0]))
         self._check_schema()
+
+    def _upgrade(self, version: int) -> None:
+        """Append the columns later versions added (inside the open transaction)."""
+        have = [r[1] for r in self._db.execute("PRAGMA table_info(trials)")]
+        for later in range(version + 1, SCHEMA_VERSION + 1):
+            name, kind = _ADDED_IN[later]
+            if name not in have:
+                self._db.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
+        self._db.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),))
 
     def _transaction(self):
         return _Transaction(self._db)
@@ -196,12 +216,13 @@ class ResultStore:
         if sweep is not None:
             where.append("sweep = ?")
             args.append(sweep)
-        q = f"SELECT {', '.join(COLUMN_NAMES)} FROM trials"
+        q = f"SELECT {', '.join(self._columns)} FROM trials"
         if where:
             q += " WHERE " + " AND ".join(where)
         q += " ORDER BY rowid"
-        with self._errors():
-            return [dict(zip(COLUMN_NAMES, r)) for r in self._db.execute(q, args)]
+        with self._errors():  # columns an older store lacks read as None
+            return [{**dict.fromkeys(COLUMN_NAMES), **dict(zip(self._columns, r))}
+                    for r in self._db.execute(q, args)]
 
     def __len__(self) -> int:
         with self._errors():

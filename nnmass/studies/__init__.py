@@ -28,6 +28,8 @@ STUDIES = {s.name: s for s in (
     Study("cifar10-cnn", "three-cell DenseNet-type CNNs, wm 2, on CIFAR-10 from --data-root (Fig. 5)",
           "cifar10_cnn.yaml", None, needs_data_root=True, reference="cifar10-cnn"),
     Study("imagenet-zoo", "torchvision's ImageNet models: top-1 vs NN-Mass and #Params, no training (Fig. 6)"),
+    Study("nb201-proxies", "every training-free proxy on NASLib's NAS-Bench-201 sample (cifar10, cifar100, "
+          "ImageNet16-120), ranked against accuracy and checked against NASLib's scores; no training"),
 )}
 
 

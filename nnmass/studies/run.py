@@ -24,6 +24,7 @@ class StudyResult:
     store: Path | None = None
     seconds: float = 0.0
     sweep: dict = field(default_factory=dict)
+    proxies: list[dict] = field(default_factory=list)  # printable proxy rank rows, when the grid has proxies
 
 
 def default_dir(name: str, quick: bool) -> Path:
@@ -41,8 +42,10 @@ def run_training_study(name: str, *, quick: bool = False, store: str | Path | No
         batched: train the seeds of one dense-mlp shape as one model (None: on CUDA only).
         grid: a :class:`nnmass.sweep.grid.Grid` to run instead of the packaged one (tests).
     """
+    from ..rank.report import sweep_proxy_rows
     from ..report import PAPER_R2, load_rows, summary_rows, write_report
     from ..stats import fit_table
+    from ..stats.proxy_fits import proxy_table
     from ..store import ResultStore
     from ..sweep import LocalExecutor, run_sweep
 
@@ -68,11 +71,13 @@ def run_training_study(name: str, *, quick: bool = False, store: str | Path | No
     if not rows:
         rows = load_rows(store)
     fits = fit_table(rows, n_boot=n_boot, seed=seed)
+    proxies = proxy_table(rows, n_boot=n_boot, seed=seed)
     reference = PAPER_R2.get(study.reference, {})
     report = write_report(rows, out, f"nnmass study {name}" + (" --quick" if quick else ""),
-                          extra={"table": fits}, n_boot=n_boot, seed=seed, command=command, reference=reference)
+                          extra={"table": fits, "proxy_table": proxies}, n_boot=n_boot, seed=seed, command=command,
+                          reference=reference)
     return StudyResult(name, fits, summary_rows(fits, reference), report, store,
-                       time.perf_counter() - start, summary.to_dict())
+                       time.perf_counter() - start, summary.to_dict(), sweep_proxy_rows(proxies, "test_acc"))
 
 
 def run_zoo_study(*, out: str | Path | None = None, names: list[str] | None = None, progress: bool = True,

@@ -18,6 +18,8 @@ A grid key ``train.<setting>`` (``train.lr: [0.001, 0.01]``) sweeps a training
 setting the same way; every other grid or fixed key is a spec key.
     pixels: unit                # optional: "standardised" (default) or "unit" ([0, 1])
     ldi: {batch: 32, seed: 0, split: train, input_layer: false}   # optional: how LDI is measured
+    proxies: [synflow, snip, zico]   # optional: training-free proxies scored at init (nnmass.proxies)
+    proxy_batch: 64                  # optional: training examples they read (default 64)
 
 Crossing order is stable: grid keys in file order, the last key varying
 fastest, and the seeds innermost. One seed ``s`` drives everything random in a
@@ -27,8 +29,15 @@ from its row alone.
 
 A trial's key is the sha256 of the canonical JSON of its spec (before it is
 fitted to the data, which is a function of spec and dataset), seed, epochs and
-training settings as written, LDI settings and dataset. Two grid points that
-give the same spec are the same trial and run once.
+training settings as written, LDI settings and dataset, and the proxies and their
+batch when the grid lists any (so grids without proxies keep their keys, and
+adding proxies to a grid makes new trials). Two grid points that give the same spec
+are the same trial and run once.
+
+Proxies: each trial scores its network at init, before training, on ``proxy_batch``
+training examples drawn with seed 0 (the same examples for every trial); each
+proxy's own random draws use the trial seed. ``params``, ``macs`` and ``nn_mass``
+are columns of every trial already, so a grid does not list them.
 """
 from __future__ import annotations
 
@@ -48,12 +57,14 @@ from ..files.reading import parse_yaml_or_json, read_text_file
 from ..validate import MAX_GRID_TRIALS, MAX_LDI_BATCH, MAX_SEED, int_problem, shown
 
 REQUIRED = ("model", "dataset", "epochs")
-OPTIONAL = ("name", "grid", "fixed", "seeds", "data_root", "pixels", "train", "ldi")
+OPTIONAL = ("name", "grid", "fixed", "seeds", "data_root", "pixels", "train", "ldi", "proxies", "proxy_batch")
 # LDI inputs: `batch` examples of the `split` drawn with `seed`; `input_layer` also measures
 # the layer that reads the data (the authors' ldi.py measures every layer).
 LDI_DEFAULTS = {"batch": 32, "seed": 0, "split": "train", "input_layer": False}
 TRAIN_PREFIX = "train."  # a grid key "train.lr" sweeps a training setting
 _NOT_TRAIN = ("epochs", "seed", "device")  # set at the top level, by seeds, on the command line
+PROXY_BATCH = 64  # NASLib's batch for its zero-cost scores
+STORED_ANYWAY = ("params", "macs", "nn_mass")  # every trial has these columns in closed form
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,8 @@ class TrialSpec:
     train: dict  # training settings over the defaults
     ldi: dict  # see LDI_DEFAULTS
     pixels: str = "standardised"  # nnmass.data.pixels.PIXELS
+    proxies: tuple = ()  # proxy names scored at init
+    proxy_batch: int = PROXY_BATCH
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,8 @@ class Grid:
     train: dict = field(default_factory=dict)
     ldi: dict = field(default_factory=lambda: dict(LDI_DEFAULTS))
     source: str = "<grid>"
+    proxies: tuple = ()
+    proxy_batch: int = PROXY_BATCH
 
     def points(self) -> list[dict]:
         """The crossed grid points, in the documented stable order."""
@@ -119,18 +134,21 @@ class Grid:
                     where = ", ".join(f"{shown(k)[1:-1][:40]}={shown(v)[:40]}" for k, v in point.items())
                     where = where[:200] or "fixed values"
                     raise UsageError(f"grid file {self.source!r}: at {where}, seed {seed}: {e}") from None
-                key = trial_key(spec, seed, self.dataset, self.epochs, train, self.ldi, self.pixels)
+                key = trial_key(spec, seed, self.dataset, self.epochs, train, self.ldi, self.pixels,
+                                self.proxies, self.proxy_batch)
                 out.setdefault(key, TrialSpec(key, self.name, self.model, spec, seed, dict(point),
                                               self.dataset, self.data_root, self.epochs, train,
-                                              dict(self.ldi), self.pixels))
+                                              dict(self.ldi), self.pixels, self.proxies, self.proxy_batch))
         return list(out.values())
 
 
 def trial_key(spec: Spec, seed: int, dataset: str, epochs: int, train: dict, ldi: dict,
-              pixels: str = "standardised") -> str:
+              pixels: str = "standardised", proxies: tuple = (), proxy_batch: int = PROXY_BATCH) -> str:
     """sha256 of the canonical JSON of everything that defines a trial's result."""
     record = {"spec": spec.to_dict(), "seed": seed, "dataset": dataset, "pixels": pixels,
               "train": {"epochs": epochs, **train}, "ldi": ldi}
+    if proxies:  # absent otherwise, so the keys of grids without proxies are unchanged
+        record["proxies"] = {"names": list(proxies), "batch": proxy_batch}
     text = json.dumps(record, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -223,9 +241,37 @@ def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") ->
     pixels = data.get("pixels", "standardised")
     if pixels not in PIXELS:
         raise bad(f"pixels must be one of {', '.join(PIXELS)}, got {shown(pixels)}")
+    proxies, proxy_batch = _proxies(data, bad)
 
     return Grid(name=name, model=model, dataset=dataset, epochs=epochs, grid=grid, fixed=fixed,
-                seeds=tuple(seeds), data_root=data_root, pixels=pixels, train=train, ldi=ldi, source=source)
+                seeds=tuple(seeds), data_root=data_root, pixels=pixels, train=train, ldi=ldi, source=source,
+                proxies=proxies, proxy_batch=proxy_batch)
+
+
+def _proxies(data: dict, bad) -> tuple[tuple, int]:
+    """The grid's ``proxies`` list and ``proxy_batch``, checked (torch-free)."""
+    from ..rank.names import parse_proxy_names
+
+    listed = data.get("proxies")
+    batch = data.get("proxy_batch", PROXY_BATCH)
+    if listed is None:
+        if "proxy_batch" in data:
+            raise bad("proxy_batch is set but no proxies are listed")
+        return (), PROXY_BATCH
+    if not isinstance(listed, list) or not listed:
+        raise bad(f"proxies must be a non-empty list of proxy names, got {shown(listed)}")
+    try:
+        names = parse_proxy_names(listed, "proxies")
+    except UsageError as e:
+        raise bad(str(e)) from None
+    stored = [n for n in names if n in STORED_ANYWAY]
+    if stored:
+        raise bad(f"proxies lists {', '.join(stored)}, which every trial stores already (columns "
+                  f"{', '.join(STORED_ANYWAY)}); leave them out")
+    lo = 2 if "zico" in names else 1  # zico splits the batch in two halves
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < lo:
+        raise bad(f"proxy_batch {int_problem(batch, lo)}" + (" (zico splits it in two)" if lo == 2 else ""))
+    return names, batch
 
 
 def _mapping(value, what: str, bad) -> dict:

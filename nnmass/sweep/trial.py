@@ -1,4 +1,4 @@
-"""One trial: build -> NN-Mass, params, MACs -> LDI at init -> train -> a store row.
+"""One trial: build -> NN-Mass, params, MACs -> LDI and proxies at init -> train -> a store row.
 
 A trial never raises: a loss that turns NaN/inf gives status ``'diverged'`` and
 any exception gives ``'failed'`` with its text, so one bad point never stops a
@@ -108,7 +108,27 @@ def measure(trial: TrialSpec, data, device: str = "cpu"):
         report = measure_ldi(build(prop2, seed=trial.seed).to(device), inputs, generator=gen,
                              include_input_layer=input_layer)
         columns.update(ldi_prop2_mean=_finite_or_none(report.mean), ldi_prop2_std=_finite_or_none(report.std))
+    if trial.proxies:
+        columns["proxies_json"] = row_json(proxy_scores(trial, spec, model, data, device))
     return spec, model, columns
+
+
+def proxy_scores(trial: TrialSpec, spec: Spec, model, data, device: str = "cpu") -> dict:
+    """The grid's proxies of the model at init, on ``trial.proxy_batch`` training examples
+    drawn with seed 0 (the same for every trial), each proxy's own draws seeded by the
+    trial seed. The model is left as it was (``nnmass.proxies``' contract), so training
+    starts from the same weights as without proxies."""
+    import dataclasses as dc
+
+    from ..models import input_shape
+    from ..proxies.data_batch import data_batch
+    from ..proxies.fused import score_fused
+
+    batch = data_batch(data, trial.proxy_batch, seed=0, sample_shape=input_shape(spec)[1:])
+    batch = dc.replace(batch, inputs=batch.inputs.to(device), targets=batch.targets.to(device), seed=trial.seed)
+    run = score_fused(model, batch, trial.proxies)
+    return {"batch": trial.proxy_batch, "scores": {k: _finite_or_none(v) for k, v in run.scores.items()},
+            "seconds": {k: round(v, 6) for k, v in run.seconds.items()}}
 
 
 def outcome_columns(result, config) -> dict:

@@ -1,0 +1,115 @@
+"""``nnmass rank TABLE.csv``: how well each training-free proxy ranks a table's architectures."""
+from __future__ import annotations
+
+from .common import add_device_arg, format_table, int_at_least, print_json, seed_type
+
+DEFAULT_STORE = "nnmass-runs/rank/scores.sqlite"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("rank", help="rank a table of architectures with every training-free proxy",
+                       description="Scores every architecture of TABLE (one row each, with its measured "
+                                   "accuracy) with every proxy, resumably in a SQLite score store (a killed "
+                                   "run resumes; no score is computed twice), then reports per proxy: "
+                                   "Spearman and Kendall tau-b with the target, top-10%% precision, Spearman "
+                                   "partial to log #params, 95%% bootstrap intervals over architectures, the "
+                                   "number of distinct values and seconds per architecture. Statistics run "
+                                   "over the architectures where the proxy is defined (n).")
+    p.add_argument("table", metavar="TABLE.csv", help="CSV with a header row, one row per architecture")
+    p.add_argument("--arch-column", required=True, metavar="COL", help="the column naming each architecture")
+    p.add_argument("--target", required=True, metavar="COL", help="the column of measured accuracies")
+    p.add_argument("--space", choices=("nb201", "model"), default="model",
+                   help="nb201: the column holds NB201 arch strings; model (default): MODEL strings as "
+                        "`nnmass mass` reads them")
+    p.add_argument("--dataset", default=None, metavar="NAME",
+                   help="keep the rows of this value of a 'dataset' column; with --space nb201 it also "
+                        "sets classes and image size: cifar10 (the default), cifar100, ImageNet16-120 (16x16)")
+    p.add_argument("--proxies", default="all", metavar="LIST|all", help="comma-separated names, or all (default)")
+    p.add_argument("--limit", type=int_at_least(1), default=None, metavar="N",
+                   help="rank a seeded random subsample of N rows (a larger N keeps a superset)")
+    p.add_argument("--seed", type=seed_type, default=0, metavar="S",
+                   help="seeds the weight init, the batch, each proxy's draws and --limit (default 0)")
+    p.add_argument("--batch", type=int_at_least(2, 65536), default=16, metavar="N",
+                   help="samples in the batch (default 16; see the README on batch size)")
+    p.add_argument("--inputs", default="gaussian", metavar="gaussian|DATASET",
+                   help="N(0,1) inputs with random labels (default), or a dataset's training examples")
+    p.add_argument("--data-root", default=None, metavar="DIR", help="folder of an on-disk dataset")
+    p.add_argument("--workers", type=int_at_least(1), default=1, metavar="N",
+                   help="parallel processes, one torch thread each (default 1)")
+    p.add_argument("--store", default=DEFAULT_STORE, metavar="DB",
+                   help=f"score store, created if missing (default {DEFAULT_STORE})")
+    add_device_arg(p)
+    p.add_argument("--bootstrap", type=int_at_least(0), default=1000, metavar="N",
+                   help="bootstrap resamples (default 1000; 0 = no intervals)")
+    p.add_argument("--plot", default=None, metavar="FILE.png",
+                   help="write the figure: each proxy's score against the target, and rho with intervals")
+    p.add_argument("--json", action="store_true", help="print a JSON list of rows, one per proxy")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def setting_for(args, dataset: str | None):
+    """The score setting of the command line (NB201: the dataset's classes and size)."""
+    from ..rank.scoring import ScoreSetting
+    common = dict(inputs=args.inputs, batch=args.batch, seed=args.seed, data_root=args.data_root)
+    if args.space == "nb201":
+        setting = ScoreSetting.nb201(dataset or "cifar10", **common)
+        if args.inputs != "gaussian":  # the data decide the image size
+            return ScoreSetting(space="nb201", num_classes=setting.num_classes, input_shape=None, **common)
+        return setting
+    return ScoreSetting(space="model", num_classes=None, input_shape=None, **common)
+
+
+def run(args) -> int:
+    import sys
+    from pathlib import Path
+
+    from ..errors import UsageError
+    from ..rank.names import parse_proxy_names
+    from ..rank.report import jsonable, printable_rows
+    from ..rank.table import read_table, subsample
+
+    names = list(parse_proxy_names(args.proxies, "--proxies"))
+    if args.inputs != "gaussian":
+        from ..data import DATASETS
+        if args.inputs not in DATASETS:
+            raise UsageError(f"--inputs must be gaussian or a dataset ({', '.join(DATASETS)}), got {args.inputs!r}")
+    table = read_table(args.table, args.arch_column, args.target, space=args.space, dataset=args.dataset)
+    table = table.subset(subsample(len(table), args.limit, args.seed))
+    setting = setting_for(args, table.dataset)
+    store_path = Path(args.store)
+    if args.store == DEFAULT_STORE:
+        store_path.parent.mkdir(parents=True, exist_ok=True)
+    if args.plot and not Path(args.plot).parent.is_dir():
+        raise UsageError(f"cannot write {args.plot!r}: folder {str(Path(args.plot).parent)!r} does not exist")
+
+    from ..rank.ranking import rank_networks
+    from ..rank.store import ScoreStore
+
+    with ScoreStore(store_path) as store:
+        result = rank_networks(table, names, setting, store, workers=args.workers, device=args.device,
+                               progress=args.progress, n_boot=args.bootstrap, seed=args.seed)
+    summary = result.summary
+    failed = len(result.errors)
+    if failed == len(set(table.networks)):
+        raise UsageError(f"every network failed to score; first: {next(iter(result.errors.items()))[1]} "
+                         f"({next(iter(result.errors))})")
+    if args.plot:
+        from ..plots.proxies import plot_proxy_ranking
+        plot_proxy_ranking(result.scores, table.target, result.rows, args.plot, target_label=args.target,
+                           title=f"{Path(args.table).name}: {len(table)} architectures")
+    note = (f"{len(table)} rows, {summary.networks} networks: {summary.scored} scored now, {summary.reused} "
+            f"already in {store_path} ({summary.seconds:.1f} s)"
+            + (f"; {failed} failed, e.g. {next(iter(result.errors))}: {next(iter(result.errors.values()))}"
+               if failed else ""))
+    if args.json:
+        print_json(jsonable(result.rows))
+        if failed:
+            print(f"nnmass rank: {note}", file=sys.stderr)
+        return 0
+    print(format_table(printable_rows(result.rows)))
+    print(f"\n{note}")
+    print(f"setting: {setting.key()}")
+    if args.plot:
+        print(f"figure: {args.plot}")
+    return 0

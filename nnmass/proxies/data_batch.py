@@ -1,0 +1,43 @@
+"""A :class:`ProxyBatch` of real examples from a loaded dataset."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..errors import UsageError
+from .batch import ProxyBatch
+
+
+def data_batch(data, batch_size: int, *, seed: int = 0, split: str = "train",
+               sample_shape: tuple[int, ...] | None = None) -> ProxyBatch:
+    """``batch_size`` examples of ``data``'s ``split`` (an ``nnmass.data.Data``) with their
+    labels, drawn without replacement by ``torch.randperm`` on a CPU generator seeded
+    with ``seed`` (the draw of ``nnmass.ldi.inputs.dataset_batch``).
+
+    Args:
+        sample_shape: reshape each example to this shape (e.g. ``(784,)`` for an MLP);
+            it must hold the same number of values. Default: the data's own shape.
+        seed: also the batch's ``seed`` (each proxy's own draws).
+
+    Raises:
+        UsageError: a batch larger than the split, or a shape of another size.
+    """
+    n = data.size(split)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
+        raise UsageError(f"batch must be in 1..{n} for {data.name} (its {split} examples), got {batch_size!r}")
+    idx = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:batch_size]
+    if data.tensor_backed:
+        xs, ys = (data.train_x, data.train_y) if split == "train" else (data.test_x, data.test_y)
+        x, y = xs[idx.to(xs.device)], ys[idx.to(ys.device)]
+    else:
+        dataset = data.train_set if split == "train" else data.test_set
+        pairs = [dataset[int(i)] for i in idx]
+        x = torch.stack([p[0] for p in pairs])
+        y = torch.tensor([int(p[1]) for p in pairs])
+    if sample_shape is not None and tuple(sample_shape) != tuple(x.shape[1:]):
+        if math.prod(sample_shape) != math.prod(x.shape[1:]):
+            raise UsageError(f"{data.name} examples have shape {tuple(x.shape[1:])}, which cannot be read as "
+                             f"the network's input shape {tuple(sample_shape)}")
+        x = x.reshape(len(x), *sample_shape)
+    return ProxyBatch(x, y.long(), int(data.num_classes), seed)

@@ -1,0 +1,28 @@
+"""Ranking architectures with training-free proxies: a table of architectures and their
+accuracies -> every proxy's score (fused, resumable, in a SQLite score store) -> rank
+statistics per proxy (Spearman, Kendall, top-10%, partial to size, intervals).
+
+``nnmass rank TABLE.csv`` and ``nnmass study nb201-proxies`` run it. Modules:
+``names`` (the proxy names, torch-free), ``table`` (reading the CSV), ``scoring``
+(settings, building a network, its batch), ``store`` (the score store), ``runner``
+(resumable, parallel scoring), ``statistics`` (numpy), ``ranking`` (all of it for
+one table), ``report`` (tables and figures). Names are imported on first use, so
+``nnmass.rank.names`` and ``nnmass.rank.statistics`` load without torch.
+"""
+from importlib import import_module
+
+_LAZY = {
+    "PROXY_NAMES": ".names", "parse_proxy_names": ".names", "ScoreSetting": ".scoring",
+    "NB201_DATASETS": ".scoring", "ScoreStore": ".store", "score_networks": ".runner",
+    "read_table": ".table", "rank_table": ".statistics", "rank_row": ".statistics",
+    "rank_networks": ".ranking", "RankResult": ".ranking",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = list(_LAZY)

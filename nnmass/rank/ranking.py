@@ -1,0 +1,66 @@
+"""Rank a table: score its networks (resumably, in the score store), then the
+statistics of every proxy against the table's target."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .runner import ScoringSummary, score_networks
+from .scoring import ScoreSetting
+from .statistics import rank_table
+from .store import ScoreStore
+from .table import RankTable
+
+SIZE_PROXY = "params"  # the partial correlations hold log #params fixed, so it is always scored
+
+
+@dataclass
+class RankResult:
+    """The scores and statistics of one ranked table.
+
+    Attributes:
+        rows: one statistics row per proxy (see ``nnmass.rank.statistics``).
+        scores, seconds: proxy -> one value per table row (nan: undefined or failed).
+        errors: network -> error text, for networks whose scoring raised.
+    """
+
+    table: RankTable
+    setting: ScoreSetting
+    names: list[str]
+    rows: list[dict]
+    scores: dict[str, np.ndarray]
+    seconds: dict[str, np.ndarray]
+    summary: ScoringSummary
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def stored_arrays(store: ScoreStore, setting: ScoreSetting, networks: list[str], names: list[str]):
+    """proxy -> values and proxy -> seconds, one per network (nan where missing), and
+    network -> error."""
+    stored = store.scores(setting.key(), networks)
+    nan = {"value": np.nan, "seconds": np.nan, "error": None}
+    scores = {p: np.array([stored.get(n, {}).get(p, nan)["value"] for n in networks], dtype=float) for p in names}
+    seconds = {p: np.array([stored.get(n, {}).get(p, nan)["seconds"] or np.nan for n in networks], dtype=float)
+               for p in names}
+    errors = {n: e for n in networks for e in [next((v["error"] for v in stored.get(n, {}).values()
+                                                     if v["error"]), None)] if e}
+    return scores, seconds, errors
+
+
+def rank_networks(table: RankTable, names: list[str], setting: ScoreSetting, store: ScoreStore, *, workers: int = 1,
+         device: str = "cpu", progress: bool = True, n_boot: int = 1000, seed: int = 0,
+         desc: str = "scoring") -> RankResult:
+    """Score every network of ``table`` with every proxy in ``names`` (plus #params, for
+    the partial correlations), then rank.
+
+    Args:
+        seed: the bootstrap generator's seed (the scores use ``setting.seed``).
+    """
+    scored = list(names) + ([SIZE_PROXY] if SIZE_PROXY not in names else [])
+    summary = score_networks(table.networks, scored, setting, store, workers=workers, device=device,
+                             progress=progress, desc=desc)
+    scores, seconds, errors = stored_arrays(store, setting, table.networks, scored)
+    rows = rank_table({n: scores[n] for n in names}, table.target, scores[SIZE_PROXY],
+                      {n: seconds[n] for n in names}, n_boot=n_boot, seed=seed)
+    return RankResult(table, setting, list(names), rows, scores, seconds, summary, errors)

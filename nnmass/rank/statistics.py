@@ -1,0 +1,88 @@
+"""How well each proxy ranks architectures by accuracy. numpy + scipy, no torch.
+
+For one proxy, over the architectures where both its score and the target are defined
+(finite; nan is the proxies' "undefined", see ``nnmass.proxies``):
+
+- Spearman's rho and Kendall's tau-b with the target;
+- top-10% precision: of the 10% best-scored, the share among the 10% most accurate;
+- Spearman partial to log #params: rho with the ranks of log #params regressed out of
+  both sides, i.e. what the score knows about accuracy beyond network size;
+- 95% percentile bootstrap intervals of the three correlations, resampling
+  architectures with replacement (``nnmass.stats.bootstrap_ci``);
+- the number of distinct values (isomorphic NB201 cells share their data-free scores,
+  and a proxy with few distinct values cannot rank finely);
+- the number of undefined scores and the mean seconds per architecture.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+from scipy import stats as _sp
+
+from ..stats import bootstrap_ci, partial_spearman, top_precision
+
+STATS = ("spearman", "kendall", "partial_spearman")
+"""The statistics that get bootstrap intervals (``<name>_lo`` / ``<name>_hi``)."""
+
+TOP_FRACTION = 0.1
+
+
+def _ranks_pearson(rx: np.ndarray, ry: np.ndarray) -> float:
+    dx, dy = rx - rx.mean(), ry - ry.mean()
+    den = math.sqrt(float(np.dot(dx, dx)) * float(np.dot(dy, dy)))
+    return float(np.dot(dx, dy) / den) if den > 0 else math.nan
+
+
+def rank_stats(score, target, log_size) -> list[float]:
+    """``[spearman, kendall tau-b, spearman partial to log_size]``; nan where undefined
+    (fewer than 3 points, or a constant side)."""
+    score, target, log_size = (np.asarray(v, dtype=float) for v in (score, target, log_size))
+    if score.size < 3 or np.ptp(score) == 0 or np.ptp(target) == 0:
+        return [math.nan] * 3
+    rho = _ranks_pearson(_sp.rankdata(score), _sp.rankdata(target))
+    tau = float(_sp.kendalltau(score, target).statistic)  # tau-b, O(n log n)
+    partial = partial_spearman(score, target, log_size) if np.ptp(log_size) > 0 else math.nan
+    return [rho, tau, partial]
+
+
+def rank_row(name: str, score, target, params, seconds=None, *, n_boot: int = 1000, seed: int = 0,
+             level: float = 0.95, fraction: float = TOP_FRACTION) -> dict:
+    """The statistics of one proxy (see the module docstring).
+
+    Args:
+        score, target, params: one value per architecture, aligned (nan: undefined).
+        seconds: seconds per architecture of this proxy (mean reported).
+        n_boot: bootstrap resamples (0: no intervals), drawn by ``PCG64(seed)``.
+    """
+    score, target, params = (np.asarray(v, dtype=float).ravel() for v in (score, target, params))
+    defined = np.isfinite(score)
+    keep = defined & np.isfinite(target) & np.isfinite(params) & (params > 0)
+    s, t, z = score[keep], target[keep], np.log(params[keep]) if keep.any() else np.empty(0)
+    rho, tau, partial = rank_stats(s, t, z)
+    row = {"proxy": name, "n": int(keep.sum()), "undefined": int((~defined).sum()),
+           "spearman": rho, "kendall": tau, "partial_spearman": partial,
+           "top10": top_precision(s, t, fraction) if s.size else math.nan,
+           "distinct": int(np.unique(score[defined]).size)}
+    lo = hi = [math.nan] * len(STATS)
+    if n_boot > 0 and s.size >= 3 and math.isfinite(rho):
+        index = np.arange(s.size, dtype=float)
+        # bootstrap_ci resamples (x, y) pairs; resampling their index carries all three columns.
+        lo, hi = bootstrap_ci(index, index, lambda i, _: rank_stats(*(v[i.astype(int)] for v in (s, t, z))),
+                              n=n_boot, seed=seed, level=level)
+    for k, stat in enumerate(STATS):
+        row[f"{stat}_lo"], row[f"{stat}_hi"] = float(lo[k]), float(hi[k])
+    if seconds is not None:
+        secs = np.asarray(seconds, dtype=float)
+        row["seconds_per_arch"] = float(np.nanmean(secs)) if np.isfinite(secs).any() else math.nan
+    return row
+
+
+def rank_table(scores: Mapping[str, Sequence[float]], target, params, seconds: Mapping | None = None, *,
+               n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> list[dict]:
+    """One :func:`rank_row` per proxy, in the order of ``scores``; every row's bootstrap
+    uses the same generator seed, so the intervals of two proxies resample alike."""
+    seconds = seconds or {}
+    return [rank_row(name, values, target, params, seconds.get(name), n_boot=n_boot, seed=seed, level=level)
+            for name, values in scores.items()]

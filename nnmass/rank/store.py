@@ -1,0 +1,149 @@
+"""The score store: one SQLite file, one row per (network, setting, proxy). Standard library only.
+
+Schema (version 1)::
+
+    scores(
+      network     TEXT,  -- the network: an NB201 arch string (canonical form) or a MODEL string
+      setting     TEXT,  -- canonical JSON of everything else the score depends on (space,
+                         -- classes, input shape, inputs, batch size, seed); see ScoreSetting
+      proxy       TEXT,  -- a name of nnmass.proxies
+      value       REAL,  -- NULL where the proxy is undefined (nan) or failed
+      seconds     REAL,  -- this proxy's share of the network's scoring time
+      error       TEXT,  -- what went wrong when scoring raised; NULL otherwise
+      finished_at TEXT,  -- UTC ISO-8601
+      PRIMARY KEY (network, setting, proxy))
+    meta(name TEXT PRIMARY KEY, value TEXT)   -- holds schema_version
+
+The conventions of :mod:`nnmass.store`: WAL mode with ``synchronous=FULL``, and
+every :meth:`ScoreStore.put` (the scores of one network) is its own committed
+transaction, so a killed run (even ``kill -9``) keeps every network it finished and
+a rerun computes only what is missing. A stored score is never rewritten; a row
+with an ``error`` is replaced when the network is scored again.
+"""
+from __future__ import annotations
+
+import math
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+from ..errors import UsageError
+
+SCHEMA_VERSION = 1
+COLUMNS = ("network", "setting", "proxy", "value", "seconds", "error", "finished_at")
+
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS scores (network TEXT NOT NULL, setting TEXT NOT NULL, proxy TEXT NOT NULL, "
+    "value REAL, seconds REAL, error TEXT, finished_at TEXT, PRIMARY KEY (network, setting, proxy))",
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)",
+)
+_UPSERT = (f"INSERT INTO scores ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+           "ON CONFLICT(network, setting, proxy) DO UPDATE SET "
+           + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[3:]) + " WHERE scores.error IS NOT NULL")
+
+
+class ScoreStore:
+    """A SQLite score store (schema in the module docstring).
+
+    Args:
+        path: the database file; created with its tables if missing.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        where = repr(str(self.path))
+        if self.path.exists() and not self.path.is_file():
+            raise UsageError(f"score store {where} is not a file")
+        if not self.path.exists() and not self.path.parent.is_dir():
+            raise UsageError(f"cannot create score store {where}: folder {str(self.path.parent)!r} does not exist")
+        try:
+            self._db = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._init_schema()
+        except sqlite3.DatabaseError as e:
+            raise UsageError(f"{str(self.path)!r} is not an nnmass score store ({e})") from None
+
+    def _init_schema(self) -> None:
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables - {"scores", "meta"}:
+            raise UsageError(f"{str(self.path)!r} is not an nnmass score store (it has tables "
+                             f"{', '.join(sorted(tables))}); give a new file or one `nnmass rank` wrote")
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in _CREATE:
+                self._db.execute(stmt)
+            row = self._db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif row[0] != str(SCHEMA_VERSION):
+                raise UsageError(f"score store {str(self.path)!r} has schema version {row[0]}; "
+                                 f"this nnmass reads version {SCHEMA_VERSION}")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        cols = tuple(r[1] for r in self._db.execute("PRAGMA table_info(scores)"))
+        if cols != COLUMNS:
+            raise UsageError(f"score store {str(self.path)!r} has a scores table with other columns than "
+                             "nnmass writes")
+
+    def done(self, setting: str) -> dict[str, set[str]]:
+        """network -> the proxies it has a stored score for (errors excluded), under ``setting``."""
+        out: dict[str, set[str]] = {}
+        for network, proxy in self._db.execute(
+                "SELECT network, proxy FROM scores WHERE setting = ? AND error IS NULL", (setting,)):
+            out.setdefault(network, set()).add(proxy)
+        return out
+
+    def put(self, network: str, setting: str, scores: dict[str, float], seconds: dict[str, float],
+            error: str | None = None) -> int:
+        """Store the scores of one network in one committed transaction; nan is stored as
+        NULL. With ``error``, every named proxy gets a NULL value and the error text.
+        Returns the number of rows written (a stored score is kept, not rewritten)."""
+        now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        rows = [(network, setting, name, _real(value) if error is None else None,
+                 float(seconds.get(name, 0.0)), error, now) for name, value in scores.items()]
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            written = sum(self._db.execute(_UPSERT, row).rowcount for row in rows)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return written
+
+    def scores(self, setting: str, networks: Iterable[str] | None = None) -> dict[str, dict[str, dict]]:
+        """network -> proxy -> ``{"value", "seconds", "error"}`` (value nan where NULL)."""
+        wanted = None if networks is None else set(networks)
+        out: dict[str, dict[str, dict]] = {}
+        for network, proxy, value, seconds, error in self._db.execute(
+                "SELECT network, proxy, value, seconds, error FROM scores WHERE setting = ? ORDER BY rowid",
+                (setting,)):
+            if wanted is None or network in wanted:
+                out.setdefault(network, {})[proxy] = {
+                    "value": math.nan if value is None else float(value), "seconds": seconds, "error": error}
+        return out
+
+    def rows(self) -> list[dict]:
+        """Every row as a dict, in the order stored."""
+        return [dict(zip(COLUMNS, r)) for r in self._db.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM scores ORDER BY rowid")]
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "ScoreStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _real(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None

@@ -1,0 +1,130 @@
+"""Reading the table ``nnmass rank`` ranks: one row per architecture, with a column
+naming it and a column holding its measured accuracy. Every problem is one line."""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UsageError
+from ..validate import shown
+from .scoring import NB201_DATASETS, canonical_network
+
+DATASET_COLUMN = "dataset"
+
+
+@dataclass
+class RankTable:
+    """The rows to rank, in file order.
+
+    Attributes:
+        networks: each row's network, canonical (see ``canonical_network``).
+        target: each row's target value.
+        rows: each row as read (all columns, text), for extra columns.
+        dataset: the rows' dataset (a ``dataset`` column's one value, or the one
+            chosen), or None.
+        source: the file.
+    """
+
+    networks: list[str]
+    target: np.ndarray
+    rows: list[dict] = field(default_factory=list)
+    dataset: str | None = None
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.networks)
+
+    def subset(self, index) -> "RankTable":
+        index = list(index)
+        return RankTable([self.networks[i] for i in index], self.target[index], [self.rows[i] for i in index],
+                         self.dataset, self.source)
+
+
+def read_table(path: str | Path, arch_column: str, target: str, *, space: str = "nb201",
+               dataset: str | None = None) -> RankTable:
+    """Read and check a CSV table (header row, comma-separated).
+
+    Args:
+        arch_column: the column naming each architecture (an NB201 string with
+            ``space="nb201"``, else a MODEL string).
+        target: the column of measured accuracies (numbers).
+        dataset: keep only the rows whose ``dataset`` column has this value (a table
+            without that column is taken to be on it). Where the column holds several
+            values, one must be chosen.
+
+    Raises:
+        UsageError: an unreadable file, a missing column, a bad value (with its line).
+    """
+    where = repr(str(path))
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read table {where}: {getattr(e, 'strerror', None) or e}") from None
+    reader = csv.DictReader(text.splitlines())
+    try:
+        header = reader.fieldnames or []
+        if not header:
+            raise UsageError(f"table {where} is empty; it needs a header row and one row per architecture")
+        for flag, column in (("--arch-column", arch_column), ("--target", target)):
+            if column not in header:
+                raise UsageError(f"table {where} has no column {shown(column)} ({flag}); its columns: "
+                                 + shown(", ".join(header))[1:-1])
+        rows = []
+        for row in reader:
+            if None in row or any(v is None for v in row.values()):
+                raise UsageError(f"table {where} line {reader.line_num}: {len(header)} columns expected, "
+                                 f"got a row of another length")
+            rows.append(row)
+    except csv.Error as e:
+        raise UsageError(f"table {where} line {reader.line_num} is not valid CSV: {e}") from None
+    lines = list(range(2, 2 + len(rows)))
+    chosen = dataset
+    if DATASET_COLUMN in header:
+        present = list(dict.fromkeys(r[DATASET_COLUMN] for r in rows))
+        if dataset is not None:
+            keep = [i for i, r in enumerate(rows) if r[DATASET_COLUMN] == dataset]
+            if not keep:
+                raise UsageError(f"table {where} has no rows of dataset {shown(dataset)}; it has: "
+                                 + shown(", ".join(present))[1:-1])
+            rows, lines = [rows[i] for i in keep], [lines[i] for i in keep]
+        elif len(present) > 1:
+            raise UsageError(f"table {where} mixes datasets {shown(', '.join(present))[1:-1]}: choose one "
+                             "with --dataset NAME")
+        elif present:
+            chosen = present[0]
+    if not rows:
+        raise UsageError(f"table {where} has no rows")
+    if space == "nb201" and chosen is not None and chosen not in NB201_DATASETS:
+        raise UsageError(f"NB201 dataset {shown(chosen)} is not one of {', '.join(NB201_DATASETS)}")
+    networks, values = [], []
+    for line, row in zip(lines, rows):
+        try:
+            networks.append(canonical_network(row[arch_column], space))
+        except UsageError as e:
+            raise UsageError(f"table {where} line {line}, column {shown(arch_column)}: {e}") from None
+        values.append(_number(row[target], f"table {where} line {line}, column {shown(target)}"))
+    return RankTable(networks, np.array(values, dtype=float), rows, chosen, str(path))
+
+
+def _number(text: str, where: str) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value):
+        raise UsageError(f"{where}: {shown(text)} is not a finite number")
+    return value
+
+
+def subsample(n: int, limit: int | None, seed: int = 0) -> list[int]:
+    """The rows ``--limit`` keeps: the first ``limit`` of a ``PCG64(seed)`` permutation of
+    ``range(n)``, in table order. A larger limit keeps a superset, so its scores extend
+    a smaller run's."""
+    if limit is None or limit >= n:
+        return list(range(n))
+    order = np.random.Generator(np.random.PCG64(seed)).permutation(n)
+    return sorted(int(i) for i in order[:limit])

@@ -1,0 +1,273 @@
+"""``nnmass rank`` and its library: the table, the score store (resumable, even after
+kill -9), the rank statistics against scipy, and the command line."""
+import csv
+import json
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats as sp
+
+from nnmass.cli import main
+from nnmass.errors import UsageError
+from nnmass.rank.names import PROXY_NAMES, parse_proxy_names
+from nnmass.rank.scoring import ScoreSetting
+from nnmass.rank.statistics import rank_row
+from nnmass.rank.store import ScoreStore
+from nnmass.rank.table import read_table, subsample
+
+ROOT = Path(__file__).resolve().parents[1]
+A = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|"
+B = "|skip_connect~0|+|none~0|avg_pool_3x3~1|+|nor_conv_1x1~0|skip_connect~1|nor_conv_3x3~2|"
+C = "|avg_pool_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|skip_connect~1|avg_pool_3x3~2|"
+D = "|nor_conv_1x1~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|none~0|skip_connect~1|nor_conv_1x1~2|"
+
+
+def write_csv(path, rows, header=("arch", "acc")):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+# ---- names, table ---------------------------------------------------------------------
+
+def test_torch_free_names_equal_the_registry():
+    from nnmass import proxies
+    assert list(PROXY_NAMES) == proxies.names()
+    assert parse_proxy_names("snip, all") == ("snip",) + tuple(n for n in PROXY_NAMES if n != "snip")
+    for bad, match in (("snip,nope", "unknown proxy 'nope'"), ("snip,,", "empty proxy name"), ([3], "unknown")):
+        with pytest.raises(UsageError, match=match):
+            parse_proxy_names(bad)
+
+
+def test_rank_modules_and_grid_proxies_load_without_torch():
+    code = ("import sys\n"
+            "import nnmass.rank, nnmass.rank.names, nnmass.rank.statistics, nnmass.rank.store\n"
+            "from nnmass.sweep.grid import grid_from_dict\n"
+            "grid_from_dict({'model': 'dense-mlp', 'dataset': 'digits', 'epochs': 1, 'proxies': ['snip']}).trials()\n"
+            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
+
+
+def test_table_reads_canonical_archs_filters_a_dataset_and_checks_every_value(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [["cifar10", f" {A} ", "91.5"], ["cifar100", B, "70"], ["cifar10", B, "80"]],
+                     ("dataset", "arch", "acc"))
+    table = read_table(path, "arch", "acc", space="nb201", dataset="cifar10")
+    assert table.networks == [A, B] and table.target.tolist() == [91.5, 80.0] and table.dataset == "cifar10"
+    problems = {
+        "mixes datasets cifar10, cifar100: choose one with --dataset": dict(),
+        "no rows of dataset 'svhn'": dict(dataset="svhn"),
+    }
+    for match, kw in problems.items():
+        with pytest.raises(UsageError, match=match):
+            read_table(path, "arch", "acc", space="nb201", **kw)
+    with pytest.raises(UsageError, match="no column 'accuracy' \\(--target\\); its columns: dataset, arch, acc"):
+        read_table(path, "arch", "accuracy", dataset="cifar10")
+    bad = write_csv(tmp_path / "b.csv", [[A, "91"], [B, "n/a"]])
+    with pytest.raises(UsageError, match="line 3, column 'acc': 'n/a' is not a finite number"):
+        read_table(bad, "arch", "acc", space="nb201")
+    arch = write_csv(tmp_path / "c.csv", [[A, "91"], ["|conv~0|", "80"]])
+    with pytest.raises(UsageError, match="line 3, column 'arch': bad NB201 arch"):
+        read_table(arch, "arch", "acc", space="nb201")
+    short = tmp_path / "d.csv"
+    short.write_text(f"arch,acc\n{A},1,extra\n")
+    with pytest.raises(UsageError, match="line 2: 2 columns expected"):
+        read_table(short, "arch", "acc", space="nb201")
+    with pytest.raises(UsageError, match="cannot read table"):
+        read_table(tmp_path / "missing.csv", "arch", "acc")
+
+
+def test_limit_keeps_a_seeded_superset_in_table_order():
+    small, large = subsample(50, 10, seed=3), subsample(50, 20, seed=3)
+    assert small == sorted(small) and set(small) <= set(large) and len(large) == 20
+    assert subsample(5, 10) == [0, 1, 2, 3, 4] and subsample(50, 10, seed=4) != small
+
+
+# ---- statistics ---------------------------------------------------------------------------
+
+def test_rank_statistics_equal_scipy_and_hand_counts():
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=60)
+    params = np.exp(rng.normal(size=60))
+    score = target + 0.8 * np.log(params) + rng.normal(size=60)
+    score[[3, 7]] = np.nan  # undefined scores leave the statistics
+    row = rank_row("p", score, target, params, seconds=np.full(60, 0.5), n_boot=200, seed=1)
+    keep = np.isfinite(score)
+    assert row["n"] == 58 and row["undefined"] == 2 and row["distinct"] == 58 and row["seconds_per_arch"] == 0.5
+    assert row["spearman"] == pytest.approx(sp.spearmanr(score[keep], target[keep]).statistic, abs=1e-12)
+    assert row["kendall"] == pytest.approx(sp.kendalltau(score[keep], target[keep]).statistic, abs=1e-12)
+    # Partial Spearman: Pearson of the rank residuals after regressing out the ranks of log params.
+    r = [sp.rankdata(v) for v in (score[keep], target[keep], np.log(params[keep]))]
+    res = [v - np.polyval(np.polyfit(r[2], v, 1), r[2]) for v in r[:2]]
+    assert row["partial_spearman"] == pytest.approx(np.corrcoef(*res)[0, 1], abs=1e-10)
+    k = math.ceil(0.1 * 58)
+    top = len(set(np.argsort(-score[keep])[:k]) & set(np.argsort(-target[keep])[:k])) / k
+    assert row["top10"] == top
+    for stat in ("spearman", "kendall", "partial_spearman"):
+        assert row[f"{stat}_lo"] < row[stat] < row[f"{stat}_hi"]
+
+
+def test_a_constant_or_undefined_proxy_has_nan_statistics():
+    target = np.arange(10.0)
+    const = rank_row("c", np.ones(10), target, np.ones(10) * 5)
+    assert math.isnan(const["spearman"]) and const["distinct"] == 1 and math.isnan(const["spearman_lo"])
+    empty = rank_row("e", np.full(10, np.nan), target, np.ones(10))
+    assert empty["n"] == 0 and empty["undefined"] == 10 and math.isnan(empty["top10"])
+
+
+# ---- store and resuming ---------------------------------------------------------------------
+
+def test_store_keeps_scores_writes_nan_as_null_and_retries_errors(tmp_path):
+    setting = ScoreSetting.nb201("cifar10", batch=2).key()
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        assert store.put(A, setting, {"params": 5.0, "nwot": math.nan}, {"params": 0.1, "nwot": 0.2}) == 2
+        assert store.put(A, setting, {"params": 7.0}, {}) == 0  # a stored score is never rewritten
+        assert store.put(B, setting, {"params": math.nan}, {}, error="RuntimeError: boom") == 1
+        assert store.done(setting) == {A: {"params", "nwot"}}
+        assert store.put(B, setting, {"params": 3.0}, {"params": 0.1}) == 1  # an error row is retried
+        got = store.scores(setting)
+        assert got[A]["params"]["value"] == 5.0 and math.isnan(got[A]["nwot"]["value"])
+        assert got[B]["params"] == {"value": 3.0, "seconds": 0.1, "error": None}
+        assert store.scores(ScoreSetting.nb201("cifar100", batch=2).key()) == {}
+    raw = sqlite3.connect(tmp_path / "s.sqlite")
+    assert raw.execute("SELECT value FROM scores WHERE proxy = 'nwot'").fetchone() == (None,)
+    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_file_that_is_not_a_score_store_is_refused(tmp_path):
+    other = tmp_path / "other.sqlite"
+    sqlite3.connect(other).execute("CREATE TABLE trials (key TEXT)")
+    with pytest.raises(UsageError, match="is not an nnmass score store"):
+        ScoreStore(other)
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(UsageError, match="is not an nnmass score store"):
+        ScoreStore(junk)
+
+
+def _rank_command(table, store, *extra):
+    return [sys.executable, "-m", "nnmass", "rank", str(table), "--arch-column", "arch", "--target", "acc",
+            "--space", "nb201", "--store", str(store), "--no-progress", *extra]
+
+
+def test_a_killed_run_resumes_and_computes_no_score_twice(tmp_path):
+    archs = [A, B, C, D, A.replace("none~2", "skip_connect~2"), B.replace("none~0", "nor_conv_3x3~0"),
+             C.replace("none~1", "nor_conv_3x3~1"), D.replace("none~0", "avg_pool_3x3~0")]
+    table = write_csv(tmp_path / "t.csv", [[a, str(80 + i)] for i, a in enumerate(archs + archs[:2])])
+    store = tmp_path / "s.sqlite"
+    args = _rank_command(table, store, "--proxies", "params,synflow,zen", "--batch", "2", "--bootstrap", "0")
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if store.exists():
+            try:
+                with sqlite3.connect(store) as db:
+                    if db.execute("SELECT COUNT(*) FROM scores").fetchone()[0]:
+                        break
+            except sqlite3.OperationalError:  # the tables are not created yet
+                pass
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)  # right after the first network was committed
+    proc.wait()
+    with sqlite3.connect(store) as db:
+        first = db.execute("SELECT network, proxy, finished_at FROM scores").fetchall()
+    killed_at = len({n for n, _, _ in first})
+    assert 1 <= killed_at < 8 and len(first) == 3 * killed_at  # whole networks only
+    out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert f"10 rows, 8 networks: {8 - killed_at} scored now, {killed_at} already in" in out.stdout
+    with sqlite3.connect(store) as db:
+        after = db.execute("SELECT network, proxy, finished_at FROM scores").fetchall()
+    assert len(after) == 8 * 3 == len({(n, p) for n, p, _ in after})  # every score once
+    assert set(first) <= set(after)  # the killed run's rows are untouched: nothing was scored twice
+
+
+# ---- the command line ---------------------------------------------------------------------
+
+def test_rank_cli_json_rows_figure_and_workers(tmp_path, capsys):
+    table = write_csv(tmp_path / "t.csv", [[a, str(acc)] for a, acc in zip((A, B, C, D), (91, 60, 75, 88))])
+    store, plot = tmp_path / "s.sqlite", tmp_path / "fig.png"
+    assert main(["rank", str(table), "--arch-column", "arch", "--target", "acc", "--space", "nb201",
+                 "--proxies", "synflow,params,nwot", "--batch", "2", "--store", str(store), "--json",
+                 "--no-progress", "--bootstrap", "50", "--plot", str(plot), "--workers", "2",
+                 "--dataset", "ImageNet16-120"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["proxy"] for r in rows] == ["synflow", "params", "nwot"]
+    for r in rows:
+        assert {"proxy", "n", "spearman", "kendall", "top10", "partial_spearman", "spearman_lo", "spearman_hi",
+                "distinct", "seconds_per_arch", "undefined"} <= set(r)
+        assert r["n"] + r["undefined"] == 4
+    assert plot.stat().st_size > 10_000
+    # The same command in one process reads every score back from the store.
+    assert main(["rank", str(table), "--arch-column", "arch", "--target", "acc", "--space", "nb201",
+                 "--proxies", "synflow,params,nwot", "--batch", "2", "--store", str(store), "--no-progress",
+                 "--bootstrap", "50", "--dataset", "ImageNet16-120"]) == 0
+    text = capsys.readouterr().out
+    assert "0 scored now, 4 already in" in text and '"input_shape":[3,16,16]' in text
+
+
+def test_rank_cli_scores_model_strings(tmp_path, capsys):
+    rows = [["dense-mlp", "0.5"], ["dense-cnn", "0.7"], ["resnet18", "0.9"]]
+    table = write_csv(tmp_path / "m.csv", rows, ("model", "top1"))
+    assert main(["rank", str(table), "--arch-column", "model", "--target", "top1", "--proxies", "params,macs",
+                 "--store", str(tmp_path / "s.sqlite"), "--json", "--no-progress", "--bootstrap", "0"]) == 0
+    (params, macs) = json.loads(capsys.readouterr().out)
+    assert params["n"] == 3 and params["spearman"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--proxies", "snip,bogus"], "unknown proxy 'bogus'"),
+    (["--target", "nope"], "no column 'nope'"),
+    (["--batch", "1"], "--batch: must be an integer in 2..65536"),
+    (["--inputs", "imagenet16"], "--inputs must be gaussian or a dataset"),
+    (["--dataset", "svhn"], "NB201 dataset 'svhn' is not one of cifar10, cifar100, ImageNet16-120"),
+    (["--plot", "/nonexistent/dir/f.png"], "folder '/nonexistent/dir' does not exist"),
+])
+def test_rank_cli_refuses_bad_input_in_one_line(tmp_path, argv, match):
+    table = write_csv(tmp_path / "t.csv", [[A, "1"], [B, "2"], [C, "3"]])
+    args = ["rank", str(table), "--arch-column", "arch", "--target", "acc", "--space", "nb201", "--store",
+            str(tmp_path / "s.sqlite"), "--no-progress"]
+    if "--target" in argv:
+        args = [a for a in args if a not in ("--target", "acc")]
+    out = subprocess.run([sys.executable, "-m", "nnmass", *args, *argv], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and match in out.stderr, out.stderr
+
+
+def test_a_table_whose_every_network_fails_is_one_line(tmp_path):
+    table = write_csv(tmp_path / "t.csv", [["no_such_family", "1"], ["nor_this", "2"]])
+    out = subprocess.run([sys.executable, "-m", "nnmass", "rank", str(table), "--arch-column", "arch", "--target",
+                          "acc", "--store", str(tmp_path / "s.sqlite"), "--no-progress", "--proxies", "params"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 2 and "every network failed to score" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_rank_on_dataset_inputs_fits_families_to_the_data_as_nnmass_proxies_does(tmp_path, capsys):
+    from nnmass.rank.ranking import stored_arrays
+    table = write_csv(tmp_path / "m.csv", [["dense-mlp", "0.5"], ["dense-cnn", "0.7"], ["resnet18", "0.6"]],
+                      ("model", "top1"))
+    store = tmp_path / "s.sqlite"
+    assert main(["rank", str(table), "--arch-column", "model", "--target", "top1", "--proxies", "snip,nwot",
+                 "--inputs", "digits", "--batch", "4", "--seed", "1", "--store", str(store), "--no-progress",
+                 "--bootstrap", "0", "--json"]) == 0
+    capsys.readouterr()
+    setting = ScoreSetting(space="model", num_classes=None, input_shape=None, inputs="digits", batch=4, seed=1)
+    with ScoreStore(store) as s:
+        scores, _, errors = stored_arrays(s, setting, ["dense-mlp", "dense-cnn", "resnet18"], ["snip", "nwot"])
+    assert "resnet18" in errors and "3-channel" in errors["resnet18"]  # torchvision families take RGB
+    for i, model in enumerate(("dense-mlp", "dense-cnn")):
+        assert main(["proxies", model, "--inputs", "digits", "--batch", "4", "--seed", "1", "--proxies",
+                     "snip,nwot", "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)["scores"]
+        assert scores["snip"][i] == out["snip"]
+        assert (out["nwot"] is None and math.isnan(scores["nwot"][i])) or scores["nwot"][i] == out["nwot"]
