@@ -152,7 +152,7 @@ def test_cli_lists_every_dataset_without_importing_torch():
     from nnmass.data import DATASETS
     assert DATASET_NAMES == DATASETS
     code = ("import argparse, sys; from nnmass.cli import train; "
-            "train.add_parser(argparse.ArgumentParser().add_subparsers()); sys.exit('torch' in sys.modules)")
+            "train.add_arguments(argparse.ArgumentParser()); sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 

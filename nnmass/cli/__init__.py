@@ -1,6 +1,7 @@
-"""The ``nnmass`` command. Each subcommand lives in its own module with
-``add_parser(subparsers)``; heavy imports happen inside the handlers, so
-``nnmass --help`` and closed-form commands start fast."""
+"""The ``nnmass`` command. Each subcommand lives in its own module: its docstring's
+second paragraph is the command's description, ``HELP`` its line in ``nnmass --help``,
+then ``add_arguments(parser)`` and ``run(args)``. Heavy imports happen inside ``run``,
+so ``nnmass --help`` and closed-form commands start fast."""
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,10 @@ def make_parser() -> argparse.ArgumentParser:
             if e.name == f"{__name__}.{name}":
                 continue
             raise
-        module.add_parser(sub)
+        description = (module.__doc__ or "").partition("\n\n")[2].strip()  # none under python -OO
+        p = sub.add_parser(name, help=module.HELP, description=description)
+        module.add_arguments(p)
+        p.set_defaults(func=module.run)
     return parser
 
 

@@ -1,16 +1,19 @@
 """``nnmass bounds``: Prop. 2 and Fig. 1(b), the mean singular value of Gaussian
-``(w + m/2, w)`` matrices against the bounds, as a table, JSON or a figure."""
+``(w + m/2, w)`` matrices against the bounds, as a table, JSON or a figure.
+
+Simulate Gaussian (w + m/2, w) matrices with N(0, q) entries for each NN-Mass m and
+compare their mean singular value with Prop. 2's bounds.
+"""
 from __future__ import annotations
 
 from ..validate import MAX_BOUNDS_WIDTH
 from .common import format_table, int_at_least, number_type, print_json, seed_type
 
 
-def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
-        "bounds", help="Prop. 2: simulated mean singular value vs NN-Mass, with bounds (Fig. 1b)",
-        description="Simulate Gaussian (w + m/2, w) matrices with N(0, q) entries for each NN-Mass m "
-                    "and compare their mean singular value with Prop. 2's bounds.")
+HELP = "Prop. 2: simulated mean singular value vs NN-Mass, with bounds (Fig. 1b)"
+
+
+def add_arguments(p) -> None:
     p.add_argument("--width", type=int_at_least(1, MAX_BOUNDS_WIDTH), default=16,
                    help=f"cell width w, up to {MAX_BOUNDS_WIDTH} (default 16, as in Fig. 1b)")
     p.add_argument("--mass", default="0,8,16,32,64,128,256", metavar="M1,M2,...",
@@ -20,7 +23,6 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=seed_type, default=0, help="seeds the Gaussian draws (default 0)")
     p.add_argument("--plot", metavar="FILE", help="also draw the figure to FILE (.png, .pdf, .svg)")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per mass")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -1,5 +1,10 @@
 """`nnmass design SPACE`: pick a network by its closed-form NN-Mass under a #Params/MACs
-budget, without training or search (the paper's Sec. 4, Tables 1-2)."""
+budget, without training or search (the paper's Sec. 4, Tables 1-2).
+
+Enumerate a candidate space in closed form and choose the highest NN-Mass within the
+budget, or with --match the fewest MACs (then params) reaching a model's NN-Mass.
+Numbers take 4e6, 4M, 400M, 1.5G, 250k.
+"""
 from __future__ import annotations
 
 import sys
@@ -11,12 +16,10 @@ from .common import add_device_arg, int_at_least, seed_type
 SPACE_NAMES = ("dense-cnn", "dense-mlp", "mobilenet_v2")  # nnmass.design.SPACES, without importing it
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "design", help="choose a compressed network by NN-Mass under a params/MACs budget",
-        description="Enumerate a candidate space in closed form and choose the highest NN-Mass within "
-                    "the budget, or with --match the fewest MACs (then params) reaching a model's NN-Mass. "
-                    "Numbers take 4e6, 4M, 400M, 1.5G, 250k.")
+HELP = "choose a compressed network by NN-Mass under a params/MACs budget"
+
+
+def add_arguments(p) -> None:
     p.add_argument("space", metavar="SPACE", help=f"one of: {', '.join(SPACE_NAMES)}")
     p.add_argument("--range", dest="ranges", action="append", default=[], metavar="KEY=LO:HI[:STEP]|a,b,c",
                    help="range of one key (once per key); per-cell/stage keys also take KEY.i "
@@ -42,7 +45,6 @@ def add_parser(sub) -> None:
     t.add_argument("--data-root", metavar="DIR", help="folder holding an on-disk dataset")
     t.add_argument("--epochs", type=int_at_least(1), help="epochs for --train (default depends on the dataset)")
     add_device_arg(t, "where --train trains")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -1,17 +1,20 @@
-"""``nnmass export STORE --csv FILE | --parquet FILE``: the trials table as a flat file."""
+"""``nnmass export STORE --csv FILE | --parquet FILE``: the trials table as a flat file.
+
+Write every row of the store's trials table to one file, replaced in one step. CSV
+copies rows as stored; Parquet leaves out rows altered by hand to no longer fit their
+typed columns, and says so.
+"""
 from __future__ import annotations
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("export", help="export a results store to CSV or Parquet",
-                       description="Write every row of the store's trials table to one file, replaced in "
-                                   "one step. CSV copies rows as stored; Parquet leaves out rows altered "
-                                   "by hand to no longer fit their typed columns, and says so.")
+HELP = "export a results store to CSV or Parquet"
+
+
+def add_arguments(p) -> None:
     p.add_argument("store", metavar="STORE", help="results store written by `nnmass sweep`")
     out = p.add_mutually_exclusive_group(required=True)
     out.add_argument("--csv", metavar="FILE", help="write CSV")
     out.add_argument("--parquet", metavar="FILE", help="write Parquet (needs pyarrow)")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -1,19 +1,22 @@
-"""`nnmass fit STORE`: how well NN-Mass, #Params and MACs predict accuracy and LDI."""
+"""`nnmass fit STORE`: how well NN-Mass, #Params and MACs predict accuracy and LDI.
+
+Linear fit (R^2), Pearson, Spearman and Kendall of test accuracy and LDI mean singular
+value against log NN-Mass, log #Params and log MACs, every predictor on the same
+architectures, with bootstrap intervals over architectures and the seeds within them.
+When the trials carry training-free proxies (a grid's proxies: list), a second table
+ranks them beside NN-Mass, #Params and MACs by Spearman and Kendall (--json: rows with
+"kind": "rank").
+"""
 from __future__ import annotations
 
 from ..validate import MAX_BOOTSTRAP
 from .common import add_selection_args, format_table, int_at_least, print_json, seed_type
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("fit", help="fit accuracy and LDI against log NN-Mass, log #Params, log MACs",
-                       description="Linear fit (R^2), Pearson, Spearman and Kendall of test accuracy and "
-                                   "LDI mean singular value against log NN-Mass, log #Params and log MACs, "
-                                   "every predictor on the same architectures, with bootstrap intervals "
-                                   "over architectures and the seeds within them. When the trials carry "
-                                   "training-free proxies (a grid's proxies: list), a second table ranks "
-                                   "them beside NN-Mass, #Params and MACs by Spearman and Kendall (--json: "
-                                   "rows with \"kind\": \"rank\").")
+HELP = "fit accuracy and LDI against log NN-Mass, log #Params, log MACs"
+
+
+def add_arguments(p) -> None:
     p.add_argument("store", metavar="STORE", help="a results store written by `nnmass sweep`")
     p.add_argument("--json", action="store_true", help="print a JSON list of fit rows")
     p.add_argument("--bootstrap", type=int_at_least(0, MAX_BOOTSTRAP), default=1000, metavar="N", help="bootstrap resamples (default 1000; 0 = none)")
@@ -21,7 +24,6 @@ def add_parser(sub) -> None:
     p.add_argument("--per-trial", action="store_true",
                    help="fit every trial as a point instead of one mean per architecture")
     add_selection_args(p)
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

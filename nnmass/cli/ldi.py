@@ -1,20 +1,23 @@
-"""``nnmass ldi``: singular values of the layerwise Jacobians at initialization (Definition 2)."""
+"""``nnmass ldi``: singular values of the layerwise Jacobians at initialization (Definition 2).
+
+Singular values of J_i = D_i W_i (W_i with its skip columns, D_i = diag(phi'(h_i)) per
+sample) for every layer of a model at initialization, over a batch of Gaussian or real
+inputs. The layer reading the raw input is left out unless --include-input-layer. CNNs:
+the exact Jacobian rows at --positions sampled output positions per layer, BatchNorm in
+eval mode (running statistics). ResNet, MobileNetV2, VGG, DenseNet: a layer is a conv
+(or hidden linear) with the BatchNorm, residual add (other operand fixed) and activation
+its output flows into; the classifier is left out.
+"""
 from __future__ import annotations
 
 from ..validate import MAX_LDI_BATCH
 from .common import add_device_arg, add_model_args, format_table, int_at_least, print_json, resolve_spec, seed_type
 
 
-def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
-        "ldi", help="layerwise dynamical isometry: Jacobian singular values at init",
-        description="Singular values of J_i = D_i W_i (W_i with its skip columns, D_i = diag(phi'(h_i)) "
-                    "per sample) for every layer of a model at initialization, over a batch of Gaussian "
-                    "or real inputs. The layer reading the raw input is left out unless "
-                    "--include-input-layer. CNNs: the exact Jacobian rows at --positions sampled output "
-                    "positions per layer, BatchNorm in eval mode (running statistics). ResNet, MobileNetV2, "
-                    "VGG, DenseNet: a layer is a conv (or hidden linear) with the BatchNorm, residual add "
-                    "(other operand fixed) and activation its output flows into; the classifier is left out.")
+HELP = "layerwise dynamical isometry: Jacobian singular values at init"
+
+
+def add_arguments(p) -> None:
     add_model_args(p)
     p.add_argument("--batch", type=int_at_least(1, MAX_LDI_BATCH), default=64,
                    help=f"inputs in the batch, up to {MAX_LDI_BATCH} (default 64)")
@@ -30,7 +33,6 @@ def add_parser(subparsers) -> None:
                    help="also measure the layer that reads the raw input")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -1,12 +1,16 @@
-"""`nnmass mass MODEL`: NN-Mass, cells, params and MACs of a network."""
+"""`nnmass mass MODEL`: NN-Mass, cells, params and MACs of a network.
+
+NN-Mass (Eq. 2-3), cell densities, average degree, #params and MACs.
+"""
 from __future__ import annotations
 
 from .common import add_device_arg, add_model_args, print_json, resolve_spec
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("mass", help="NN-Mass of a model family, spec file or any PyTorch model",
-                       description="NN-Mass (Eq. 2-3), cell densities, average degree, #params and MACs.")
+HELP = "NN-Mass of a model family, spec file or any PyTorch model"
+
+
+def add_arguments(p) -> None:
     add_model_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--method", choices=("graph", "formula"), default=None,
@@ -27,7 +31,6 @@ def add_parser(sub) -> None:
     add_device_arg(p, "where the recording tracer runs the forward pass (fx needs none)")
     p.add_argument("--allow-unclassified", action="store_true",
                    help="report merges that fit no cell rule and measure the rest, instead of exiting 2")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

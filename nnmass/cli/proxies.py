@@ -1,17 +1,20 @@
-"""``nnmass proxies MODEL``: every training-free proxy of one network."""
+"""``nnmass proxies MODEL``: every training-free proxy of one network.
+
+Scores a network at initialization with the zero-cost proxies of nnmass.proxies (params
+macs nn_mass synflow snip grad_norm grasp fisher jacob_cov nwot zen zico meco), on a
+batch of Gaussian inputs with random labels or of a dataset's training examples. Shared
+passes are fused; the values equal each proxy's own function. A proxy undefined on the
+network is nan (null in --json).
+"""
 from __future__ import annotations
 
 from .common import add_device_arg, format_table, int_at_least, print_json, seed_type
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("proxies", help="training-free (zero-cost) proxies of a network at init",
-                       description="Scores a network at initialization with the zero-cost proxies of "
-                                   "nnmass.proxies (params macs nn_mass synflow snip grad_norm grasp fisher "
-                                   "jacob_cov nwot zen zico meco), on a batch of Gaussian inputs with random "
-                                   "labels or of a dataset's training examples. Shared passes are fused; the "
-                                   "values equal each proxy's own function. A proxy undefined on the network "
-                                   "is nan (null in --json).")
+HELP = "training-free (zero-cost) proxies of a network at init"
+
+
+def add_arguments(p) -> None:
     p.add_argument("model", metavar="MODEL",
                    help="anything `nnmass mass` takes (family, spec .json, torchvision:, timm:, file.py:F), "
                         "or nb201:ARCH (--set num_classes=N)")
@@ -32,7 +35,6 @@ def add_parser(sub) -> None:
                         "1,3,32,32 for nb201:, or the dataset's)")
     add_device_arg(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run)
 
 
 def _network(args):

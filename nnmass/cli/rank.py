@@ -1,4 +1,12 @@
-"""``nnmass rank TABLE.csv``: how well each training-free proxy ranks a table's architectures."""
+"""``nnmass rank TABLE.csv``: how well each training-free proxy ranks a table's architectures.
+
+Scores every architecture of TABLE (one row each, with its measured accuracy) with every
+proxy, resumably in a SQLite score store (a killed run resumes; no score is computed
+twice), then reports per proxy: Spearman and Kendall tau-b with the target, top-10%%
+precision, Spearman partial to log #params, 95%% bootstrap intervals over architectures,
+the number of distinct values and seconds per architecture. Statistics run over the
+architectures where the proxy is defined (n).
+"""
 from __future__ import annotations
 
 from .common import add_device_arg, format_table, int_at_least, print_json, seed_type
@@ -6,15 +14,10 @@ from .common import add_device_arg, format_table, int_at_least, print_json, seed
 DEFAULT_STORE = "nnmass-runs/rank/scores.sqlite"
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("rank", help="rank a table of architectures with every training-free proxy",
-                       description="Scores every architecture of TABLE (one row each, with its measured "
-                                   "accuracy) with every proxy, resumably in a SQLite score store (a killed "
-                                   "run resumes; no score is computed twice), then reports per proxy: "
-                                   "Spearman and Kendall tau-b with the target, top-10%% precision, Spearman "
-                                   "partial to log #params, 95%% bootstrap intervals over architectures, the "
-                                   "number of distinct values and seconds per architecture. Statistics run "
-                                   "over the architectures where the proxy is defined (n).")
+HELP = "rank a table of architectures with every training-free proxy"
+
+
+def add_arguments(p) -> None:
     p.add_argument("table", metavar="TABLE.csv", help="CSV with a header row, one row per architecture")
     p.add_argument("--arch-column", required=True, metavar="COL", help="the column naming each architecture")
     p.add_argument("--target", required=True, metavar="COL", help="the column of measured accuracies")
@@ -45,7 +48,6 @@ def add_parser(sub) -> None:
                    help="write the figure: each proxy's score against the target, and rho with intervals")
     p.add_argument("--json", action="store_true", help="print a JSON list of rows, one per proxy")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    p.set_defaults(func=run)
 
 
 def setting_for(args, dataset: str | None):

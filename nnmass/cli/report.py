@@ -1,14 +1,18 @@
-"""`nnmass report STORE --out DIR`: fit table, figures and counts as Markdown and HTML."""
+"""`nnmass report STORE --out DIR`: fit table, figures and counts as Markdown and HTML.
+
+Write report.md and/or report.html with the fit table, the paper's numbers beside ours,
+figures like the paper's Fig. 3-5, and trial counts.
+"""
 from __future__ import annotations
 
 from ..validate import MAX_BOOTSTRAP
 from .common import add_selection_args, int_at_least, seed_type
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("report", help="write a report (fit table, figures) of a results store",
-                       description="Write report.md and/or report.html with the fit table, the paper's "
-                                   "numbers beside ours, figures like the paper's Fig. 3-5, and trial counts.")
+HELP = "write a report (fit table, figures) of a results store"
+
+
+def add_arguments(p) -> None:
     p.add_argument("store", metavar="STORE", help="a results store written by `nnmass sweep`")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the report and its PNGs")
     p.add_argument("--format", choices=("md", "html", "both"), default="both", help="default: both")
@@ -16,7 +20,6 @@ def add_parser(sub) -> None:
     p.add_argument("--bootstrap", type=int_at_least(0, MAX_BOOTSTRAP), default=1000, metavar="N", help="bootstrap resamples (default 1000)")
     p.add_argument("--seed", type=seed_type, default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
     add_selection_args(p)
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -1,4 +1,10 @@
-"""`nnmass study NAME`: one of the paper's studies end to end (sweep, fits, report)."""
+"""`nnmass study NAME`: one of the paper's studies end to end (sweep, fits, report).
+
+mnist-mlp: MLPs on 5,000 real MNIST digits (Fig. 3-4); cifar10-cnn: DenseNet-type CNNs
+on CIFAR-10 from --data-root (Fig. 5); imagenet-zoo: torchvision's ImageNet models, no
+training (Fig. 6); nb201-proxies: every training-free proxy on NASLib's NAS-Bench-201
+sample, no training. Rerunning with the same store resumes.
+"""
 from __future__ import annotations
 
 from ..validate import MAX_BOOTSTRAP
@@ -7,13 +13,10 @@ from .common import add_batched_arg, add_device_arg, int_at_least, seed_type, wo
 STUDY_NAMES = ("mnist-mlp", "cifar10-cnn", "imagenet-zoo", "nb201-proxies")  # mirrors nnmass.studies.STUDIES
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("study", help="run one of the paper's studies: sweep, fits and report",
-                       description="mnist-mlp: MLPs on 5,000 real MNIST digits (Fig. 3-4); cifar10-cnn: "
-                                   "DenseNet-type CNNs on CIFAR-10 from --data-root (Fig. 5); imagenet-zoo: "
-                                   "torchvision's ImageNet models, no training (Fig. 6); nb201-proxies: every "
-                                   "training-free proxy on NASLib's NAS-Bench-201 sample, no training. "
-                                   "Rerunning with the same store resumes.")
+HELP = "run one of the paper's studies: sweep, fits and report"
+
+
+def add_arguments(p) -> None:
     p.add_argument("name", metavar="NAME", help="one of: " + ", ".join(STUDY_NAMES))
     p.add_argument("--quick", action="store_true", help="the few-minute version (mnist-mlp, nb201-proxies)")
     p.add_argument("--store", metavar="PATH", default=None,
@@ -29,7 +32,6 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=seed_type, default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
     p.add_argument("--json", action="store_true", help="print the fit rows and paths as one JSON object")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress output")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -1,14 +1,18 @@
-"""``nnmass sweep GRID --store PATH``: run (or resume) a grid of trials into a store."""
+"""``nnmass sweep GRID --store PATH``: run (or resume) a grid of trials into a store.
+
+Build, measure (NN-Mass, params, MACs, LDI at init) and train every trial of a grid
+file; rerun the same command to resume (finished trials are skipped, failed ones
+retried). Exits 1 if a trial failed.
+"""
 from __future__ import annotations
 
 from .common import add_batched_arg, add_device_arg, workers_type
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("sweep", help="run a grid of trials into a results store (resumable)",
-                       description="Build, measure (NN-Mass, params, MACs, LDI at init) and train every "
-                                   "trial of a grid file; rerun the same command to resume (finished "
-                                   "trials are skipped, failed ones retried). Exits 1 if a trial failed.")
+HELP = "run a grid of trials into a results store (resumable)"
+
+
+def add_arguments(p) -> None:
     p.add_argument("grid", metavar="GRID", help="grid file (.yaml or .json)")
     p.add_argument("--store", required=True, metavar="PATH", help="SQLite results store (created if absent)")
     p.add_argument("--workers", type=workers_type, default=1, metavar="N",
@@ -25,7 +29,6 @@ def add_parser(sub) -> None:
     add_batched_arg(p)
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:

@@ -1,4 +1,9 @@
-"""`nnmass train MODEL --dataset D`: train one model and report per-epoch numbers."""
+"""`nnmass train MODEL --dataset D`: train one model and report per-epoch numbers.
+
+Train MODEL on a dataset. Input size and classes come from the dataset unless set with
+--set. --seed seeds the weight init and the batch order (the spec's own seed fixes its
+skip links).
+"""
 from __future__ import annotations
 
 import argparse
@@ -12,11 +17,10 @@ DATA_KEYS = ("input_dim", "num_classes", "in_channels", "input_size")
 DATASET_NAMES = ("mnist-5k", "digits", "synthetic", "mnist", "fashion-mnist", "cifar10", "cifar100", "imagenet")
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("train", help="train a model on a dataset, per-epoch loss and accuracy",
-                       description="Train MODEL on a dataset. Input size and classes come from the "
-                                   "dataset unless set with --set. --seed seeds the weight init and the "
-                                   "batch order (the spec's own seed fixes its skip links).")
+HELP = "train a model on a dataset, per-epoch loss and accuracy"
+
+
+def add_arguments(p) -> None:
     from .common import add_device_arg, add_model_args, int_at_least, number_type, seed_type
     add_model_args(p)
     p.add_argument("--dataset", default="mnist-5k", metavar="NAME",
@@ -37,7 +41,6 @@ def add_parser(sub) -> None:
     p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
                    help="bf16 mixed precision (default: on for CUDA)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run)
 
 
 def fixed_keys(args) -> set[str]:

@@ -1,16 +1,19 @@
 """``nnmass zoo``: NN-Mass, size and cost of every built-in family, in closed form
-(no module is built, so it runs in well under a second)."""
+(no module is built, so it runs in well under a second).
+
+One row per built-in family at its default spec; closed form, MACs per input sample at
+the spec's input size.
+"""
 from __future__ import annotations
 
 from .common import format_table, human, print_json
 
 
-def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("zoo", help="NN-Mass, #params and MACs of the built-in families",
-                              description="One row per built-in family at its default spec; closed form, "
-                                          "MACs per input sample at the spec's input size.")
+HELP = "NN-Mass, #params and MACs of the built-in families"
+
+
+def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.set_defaults(func=run)
 
 
 def zoo_rows() -> list[dict]:
