@@ -147,12 +147,27 @@ def test_store_keeps_scores_writes_nan_as_null_and_retries_errors(tmp_path):
 def test_a_file_that_is_not_a_score_store_is_refused(tmp_path):
     other = tmp_path / "other.sqlite"
     sqlite3.connect(other).execute("CREATE TABLE trials (key TEXT)")
-    with pytest.raises(UsageError, match="is not an nnmass score store"):
+    before = other.read_bytes()
+    with pytest.raises(UsageError, match="is a SQLite database of something else .*not an nnmass score store"):
         ScoreStore(other)
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"not a database at all" * 100)
-    with pytest.raises(UsageError, match="is not an nnmass score store"):
+    with pytest.raises(UsageError, match="is not an nnmass score store .not a SQLite database"):
         ScoreStore(junk)
+    assert other.read_bytes() == before and junk.read_bytes() == b"not a database at all" * 100
+
+
+def test_score_and_results_stores_refuse_each_other(tmp_path):
+    from nnmass.store import ResultStore
+    scores, results = tmp_path / "scores.sqlite", tmp_path / "results.sqlite"
+    ScoreStore(scores).close()
+    ResultStore(results).close()
+    with pytest.raises(UsageError, match="tables: meta, trials.*not an nnmass score store"):
+        ScoreStore(results)
+    with pytest.raises(UsageError, match="tables: meta, scores.*not an nnmass results store"):
+        ResultStore(scores)
+    with pytest.raises(UsageError, match="folder"):
+        ScoreStore(tmp_path)
 
 
 def _rank_command(table, store, *extra):

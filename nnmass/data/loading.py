@@ -5,7 +5,7 @@ from ..errors import UsageError
 from ..validate import check_choice, check_device_available, check_seed
 from .base import Data
 from .pixels import PIXELS
-from .embedded import load_digits, load_mnist_5k, stratified_split
+from .embedded import load_digits, load_mnist_5k
 from .synthetic import load_synthetic
 from .torchvision_sets import IN_MEMORY, load_imagenet, load_in_memory
 

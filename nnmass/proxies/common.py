@@ -131,6 +131,16 @@ def run_on(model: nn.Module, tensors: dict[str, torch.Tensor], *, train: bool = 
         yield lambda *args: functional_call(model, tensors, args)
 
 
+def weight_gradients(model: nn.Module, batch: ProxyBatch) -> tuple[list[torch.Tensor], tuple]:
+    """The conv and linear weights (as stand-ins) and ``dL/dW`` for the batch's mean
+    cross-entropy, in train mode; an unused weight's gradient is ``None``."""
+    x, y = batch_on(model, batch)
+    tensors = stand_ins(model)
+    weights = [tensors[name] for name in weight_names(model)]
+    with run_on(model, tensors, seed=batch.seed) as forward:
+        return weights, torch.autograd.grad(loss_of(forward(x), y), weights, allow_unused=True)
+
+
 @contextmanager
 def hooked(modules: Iterable[nn.Module], hook: Callable, *, pre: bool = False) -> Iterator[None]:
     """Forward hooks (or pre-hooks) on ``modules`` for the duration of the block."""

@@ -1,11 +1,10 @@
 """grad_norm: the sum of the layers' gradient norms."""
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from .batch import ProxyBatch
-from .common import batch_on, finite_or_nan, loss_of, run_on, stand_ins, weight_names
+from .common import finite_or_nan, weight_gradients
 from .registry import register_proxy
 
 
@@ -22,11 +21,7 @@ def grad_norm(model: nn.Module, batch: ProxyBatch) -> float:
 
     Needs data and labels, one backward pass, the whole batch.
     """
-    x, y = batch_on(model, batch)
-    tensors = stand_ins(model)
-    weights = [tensors[name] for name in weight_names(model)]
-    with run_on(model, tensors, seed=batch.seed) as forward:
-        grads = torch.autograd.grad(loss_of(forward(x), y), weights, allow_unused=True)
+    weights, grads = weight_gradients(model, batch)
     return grad_norm_from_gradients(grads)
 
 

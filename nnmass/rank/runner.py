@@ -12,13 +12,13 @@ beats intra-op threads on them.
 """
 from __future__ import annotations
 
-import multiprocessing
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from functools import partial
 from dataclasses import asdict, dataclass
 from typing import Iterator, Sequence
 
+from ..sweep.worker_pool import results_in_workers
 from ..validate import check_int
 from .scoring import ScoreSetting, Scored, score_network
 from .store import ScoreStore
@@ -53,9 +53,15 @@ def _score(network: str, names: list[str], setting: ScoreSetting, device: str) -
         torch.set_num_threads(threads)
 
 
-def _init_worker() -> None:
-    import torch
-    torch.set_num_threads(1)
+def _score_unit(unit: tuple[str, list[str]], setting: ScoreSetting, device: str) -> Scored:
+    return _score(unit[0], unit[1], setting, device)
+
+
+def _failed_unit(unit: tuple[str, list[str]], error: BaseException) -> Scored:
+    """A network whose worker died: every proxy asked of it is nan, with the reason."""
+    network, names = unit
+    return Scored(network, {n: float("nan") for n in names}, {n: 0.0 for n in names},
+                  f"{type(error).__name__}: {error}")
 
 
 def _run(units: list[tuple[str, list[str]]], setting: ScoreSetting, device: str, workers: int) -> Iterator[Scored]:
@@ -63,23 +69,8 @@ def _run(units: list[tuple[str, list[str]]], setting: ScoreSetting, device: str,
         for network, names in units:
             yield _score(network, names, setting, device)
         return
-    ctx = multiprocessing.get_context("spawn")  # fork after torch/CUDA init is unsafe
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(units)), mp_context=ctx, initializer=_init_worker)
-    try:
-        futures = {pool.submit(_score, network, names, setting, device): (network, names)
-                   for network, names in units}
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                try:
-                    yield fut.result()
-                except Exception as e:  # noqa: BLE001 - a dead worker fails its network, not the run
-                    network, names = futures[fut]
-                    yield Scored(network, {n: float("nan") for n in names}, {n: 0.0 for n in names},
-                                 f"{type(e).__name__}: {e}")
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    yield from results_in_workers(partial(_score_unit, setting=setting, device=device), units, workers,
+                                  _failed_unit)
 
 
 def score_networks(networks: Sequence[str], names: Sequence[str], setting: ScoreSetting, store: ScoreStore, *,

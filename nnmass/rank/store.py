@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import UsageError
+from ..store.opening import ClosesOnExit, check_store_file, check_writable, connect_for_writing, describe
 
 SCHEMA_VERSION = 1
 COLUMNS = ("network", "setting", "proxy", "value", "seconds", "error", "finished_at")
@@ -43,7 +44,7 @@ _UPSERT = (f"INSERT INTO scores ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * 
            + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[3:]) + " WHERE scores.error IS NOT NULL")
 
 
-class ScoreStore:
+class ScoreStore(ClosesOnExit):
     """A SQLite score store (schema in the module docstring).
 
     Args:
@@ -52,24 +53,23 @@ class ScoreStore:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        where = repr(str(self.path))
-        if self.path.exists() and not self.path.is_file():
-            raise UsageError(f"score store {where} is not a file")
-        if not self.path.exists() and not self.path.parent.is_dir():
-            raise UsageError(f"cannot create score store {where}: folder {str(self.path.parent)!r} does not exist")
+        # The results store's checks: no folder, special or non-SQLite file, other program's
+        # database, damaged file, read-only place or full disk is written into.
+        exists = check_store_file(self.path, reading=False, what="score store")
+        self._db = connect_for_writing(self.path, exists, frozenset({"scores", "meta"}), "score store")
         try:
-            self._db = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._init_schema()
-        except sqlite3.DatabaseError as e:
-            raise UsageError(f"{str(self.path)!r} is not an nnmass score store ({e})") from None
+            check_writable(self._db)
+        except sqlite3.Error as e:
+            self._db.close()
+            raise UsageError(describe(self.path, e)) from None
+        except BaseException:
+            self._db.close()
+            raise
 
     def _init_schema(self) -> None:
-        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if tables - {"scores", "meta"}:
-            raise UsageError(f"{str(self.path)!r} is not an nnmass score store (it has tables "
-                             f"{', '.join(sorted(tables))}); give a new file or one `nnmass rank` wrote")
         self._db.execute("BEGIN IMMEDIATE")
         try:
             for stmt in _CREATE:
@@ -134,14 +134,6 @@ class ScoreStore:
     def __len__(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
 
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> "ScoreStore":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def _real(value) -> float | None:

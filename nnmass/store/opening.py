@@ -34,10 +34,11 @@ def side_files(path) -> list[Path]:
     return [Path(path)] + [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal")]
 
 
-def check_store_file(path, *, reading: bool) -> bool:
+def check_store_file(path, *, reading: bool, what: str = "results store") -> bool:
     """Whether ``path`` exists, after refusing what must not be opened as a store:
     a folder, a special file, a missing file (when reading) or a file that is not
-    SQLite (an empty one too, when reading). Reads at most the 100-byte header."""
+    SQLite (an empty one too, when reading). Reads at most the 100-byte header.
+    ``what`` names the kind of store in messages."""
     p = Path(path)
     if p.is_dir():
         raise UsageError(f"store {where(path)} is a folder; give the store's file")
@@ -55,9 +56,9 @@ def check_store_file(path, *, reading: bool) -> bool:
     except OSError as e:
         raise UsageError(f"cannot read store {where(path)}: {e.strerror}") from None
     if not head and reading:
-        raise UsageError(f"{where(path)} is not an nnmass results store (an empty file)")
+        raise UsageError(f"{where(path)} is not an nnmass {what} (an empty file)")
     if head and not head.startswith(SQLITE_MAGIC):
-        raise UsageError(f"{where(path)} is not an nnmass results store (not a SQLite database); "
+        raise UsageError(f"{where(path)} is not an nnmass {what} (not a SQLite database); "
                          "it was left as it is")
     return True
 
@@ -78,9 +79,11 @@ def connect_readonly(path) -> sqlite3.Connection:
     return _connect(p, mode)
 
 
-def connect_for_writing(path, exists: bool) -> sqlite3.Connection:
-    """A read-write connection, after refusing a full disk, another program's SQLite
-    database and a damaged store, all before anything is written."""
+def connect_for_writing(path, exists: bool, tables: frozenset = frozenset({"trials", "meta"}),
+                        what: str = "results store") -> sqlite3.Connection:
+    """A read-write connection, after refusing a full disk, a SQLite database with other
+    ``tables`` than this kind of store has (another program's, or the other kind of
+    nnmass store) and a damaged store, all before anything is written."""
     folder = Path(path).resolve().parent
     if not folder_writable(folder):
         raise UsageError(f"cannot write store {where(path)}: its folder {str(folder)!r} is read-only "
@@ -90,15 +93,15 @@ def connect_for_writing(path, exists: bool) -> sqlite3.Connection:
     free = shutil.disk_usage(folder).free
     if free < MIN_FREE_BYTES:
         raise UsageError(f"cannot write store {where(path)}: the disk is full ({free:,} bytes free); "
-                         "free some space, then run the sweep")
+                         "free some space, then run again")
     db = _connect(Path(path), "rw" if exists else "rwc")
     try:
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if tables and ("meta" not in tables or not db.execute(
+        found = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if found and (not found <= tables or "meta" not in found or not db.execute(
                 "SELECT 1 FROM meta WHERE name = 'schema_version'").fetchone()):
-            shown_tables = ", ".join(sorted(tables)[:8]) + (", ..." if len(tables) > 8 else "")
+            shown_tables = ", ".join(sorted(found)[:8]) + (", ..." if len(found) > 8 else "")
             raise UsageError(f"{where(path)} is a SQLite database of something else (tables: {shown_tables}), "
-                             "not an nnmass results store; nnmass writes only into its own stores")
+                             f"not an nnmass {what}; nnmass writes only into its own stores")
         problem = db.execute("PRAGMA quick_check(1)").fetchone()[0]  # reads every page once
         if problem != "ok":
             raise sqlite3.DatabaseError(f"database disk image is malformed: {str(problem)[:120]}")
@@ -156,3 +159,18 @@ def _connect(path: Path, mode: str) -> sqlite3.Connection:
     uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode={mode}"
     # isolation_level=None: transactions are opened and committed explicitly.
     return sqlite3.connect(uri, uri=True, timeout=60.0, isolation_level=None)
+
+
+class ClosesOnExit:
+    """``with Store(...) as s:`` closes the store's connection on leaving the block."""
+
+    _db: sqlite3.Connection
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -51,7 +51,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..files.writing import write_atomically
-from .opening import check_store_file, check_writable, connect_for_writing, connect_readonly, describe, side_files
+from .opening import ClosesOnExit, check_store_file, check_writable, connect_for_writing, connect_readonly, describe, side_files
 from .rows import split_rows
 from ..validate import shown
 
@@ -87,7 +87,7 @@ _UPSERT = (
 )
 
 
-class ResultStore:
+class ResultStore(ClosesOnExit):
     """A SQLite results store (schema in the module docstring).
 
     Args:
@@ -269,14 +269,6 @@ class ResultStore:
         write_atomically(path, flag, write, protect=side_files(self.path))
         return count
 
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> "ResultStore":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 class _Transaction:

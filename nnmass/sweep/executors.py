@@ -12,16 +12,14 @@ thread everywhere makes a trial give the same numbers whichever executor ran it.
 """
 from __future__ import annotations
 
-import multiprocessing
-import os
 import socket
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from functools import partial
 from typing import Iterator
 
 from ..errors import UsageError
 from ..validate import check_workers
 from .grid import TrialSpec
-from .parent_watch import exit_with_parent
+from .worker_pool import init_worker, results_in_workers
 from .trial import base_row, finish, run_trial, run_trial_group
 
 _DATA_CACHE: dict = {}  # datasets loaded in this process, reused by every unit it runs
@@ -51,14 +49,6 @@ def failed_rows(unit: list[TrialSpec], error: BaseException) -> list[dict]:
             for t in unit]
 
 
-def _init_worker(single_thread: bool, parent_pid: int | None = None) -> None:
-    if parent_pid is not None:
-        exit_with_parent(parent_pid)  # a sweep killed with kill -9 takes its workers with it
-    if single_thread:
-        import torch
-        torch.set_num_threads(1)
-
-
 class LocalExecutor:
     """Run units on this machine.
 
@@ -75,25 +65,11 @@ class LocalExecutor:
             for unit in units:
                 yield run_unit(unit, device)
             return
-        ctx = multiprocessing.get_context("spawn")  # fork after torch/CUDA init is unsafe
-        pool = ProcessPoolExecutor(max_workers=min(self.workers, max(len(units), 1)), mp_context=ctx,
-                                   initializer=_init_worker, initargs=(True, os.getpid()))
-        try:
-            futures = {pool.submit(run_unit, unit, device): unit for unit in units}
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    try:
-                        yield fut.result()
-                    except Exception as e:  # noqa: BLE001 - a dead worker fails its unit, not the sweep
-                        yield failed_rows(futures[fut], e)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        yield from results_in_workers(partial(run_unit, device=device), units, self.workers, failed_rows)
 
 
 def _ray_unit(unit: list[TrialSpec], device: str) -> list[dict]:
-    _init_worker(True)
+    init_worker()
     return run_unit(unit, device)
 
 

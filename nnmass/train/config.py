@@ -3,7 +3,6 @@ sweep grids read it to normalise their settings without importing torch."""
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 
 from ..errors import UsageError
