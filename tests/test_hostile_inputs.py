@@ -144,6 +144,7 @@ NOT_TEXT = [
     (["sweep", "{file}", "--store", "{tmp}/s.sqlite"], ".yaml", "grid file"),
     (["mass", "{file}"], ".json", "spec file"),
     (["design", "dense-mlp", "--range-file", "{file}"], ".yaml", "range file"),
+    (["rank", "{file}", "--arch-column", "a", "--target", "b", "--store", "{tmp}/s.sqlite"], ".csv", "table"),
 ]
 
 
@@ -154,7 +155,7 @@ def test_binary_and_endless_files(capsys, tmp_path, argv, suffix, what):
     fill = lambda file: [a.replace("{file}", str(file)).replace("{tmp}", str(tmp_path)) for a in argv]
     refused(capsys, fill(binary), f"{what} '{binary}' is not UTF-8 text")
     if argv[0] != "mass" and os.path.exists("/dev/zero"):  # endless: read up to the bound, then refused
-        refused(capsys, fill("/dev/zero"), f"{what} '/dev/zero' is over 16 MiB")
+        refused(capsys, fill("/dev/zero"), f"{what} '/dev/zero' is over {64 if what == 'table' else 16} MiB")
     assert not (tmp_path / "s.sqlite").exists()
 
 

@@ -20,17 +20,19 @@ from ..errors import UsageError
 MAX_ALIAS_NODES = 10_000  # nodes aliases may add; a grid or range file needs a handful
 MAX_DEPTH = 64  # nesting levels
 MAX_FILE_BYTES = 1 << 24  # 16 MiB: grids, ranges and specs are a few KiB
+MAX_TABLE_BYTES = 1 << 26  # 64 MiB: all 15,625 NB201 architectures with a few columns are ~2 MiB
 
 
-def read_text_file(path, what: str) -> str:
-    """A user's text file, read with a size bound, as UTF-8; one line on any problem."""
+def read_text_file(path, what: str, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """A user's text file, read with a size bound (so ``/dev/zero`` or a huge file is
+    refused, not read into memory), as UTF-8; one line on any problem."""
     try:
         with open(path, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
+            data = f.read(max_bytes + 1)
     except OSError as e:
         raise UsageError(f"cannot read {what} {str(path)!r}: {e.strerror}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise UsageError(f"{what} {str(path)!r} is over {MAX_FILE_BYTES >> 20} MiB, too large to be one")
+    if len(data) > max_bytes:
+        raise UsageError(f"{what} {str(path)!r} is over {max_bytes >> 20} MiB, too large to be one")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

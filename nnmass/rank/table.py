@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
+from ..files.reading import MAX_TABLE_BYTES, read_text_file
 from ..validate import shown
 from .scoring import NB201_DATASETS, canonical_network
 
@@ -60,10 +61,7 @@ def read_table(path: str | Path, arch_column: str, target: str, *, space: str = 
         UsageError: an unreadable file, a missing column, a bad value (with its line).
     """
     where = repr(str(path))
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"cannot read table {where}: {getattr(e, 'strerror', None) or e}") from None
+    text = read_text_file(path, "table", MAX_TABLE_BYTES).removeprefix("\ufeff")  # a spreadsheet's BOM
     reader = csv.DictReader(text.splitlines())
     try:
         header = reader.fieldnames or []
