@@ -180,7 +180,8 @@ def _read_cache(cache, stamp: dict) -> dict:
 
 
 def _write_cache(cache, stamp: dict, models: dict) -> None:
-    Path(cache).write_text(json.dumps({"stamp": stamp, "models": models}, indent=1) + "\n")
+    from ..files.writing import write_text_atomically
+    write_text_atomically(cache, "--out", json.dumps({"stamp": stamp, "models": models}, indent=1) + "\n")
 
 
 def fit_rows(records: list[dict], accuracy: str = "top1") -> list[dict]:

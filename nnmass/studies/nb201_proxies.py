@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files.writing import write_text_atomically
 from ..report import code, heading, image, para, prepare_out_dir, table, write_blocks
 from .nb201_data import DATASETS, load_nb201_sample
 
@@ -154,7 +155,7 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
     import json
 
     from ..rank.report import jsonable
-    (out / "results.json").write_text(json.dumps(jsonable(record), indent=2) + "\n")
+    write_text_atomically(out / "results.json", "--out", json.dumps(jsonable(record), indent=2) + "\n")
     summary = [{"dataset": d, "proxy": row["proxy"], "n": row["n"], "rho": row["spearman"],
                 "NASLib rho (same archs)": next((c["naslib_spearman"] for c in comparison[d]
                                                   if c["proxy"] == row["proxy"]), math.nan),
