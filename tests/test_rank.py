@@ -170,6 +170,19 @@ def test_score_and_results_stores_refuse_each_other(tmp_path):
         ScoreStore(tmp_path)
 
 
+@pytest.mark.parametrize("offset", [100, 4096])  # the schema (page 1), then the scores table (page 2)
+def test_a_damaged_score_store_is_one_line_and_left_alone(tmp_path, offset):
+    store = tmp_path / "scores.sqlite"
+    with ScoreStore(store) as s:
+        s.put("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "{}", {"params": 1.0}, {})
+    data = bytearray(store.read_bytes())
+    data[offset:offset + 100] = b"\xff" * 100
+    store.write_bytes(bytes(data))
+    with pytest.raises(UsageError, match=r"store '.*scores.sqlite' is damaged \(.*\); nnmass cannot use it"):
+        ScoreStore(store)
+    assert store.read_bytes() == bytes(data)
+
+
 def _rank_command(table, store, *extra):
     return [sys.executable, "-m", "nnmass", "rank", str(table), "--arch-column", "arch", "--target", "acc",
             "--space", "nb201", "--store", str(store), "--no-progress", *extra]

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import UsageError
-from ..store.opening import ClosesOnExit, check_store_file, check_writable, connect_for_writing, describe
+from ..store.opening import ClosesOnExit, Transaction, check_store_file, check_writable, connect_for_writing, describe
 
 SCHEMA_VERSION = 1
 COLUMNS = ("network", "setting", "proxy", "value", "seconds", "error", "finished_at")
@@ -58,8 +58,6 @@ class ScoreStore(ClosesOnExit):
         exists = check_store_file(self.path, reading=False, what="score store")
         self._db = connect_for_writing(self.path, exists, frozenset({"scores", "meta"}), "score store")
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
             self._init_schema()
             check_writable(self._db)
         except sqlite3.Error as e:
@@ -70,20 +68,15 @@ class ScoreStore(ClosesOnExit):
             raise
 
     def _init_schema(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with Transaction(self._db) as db:
             for stmt in _CREATE:
-                self._db.execute(stmt)
-            row = self._db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
+                db.execute(stmt)
+            row = db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
             if row is None:
-                self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             elif row[0] != str(SCHEMA_VERSION):
                 raise UsageError(f"score store {str(self.path)!r} has schema version {row[0]}; "
                                  f"this nnmass reads version {SCHEMA_VERSION}")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
         cols = tuple(r[1] for r in self._db.execute("PRAGMA table_info(scores)"))
         if cols != COLUMNS:
             raise UsageError(f"score store {str(self.path)!r} has a scores table with other columns than "
@@ -105,14 +98,8 @@ class ScoreStore(ClosesOnExit):
         now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
         rows = [(network, setting, name, _real(value) if error is None else None,
                  float(seconds.get(name, 0.0)), error, now) for name, value in scores.items()]
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            written = sum(self._db.execute(_UPSERT, row).rowcount for row in rows)
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-        return written
+        with Transaction(self._db) as db:
+            return sum(db.execute(_UPSERT, row).rowcount for row in rows)
 
     def scores(self, setting: str, networks: Iterable[str] | None = None) -> dict[str, dict[str, dict]]:
         """network -> proxy -> ``{"value", "seconds", "error"}`` (value nan where NULL)."""

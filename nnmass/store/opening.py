@@ -22,7 +22,7 @@ from ..errors import UsageError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MIN_FREE_BYTES = 1 << 20  # a sweep refuses to start with less free disk: rows need a few KiB each
-OWN_TABLES = {"trials", "meta"}
+RESULTS_TABLES = frozenset({"trials", "meta"})
 
 
 def where(path) -> str:
@@ -79,11 +79,12 @@ def connect_readonly(path) -> sqlite3.Connection:
     return _connect(p, mode)
 
 
-def connect_for_writing(path, exists: bool, tables: frozenset = frozenset({"trials", "meta"}),
+def connect_for_writing(path, exists: bool, tables: frozenset = RESULTS_TABLES,
                         what: str = "results store") -> sqlite3.Connection:
-    """A read-write connection, after refusing a full disk, a SQLite database with other
-    ``tables`` than this kind of store has (another program's, or the other kind of
-    nnmass store) and a damaged store, all before anything is written."""
+    """A read-write connection in WAL mode with full syncs, after refusing a full disk, a
+    SQLite database with other ``tables`` than this kind of store has (another program's,
+    or the other kind of nnmass store) and a damaged store, all before anything is
+    written. Every SQLite error is a one-line :class:`UsageError` naming the file."""
     folder = Path(path).resolve().parent
     if not folder_writable(folder):
         raise UsageError(f"cannot write store {where(path)}: its folder {str(folder)!r} is read-only "
@@ -94,7 +95,10 @@ def connect_for_writing(path, exists: bool, tables: frozenset = frozenset({"tria
     if free < MIN_FREE_BYTES:
         raise UsageError(f"cannot write store {where(path)}: the disk is full ({free:,} bytes free); "
                          "free some space, then run again")
-    db = _connect(Path(path), "rw" if exists else "rwc")
+    try:
+        db = _connect(Path(path), "rw" if exists else "rwc")
+    except sqlite3.Error as e:
+        raise UsageError(describe(path, e)) from None
     try:
         found = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if found and (not found <= tables or "meta" not in found or not db.execute(
@@ -105,8 +109,12 @@ def connect_for_writing(path, exists: bool, tables: frozenset = frozenset({"tria
         problem = db.execute("PRAGMA quick_check(1)").fetchone()[0]  # reads every page once
         if problem != "ok":
             raise sqlite3.DatabaseError(f"database disk image is malformed: {str(problem)[:120]}")
-    except BaseException:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+    except BaseException as e:
         db.close()
+        if isinstance(e, sqlite3.Error):
+            raise UsageError(describe(path, e)) from None
         raise
     return db
 
@@ -114,15 +122,27 @@ def connect_for_writing(path, exists: bool, tables: frozenset = frozenset({"tria
 def check_writable(db: sqlite3.Connection) -> None:
     """Commit one write (then undo it) so that a read-only file or folder, or a disk
     too full to grow the log, stops a sweep before its first trial rather than after."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with Transaction(db):
         db.execute("INSERT OR REPLACE INTO meta VALUES ('write_check', 'ok')")
         db.execute("DELETE FROM meta WHERE name = 'write_check'")
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
+
+
+class Transaction:
+    """``with Transaction(db):`` BEGIN IMMEDIATE ... COMMIT on an autocommit connection;
+    ROLLBACK on error, unless SQLite has rolled back already (a full disk)."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type, *_) -> None:
+        if not exc_type:
+            self.db.execute("COMMIT")
+        elif self.db.in_transaction:
+            self.db.execute("ROLLBACK")
 
 
 def describe(path, error: sqlite3.Error) -> str:

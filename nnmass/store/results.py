@@ -51,7 +51,8 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..files.writing import write_atomically
-from .opening import ClosesOnExit, check_store_file, check_writable, connect_for_writing, connect_readonly, describe, side_files
+from .opening import (ClosesOnExit, Transaction, check_store_file, check_writable, connect_for_writing, connect_readonly,
+                      describe, side_files)
 from .rows import split_rows
 from ..validate import shown
 
@@ -113,8 +114,6 @@ class ResultStore(ClosesOnExit):
                     self._check_schema()
                 else:
                     self._db = connect_for_writing(self.path, exists)
-                    self._db.execute("PRAGMA journal_mode=WAL")
-                    self._db.execute("PRAGMA synchronous=FULL")
                     self._init_schema()
                     check_writable(self._db)
         except BaseException:
@@ -170,7 +169,7 @@ class ResultStore(ClosesOnExit):
         self._db.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),))
 
     def _transaction(self):
-        return _Transaction(self._db)
+        return Transaction(self._db)
 
     @property
     def schema_version(self) -> int:
@@ -269,23 +268,6 @@ class ResultStore(ClosesOnExit):
         write_atomically(path, flag, write, protect=side_files(self.path))
         return count
 
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) on an autocommit connection."""
-
-    def __init__(self, db: sqlite3.Connection):
-        self.db = db
-
-    def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def __exit__(self, exc_type, *_):
-        if not exc_type:
-            self.db.execute("COMMIT")
-        elif self.db.in_transaction:  # SQLite may have rolled back already (a full disk)
-            self.db.execute("ROLLBACK")
 
 
 def row_json(obj) -> str:
