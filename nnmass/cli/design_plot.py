@@ -1,7 +1,7 @@
 """The figure of `nnmass design --plot`: NN-Mass against MACs and against params."""
 from __future__ import annotations
 
-from ..files.writing import FIGURE_SUFFIXES, check_output, write_atomically
+from ..files.writing import FIGURE_SUFFIXES, write_atomically
 
 
 def plot_design(result, path) -> None:
@@ -11,7 +11,6 @@ def plot_design(result, path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    check_output(path, "--plot", suffixes=FIGURE_SUFFIXES)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     front = result.pareto
     for ax, key, label, limit in ((axes[0], "macs", "MACs", result.max_macs),

@@ -53,6 +53,13 @@ def finite_or_nan(value) -> float:
     return value if math.isfinite(value) else math.nan
 
 
+def saliency_sum(weights: list[torch.Tensor], grads) -> float:
+    """``sum |W * dR/dW|`` over the weights, for snip (R the loss) and synflow (R the
+    synaptic flow); a ``None`` gradient, an unused weight, adds 0."""
+    with torch.no_grad():
+        return finite_or_nan(sum((w * g).abs().sum() for w, g in zip(weights, grads) if g is not None))
+
+
 def logits_of(output) -> torch.Tensor:
     """The logits of a forward pass: the output itself, or the last item of a tuple/list
     (NAS-Bench-201's reference network returns ``(features, logits)``)."""

@@ -18,7 +18,7 @@ test checks every proxy for equality), in less time. What is shared:
   ``zico`` (two half batches).
 
 The formulas are not repeated here: each proxy module exposes the step that turns
-its pass into a score (``snip_from_gradients``, ``LayerOutputs.fisher``, ...), and
+its pass into a score (``saliency_sum``, ``LayerOutputs.fisher``, ...), and
 both its own function and this module call it.
 
 Seconds: each pass is timed; a pass that serves several proxies has its time split
@@ -27,13 +27,15 @@ evenly among them, so ``sum(run.seconds.values())`` is the wall time of the netw
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack, contextmanager
 from typing import Iterable
 
 import torch
 from torch import nn
 
 from .batch import ProxyBatch
-from .common import batch_on, hooked, logits_of, loss_of, run_on, scored_layers, stand_ins, weight_names
+from .common import (batch_on, hooked, logits_of, loss_of, run_on, saliency_sum, scored_layers, stand_ins,
+                     weight_names)
 from .fisher import LayerOutputs
 from .grad_norm import grad_norm_from_gradients
 from .grasp import grasp_from_gradient
@@ -41,7 +43,6 @@ from .jacob_cov import correlation_score
 from .meco import SmallestEigenvalues
 from .nwot import CodeKernel, relu_modules
 from .registry import PROXIES, ProxyRun, parse_names
-from .snip import snip_from_gradients
 
 #: The proxies served by the one shared data pass.
 DATA_PASS = ("snip", "grad_norm", "fisher", "grasp", "jacob_cov", "nwot", "meco")
@@ -95,7 +96,7 @@ def _data_pass(model: nn.Module, batch: ProxyBatch, wanted: list[str], clock: _C
             clock.charge(["jacob_cov"])
         del output  # frees the graph before grasp builds its own
         if "snip" in wanted:
-            scores["snip"] = snip_from_gradients(weights, weight_grads)
+            scores["snip"] = saliency_sum(weights, weight_grads)
             clock.charge(["snip"])
         if "grad_norm" in wanted:
             scores["grad_norm"] = grad_norm_from_gradients(weight_grads)
@@ -120,19 +121,13 @@ def _no_grad(forward, x):
         return forward(x)
 
 
-class _hooks:
-    """Several ``hooked`` blocks as one context."""
-
-    def __init__(self, specs):
-        self.contexts = [hooked(modules, hook, pre=pre) for modules, hook, pre in specs]
-
-    def __enter__(self):
-        for c in self.contexts:
-            c.__enter__()
-
-    def __exit__(self, *exc):
-        for c in reversed(self.contexts):
-            c.__exit__(*exc)
+@contextmanager
+def _hooks(specs):
+    """Several ``hooked`` blocks as one context (those entered are removed if a later one fails)."""
+    with ExitStack() as stack:
+        for modules, hook, pre in specs:
+            stack.enter_context(hooked(modules, hook, pre=pre))
+        yield
 
 
 def score_fused(model: nn.Module, batch: ProxyBatch, names: str | Iterable[str] = "all") -> ProxyRun:

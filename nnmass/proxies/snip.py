@@ -1,11 +1,10 @@
 """snip: connection sensitivity |theta * dL/dtheta| summed."""
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from .batch import ProxyBatch
-from .common import finite_or_nan, weight_gradients
+from .common import saliency_sum, weight_gradients
 from .registry import register_proxy
 
 
@@ -24,10 +23,4 @@ def snip(model: nn.Module, batch: ProxyBatch) -> float:
     Needs data and labels, one backward pass, the whole batch.
     """
     weights, grads = weight_gradients(model, batch)
-    return snip_from_gradients(weights, grads)
-
-
-def snip_from_gradients(weights: list[torch.Tensor], grads) -> float:
-    """``sum |W * dL/dW|`` over the weights (a ``None`` gradient, an unused weight, adds 0)."""
-    with torch.no_grad():
-        return finite_or_nan(sum((w * g).abs().sum() for w, g in zip(weights, grads) if g is not None))
+    return saliency_sum(weights, grads)

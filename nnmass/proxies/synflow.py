@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from .batch import ProxyBatch
-from .common import finite_or_nan, hooked, logits_of, model_device, run_on, stand_ins, weight_names
+from .common import hooked, saliency_sum, logits_of, model_device, run_on, stand_ins, weight_names
 from .registry import register_proxy
 
 
@@ -41,5 +41,4 @@ def synflow(model: nn.Module, batch: ProxyBatch) -> float:
     with run_on(model, tensors, train=False, seed=batch.seed) as forward, hooked(norms, _bypass):
         flow = logits_of(forward(ones)).sum()
         grads = torch.autograd.grad(flow, weights, allow_unused=True)
-    with torch.no_grad():
-        return finite_or_nan(sum((w * g).abs().sum() for w, g in zip(weights, grads) if g is not None))
+    return saliency_sum(weights, grads)

@@ -12,9 +12,6 @@ PROXY_NAMES = ("params", "macs", "nn_mass", "synflow", "snip", "grad_norm", "gra
                "nwot", "zen", "zico", "meco")
 """Every proxy, in the registry's order."""
 
-DATA_FREE = ("params", "macs", "nn_mass", "synflow", "zen")
-"""The proxies that read no input values (only the batch's shape and seed)."""
-
 
 def parse_proxy_names(spec: str | Iterable[str], what: str = "proxies") -> tuple[str, ...]:
     """``"synflow,snip"``, ``"all"`` or a list of names as a tuple of names in the given

@@ -8,13 +8,13 @@ setting and proxy therefore give the same score in any process and any order.
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 import traceback
 from dataclasses import asdict, dataclass
 
 from ..errors import UsageError
+from ..store.results import row_json
 from ..validate import check_int, check_seed, shown
 
 NB201_DATASETS = {"cifar10": (10, (3, 32, 32)), "cifar100": (100, (3, 32, 32)),
@@ -73,7 +73,7 @@ class ScoreSetting:
         d = asdict(self)
         d.pop("data_root")
         d["input_shape"] = None if self.input_shape is None else list(self.input_shape)
-        return json.dumps(d, sort_keys=True, separators=(",", ":"))
+        return row_json(d)
 
 
 def canonical_network(text: str, space: str) -> str:

@@ -113,14 +113,6 @@ class ScoreStore(ClosesOnExit):
                     "value": math.nan if value is None else float(value), "seconds": seconds, "error": error}
         return out
 
-    def rows(self) -> list[dict]:
-        """Every row as a dict, in the order stored."""
-        return [dict(zip(COLUMNS, r)) for r in self._db.execute(
-            f"SELECT {', '.join(COLUMNS)} FROM scores ORDER BY rowid")]
-
-    def __len__(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
-
 
 
 def _real(value) -> float | None:

@@ -15,7 +15,6 @@ nan; every statistic runs over the architectures where its score is defined.
 from __future__ import annotations
 
 import math
-import os
 import resource
 import sys
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files.writing import write_text_atomically
+from ..validate import cpu_cores
 from ..report import code, heading, image, para, prepare_out_dir, table, write_blocks
 from .nb201_data import DATASETS, load_nb201_sample
 
@@ -42,11 +42,7 @@ NASLIB_NAMES = {"params": "params", "macs": "flops", "synflow": "synflow", "snip
 
 def default_workers() -> int:
     """The CPUs this process may use, at most :data:`MAX_DEFAULT_WORKERS`."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, MAX_DEFAULT_WORKERS))
+    return max(1, min(cpu_cores(), MAX_DEFAULT_WORKERS))
 
 
 def naslib_values(rows: list[dict], name: str) -> np.ndarray:

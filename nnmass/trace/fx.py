@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..mass.graph import LayerGraph, Node
-from .ops import (call_details, conv_macs, function_op, is_elementwise, is_split, layout, linear_macs, module_op,
+from .ops import (call_details, conv_macs, is_elementwise, is_split, layout, linear_macs, module_op,
                   out_channel_dim, split_ranges)
 
 
@@ -85,7 +85,7 @@ def _elementwise_shape(fn, args, kwargs):
     """An empty meta tensor of the output of an elementwise op (sum, product, activation)
     on meta tensors, without running it: dispatching each of a network's many small ops
     costs more than the rest of the trace. None for anything else."""
-    if kwargs or function_op(fn, args, kwargs, 2) not in ("add", "mul") and not is_elementwise(fn):
+    if kwargs or not is_elementwise(fn):
         return None
     tensors = [a for a in args if isinstance(a, torch.Tensor)]
     if not tensors or any(t.device.type != "meta" for t in tensors) or any(
