@@ -59,7 +59,7 @@ from ..spec import SHORTCUTS
 from ..topology import CellTopology, average_degree
 from ..validate import check_choice
 from .graph import LayerGraph
-from .layers import UnitGraph, build_units, merge_ranges
+from .layers import UnitGraph, build_units, merge_ranges, readers_of
 
 PARALLEL = ("level", "layer")
 
@@ -130,25 +130,16 @@ def _main_path(ug: UnitGraph) -> set[int]:
     """Layers (and the input) on a longest path from the input to an output."""
     units = ug.units
     tail = [None] * len(units)  # layers after a unit on its longest path to an output
+    readers = readers_of(ug)
     for u in reversed(units):
         best = 0 if u.uid in ug.outputs else None
-        for v in _consumers(ug, u.uid):
+        for v in readers.get(u.uid, []):
             step = tail[v] if units[v].kind == "sum" else (None if tail[v] is None else tail[v] + 1)
             if step is not None and (best is None or step > best):
                 best = step
         tail[u.uid] = best
     total = max((u.depth + tail[u.uid] for u in units if tail[u.uid] is not None), default=0)
     return {u.uid for u in units if u.kind != "sum" and tail[u.uid] is not None and u.depth + tail[u.uid] == total}
-
-
-def _consumers(ug: UnitGraph, uid: int) -> list[int]:
-    if not hasattr(ug, "_readers"):
-        readers: dict[int, list[int]] = {}
-        for v in ug.units:
-            for s in v.reads:
-                readers.setdefault(s, []).append(v.uid)
-        ug._readers = readers
-    return ug._readers.get(uid, [])
 
 
 def _links(ug: UnitGraph, main: set[int]) -> tuple[list[Skip], list[Skip]]:

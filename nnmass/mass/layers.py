@@ -274,7 +274,7 @@ def build_units(graph: LayerGraph) -> UnitGraph:
 def _fold_partial_sums(ug: UnitGraph) -> None:
     """``a + b + c`` is traced as ``(a + b) + c``: a sum read only by another sum is part of
     it, so which summand is the main path is decided on the whole sum."""
-    readers = _readers(ug)
+    readers = readers_of(ug)
     for s in ug.units:
         rs = readers.get(s.uid, [])
         if s.kind != "sum" or len(rs) != 1 or s.uid in ug.outputs or ug.extra_uses.get(s.uid):
@@ -289,7 +289,8 @@ def _fold_partial_sums(ug: UnitGraph) -> None:
         s.reads = {}  # folded: read by nothing, it drops out of every path
 
 
-def _readers(ug: UnitGraph) -> dict[int, list[int]]:
+def readers_of(ug: UnitGraph) -> dict[int, list[int]]:
+    """unit id -> the ids of the units that read it."""
     readers: dict[int, list[int]] = {}
     for v in ug.units:
         for s in v.reads:
@@ -310,7 +311,7 @@ def _direct_reader(ug: UnitGraph, readers: dict[int, list[int]], extra_uses: dic
 
 def _collapse(ug: UnitGraph) -> UnitGraph:
     units = ug.units
-    readers = _readers(ug)
+    readers = readers_of(ug)
     extra = ug.extra_uses
     link: dict[int, int] = {}
     for u in units:

@@ -21,7 +21,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy import stats as _sp
 
-from ..stats import bootstrap_ci, partial_spearman, top_precision
+from ..stats import bootstrap_ci, partial_spearman, spearman, top_precision
 
 STATS = ("spearman", "kendall", "partial_spearman")
 """The statistics that get bootstrap intervals (``<name>_lo`` / ``<name>_hi``)."""
@@ -29,32 +29,29 @@ STATS = ("spearman", "kendall", "partial_spearman")
 TOP_FRACTION = 0.1
 
 
-def _ranks_pearson(rx: np.ndarray, ry: np.ndarray) -> float:
-    dx, dy = rx - rx.mean(), ry - ry.mean()
-    den = math.sqrt(float(np.dot(dx, dx)) * float(np.dot(dy, dy)))
-    return float(np.dot(dx, dy) / den) if den > 0 else math.nan
-
-
-def rank_stats(score, target, log_size) -> list[float]:
-    """``[spearman, kendall tau-b, spearman partial to log_size]``; nan where undefined
-    (fewer than 3 points, or a constant side)."""
+def rank_stats(score, target, log_size, which: Sequence[str] = STATS) -> list[float]:
+    """The statistics named in ``which`` (default ``[spearman, kendall tau-b, spearman
+    partial to log_size]``); nan where undefined (fewer than 3 points, or a constant side)."""
     score, target, log_size = (np.asarray(v, dtype=float) for v in (score, target, log_size))
     if score.size < 3 or np.ptp(score) == 0 or np.ptp(target) == 0:
-        return [math.nan] * 3
-    rho = _ranks_pearson(_sp.rankdata(score), _sp.rankdata(target))
-    tau = float(_sp.kendalltau(score, target).statistic)  # tau-b, O(n log n)
-    partial = partial_spearman(score, target, log_size) if np.ptp(log_size) > 0 else math.nan
-    return [rho, tau, partial]
+        return [math.nan] * len(which)
+    compute = {"spearman": lambda: spearman(score, target),
+               "kendall": lambda: float(_sp.kendalltau(score, target).statistic),  # tau-b, O(n log n)
+               "partial_spearman": lambda: partial_spearman(score, target, log_size)
+               if np.ptp(log_size) > 0 else math.nan}
+    return [compute[name]() for name in which]
 
 
 def rank_row(name: str, score, target, params, seconds=None, *, n_boot: int = 1000, seed: int = 0,
-             level: float = 0.95, fraction: float = TOP_FRACTION) -> dict:
+             level: float = 0.95, fraction: float = TOP_FRACTION, intervals: Sequence[str] = STATS) -> dict:
     """The statistics of one proxy (see the module docstring).
 
     Args:
         score, target, params: one value per architecture, aligned (nan: undefined).
         seconds: seconds per architecture of this proxy (mean reported).
         n_boot: bootstrap resamples (0: no intervals), drawn by ``PCG64(seed)``.
+        intervals: the statistics that get intervals (the others' are nan); the draws
+            are the same whichever are asked for.
     """
     score, target, params = (np.asarray(v, dtype=float).ravel() for v in (score, target, params))
     defined = np.isfinite(score)
@@ -65,14 +62,16 @@ def rank_row(name: str, score, target, params, seconds=None, *, n_boot: int = 10
            "spearman": rho, "kendall": tau, "partial_spearman": partial,
            "top10": top_precision(s, t, fraction) if s.size else math.nan,
            "distinct": int(np.unique(score[defined]).size)}
-    lo = hi = [math.nan] * len(STATS)
+    for stat in STATS:
+        row[f"{stat}_lo"] = row[f"{stat}_hi"] = math.nan
     if n_boot > 0 and s.size >= 3 and math.isfinite(rho):
         index = np.arange(s.size, dtype=float)
         # bootstrap_ci resamples (x, y) pairs; resampling their index carries all three columns.
-        lo, hi = bootstrap_ci(index, index, lambda i, _: rank_stats(*(v[i.astype(int)] for v in (s, t, z))),
+        lo, hi = bootstrap_ci(index, index,
+                              lambda i, _: rank_stats(*(v[i.astype(int)] for v in (s, t, z)), which=intervals),
                               n=n_boot, seed=seed, level=level)
-    for k, stat in enumerate(STATS):
-        row[f"{stat}_lo"], row[f"{stat}_hi"] = float(lo[k]), float(hi[k])
+        for k, stat in enumerate(intervals):
+            row[f"{stat}_lo"], row[f"{stat}_hi"] = float(lo[k]), float(hi[k])
     if seconds is not None:
         secs = np.asarray(seconds, dtype=float)
         row["seconds_per_arch"] = float(np.nanmean(secs)) if np.isfinite(secs).any() else math.nan

@@ -89,13 +89,17 @@ def correlations(x, y) -> dict[str, float]:
     if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return {k: float("nan") for k in CORRELATIONS}
     return {"pearson": _pearson(x, y),
-            "spearman": _pearson(_sp.rankdata(x), _sp.rankdata(y)),
+            "spearman": spearman(x, y),
             "kendall": _kendall_tau_b(x, y)}
 
 
 def spearman(x, y) -> float:
-    """Spearman's rho with average ranks for ties; nan when either side is constant."""
-    return correlations(x, y)["spearman"]
+    """Spearman's rho with average ranks for ties; nan when either side is constant or
+    there are fewer than 3 points."""
+    x, y = _as_pair(x, y)
+    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return _pearson(_sp.rankdata(x), _sp.rankdata(y))
 
 
 def partial_spearman(x, y, z) -> float:

@@ -98,8 +98,10 @@ def rank_row(used: Sequence[dict], target: str, predictor: str, *, mean_over_see
     out = {"n": int(px.size), "n_trials": len(used), "spearman": corr["spearman"], "kendall": corr["kendall"]}
     lo = hi = [math.nan] * len(RANKED)
     if n_boot > 0 and px.size >= 3 and math.isfinite(corr["spearman"]):
-        lo, hi = bootstrap_ci(x, y, lambda a, b: [correlations(a, b)[k] for k in RANKED], units, n=n_boot,
-                              seed=seed, level=level)
+        def ranked(a, b):
+            corr = correlations(a, b)
+            return [corr[k] for k in RANKED]
+        lo, hi = bootstrap_ci(x, y, ranked, units, n=n_boot, seed=seed, level=level)
     for k, name in enumerate(RANKED):
         out[f"{name}_lo"], out[f"{name}_hi"] = float(lo[k]), float(hi[k])
     return out

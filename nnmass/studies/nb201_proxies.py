@@ -74,7 +74,7 @@ def agreement_row(ours: np.ndarray, theirs: np.ndarray, n_boot: int, seed: int) 
     """Spearman between our score and NASLib's over the architectures where both are defined."""
     from ..rank.statistics import rank_row
     ones = np.ones_like(ours)
-    row = rank_row("agreement", ours, theirs, ones, n_boot=n_boot, seed=seed)
+    row = rank_row("agreement", ours, theirs, ones, n_boot=n_boot, seed=seed, intervals=("spearman",))
     return {k: row[k] for k in ("n", "spearman", "spearman_lo", "spearman_hi")}
 
 
@@ -89,8 +89,8 @@ def accuracy_comparison(result, n_boot: int, seed: int) -> list[dict]:
         ours, theirs = result.scores[name], naslib_values(result.table.rows, theirs_name)
         both = np.isfinite(ours) & np.isfinite(theirs)
         params = result.scores["params"]
-        a = rank_row(name, np.where(both, ours, np.nan), result.table.target, params, n_boot=n_boot, seed=seed)
-        b = rank_row(name, np.where(both, theirs, np.nan), result.table.target, params, n_boot=n_boot, seed=seed)
+        a, b = (rank_row(name, np.where(both, values, np.nan), result.table.target, params, n_boot=n_boot,
+                         seed=seed, intervals=("spearman",)) for values in (ours, theirs))
         rows.append({"proxy": name, "naslib": theirs_name, "n": a["n"],
                      **{f"ours_{k}": a[k] for k in ("spearman", "spearman_lo", "spearman_hi", "kendall")},
                      **{f"naslib_{k}": b[k] for k in ("spearman", "spearman_lo", "spearman_hi", "kendall")}})
