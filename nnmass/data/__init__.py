@@ -3,7 +3,7 @@
 ``load_dataset(name, ...)`` (:mod:`.loading`) is the one entry point; ``DATASETS`` lists
 the names. Names are imported on first use, so :mod:`.pixels` loads without torch.
 """
-from importlib import import_module
+from ..lazy import lazy_exports
 
 _LAZY = {
     "Data": ".base", "PIXELS": ".pixels", "DATASETS": ".loading", "load_dataset": ".loading",
@@ -12,10 +12,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = list(_LAZY)

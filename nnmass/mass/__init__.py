@@ -9,18 +9,12 @@ then to a :class:`MassReport`.
 - :mod:`.traced`: ``measure(model, x)``, any ``nn.Module`` through :mod:`nnmass.trace`
   (torch; imported on first use, so this package stays torch-free).
 """
-from importlib import import_module
-
+from ..lazy import lazy_exports
 from .closed_form import spec_cells, spec_mass, spec_report
 from .report import MassReport
 
 _LAZY = {"measure": ".traced", "UnclassifiedError": ".traced"}
 
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 __all__ = ["MassReport", "UnclassifiedError", "measure", "spec_cells", "spec_mass", "spec_report"]

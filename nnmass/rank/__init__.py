@@ -9,7 +9,7 @@ statistics per proxy (Spearman, Kendall, top-10%, partial to size, intervals).
 one table), ``report`` (tables and figures). Names are imported on first use, so
 ``nnmass.rank.names`` and ``nnmass.rank.statistics`` load without torch.
 """
-from importlib import import_module
+from ..lazy import lazy_exports
 
 _LAZY = {
     "PROXY_NAMES": ".names", "parse_proxy_names": ".names", "ScoreSetting": ".scoring",
@@ -19,10 +19,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = list(_LAZY)

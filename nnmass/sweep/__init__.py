@@ -4,7 +4,7 @@
 the executors run them. Names are imported on first use, so reading a grid does
 not import torch.
 """
-from importlib import import_module
+from ..lazy import lazy_exports
 
 _LAZY = {
     "LocalExecutor": ".executors", "RayExecutor": ".executors", "run_unit": ".executors",
@@ -14,10 +14,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = list(_LAZY)

@@ -4,7 +4,7 @@ with its configuration in :mod:`.config`.
 Names are imported on first use, so ``nnmass.train.config`` (what grids read to
 normalise settings) loads without torch.
 """
-from importlib import import_module
+from ..lazy import lazy_exports
 
 _LAZY = {
     "TrainConfig": ".config", "default_config": ".config", "coerce_settings": ".config",
@@ -14,10 +14,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = list(_LAZY)
