@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import math
 
-import torch
-
 from ..errors import UsageError
+from ..ldi.inputs import dataset_examples
 from .batch import ProxyBatch
 
 
@@ -13,7 +12,7 @@ def data_batch(data, batch_size: int, *, seed: int = 0, split: str = "train",
                sample_shape: tuple[int, ...] | None = None) -> ProxyBatch:
     """``batch_size`` examples of ``data``'s ``split`` (an ``nnmass.data.Data``) with their
     labels, drawn without replacement by ``torch.randperm`` on a CPU generator seeded
-    with ``seed`` (the draw of ``nnmass.ldi.inputs.dataset_batch``).
+    with ``seed`` (``nnmass.ldi.inputs.dataset_examples``, the draw LDI uses).
 
     Args:
         sample_shape: reshape each example to this shape (e.g. ``(784,)`` for an MLP);
@@ -26,15 +25,7 @@ def data_batch(data, batch_size: int, *, seed: int = 0, split: str = "train",
     n = data.size(split)
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
         raise UsageError(f"batch must be in 1..{n} for {data.name} (its {split} examples), got {batch_size!r}")
-    idx = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:batch_size]
-    if data.tensor_backed:
-        xs, ys = (data.train_x, data.train_y) if split == "train" else (data.test_x, data.test_y)
-        x, y = xs[idx.to(xs.device)], ys[idx.to(ys.device)]
-    else:
-        dataset = data.train_set if split == "train" else data.test_set
-        pairs = [dataset[int(i)] for i in idx]
-        x = torch.stack([p[0] for p in pairs])
-        y = torch.tensor([int(p[1]) for p in pairs])
+    x, y = dataset_examples(data, batch_size, seed, split)
     if sample_shape is not None and tuple(sample_shape) != tuple(x.shape[1:]):
         if math.prod(sample_shape) != math.prod(x.shape[1:]):
             raise UsageError(f"{data.name} examples have shape {tuple(x.shape[1:])}, which cannot be read as "
