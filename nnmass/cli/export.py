@@ -19,12 +19,12 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..store import ResultStore
-    from ..store.rows import note_altered, split_rows
+    from ..store.rows import note_altered
 
     # Read-only: the store is never written, and the output may not be the store or its -wal/-shm.
+    altered: list = []  # rows Parquet left out, altered by hand
     with ResultStore(args.store, readonly=True) as store:
-        n = store.export_csv(args.csv) if args.csv is not None else store.export_parquet(args.parquet)
-        if n < len(store):  # Parquet left out rows altered by hand: say which
-            note_altered(args.store, split_rows(store.trials())[1])
+        n = store.export_csv(args.csv) if args.csv is not None else store.export_parquet(args.parquet, altered=altered)
+    note_altered(args.store, altered)
     print(f"exported {n} trials to {args.csv if args.csv is not None else args.parquet}")
     return 0

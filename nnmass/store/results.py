@@ -245,12 +245,13 @@ class ResultStore(ClosesOnExit):
         write_atomically(path, flag, write, protect=side_files(self.path))
         return count
 
-    def export_parquet(self, path: str | Path, flag: str = "--parquet") -> int:
+    def export_parquet(self, path: str | Path, flag: str = "--parquet", altered: list | None = None) -> int:
         """Write the rows to a Parquet file with typed columns; returns the rows written.
 
         Rows altered by hand so that they no longer fit their columns (text in a
-        number column, malformed JSON) are left out (:mod:`nnmass.store.rows`); the
-        file is replaced in one step, as by :meth:`export_csv`."""
+        number column, malformed JSON) are left out (:mod:`nnmass.store.rows`), and
+        their ``(key, problem)`` pairs appended to ``altered`` when given; the file is
+        replaced in one step, as by :meth:`export_csv`."""
         try:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -262,7 +263,9 @@ class ResultStore(ClosesOnExit):
 
         def write(tmp):
             nonlocal count
-            rows, _ = split_rows(self.trials())
+            rows, skipped = split_rows(self.trials())
+            if altered is not None:
+                altered.extend(skipped)
             pq.write_table(pa.table({n: [r[n] for r in rows] for n in COLUMN_NAMES}, schema=schema), tmp)
             count = len(rows)
         write_atomically(path, flag, write, protect=side_files(self.path))
