@@ -8,18 +8,24 @@ import sys
 
 from ..table import format_table, human  # noqa: F401  (re-exported for subcommands)
 from ..errors import UsageError
-from ..validate import (DEVICE_FORMS, MAX_SEED, INT_TEXT, device_problem, int_problem, max_workers, parse_device,
-                        parse_number, shown, workers_problem)
+from ..validate import (DEVICE_FORMS, MAX_SEED, check_device_available, int_text, max_workers, parse_int, parse_number,
+                        workers_problem)
+
+
+def _argparse_type(check):
+    """An argparse ``type`` from a :mod:`nnmass.validate` check called with no name: its
+    one line goes to argparse, which names the option."""
+    def parse(text: str):
+        try:
+            return check(text)
+        except UsageError as e:
+            raise argparse.ArgumentTypeError(str(e).strip()) from None
+    return parse
 
 
 def int_at_least(minimum: int, maximum: int | None = None):
     """An argparse ``type`` for integer options in ``minimum..maximum``: ASCII digits only."""
-    def parse(text: str) -> int:
-        value = int(text) if INT_TEXT.fullmatch(text.strip()) else None
-        if value is None or value < minimum or (maximum is not None and value > maximum):
-            raise argparse.ArgumentTypeError(int_problem(text, minimum, maximum))
-        return value
-    return parse
+    return _argparse_type(lambda text: parse_int(text, "", minimum, maximum))
 
 
 seed_type = int_at_least(0, MAX_SEED)
@@ -27,7 +33,7 @@ seed_type = int_at_least(0, MAX_SEED)
 
 def workers_type(text: str) -> int:
     """An argparse ``type`` for ``--workers``: 1 up to a few per core of this machine."""
-    value = int(text) if INT_TEXT.fullmatch(text.strip()) else None
+    value = int_text(text)
     if value is None or not 1 <= value <= max_workers():
         raise argparse.ArgumentTypeError(workers_problem(text))
     return value
@@ -36,24 +42,11 @@ def workers_type(text: str) -> int:
 def number_type(lo=None, hi=None, open_lo=False, open_hi=False):
     """An argparse ``type`` for real options: ASCII decimal text (no ``1_0``, ``nan`` or
     ``inf``) within the bounds."""
-    def parse(text: str) -> float:
-        try:
-            return parse_number(text, "", lo, hi, open_lo, open_hi)
-        except UsageError as e:
-            raise argparse.ArgumentTypeError(str(e).strip()) from None
-    return parse
+    return _argparse_type(lambda text: parse_number(text, "", lo, hi, open_lo, open_hi))
 
 
-def device_type(text: str) -> str:
-    """An argparse ``type`` for ``--device``: cpu, cuda or cuda:N, available on this machine."""
-    try:
-        device = parse_device(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be {DEVICE_FORMS}, got {shown(text)}") from None
-    problem = device_problem(device)
-    if problem:
-        raise argparse.ArgumentTypeError(problem)
-    return device
+#: An argparse ``type`` for ``--device``: cpu, cuda or cuda:N, available on this machine.
+device_type = _argparse_type(lambda text: check_device_available(text, ""))
 
 
 def add_device_arg(p, what: str = "where it runs") -> None:
