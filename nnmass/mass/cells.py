@@ -60,6 +60,7 @@ from ..topology import CellTopology, average_degree
 from ..validate import check_choice
 from .graph import LayerGraph
 from .layers import UnitGraph, build_units, merge_ranges, readers_of
+from .report import MassReport
 
 PARALLEL = ("level", "layer")
 
@@ -303,6 +304,16 @@ def _common_prefix(names: list[str]) -> str:
             break
         out.append(level[0])
     return ".".join(out)
+
+
+def graph_report(graph: LayerGraph, found: FoundCells, model: str, *, params: int, macs: int | None,
+                 input_shape=None, spec: dict | None = None) -> MassReport:
+    """A :class:`MassReport` from the cells found in a traced graph."""
+    info = [{"first": i["first"], "last": i["last"]} for i in found.info]
+    return MassReport(model=model, method="graph", cells=list(found.cells), params=params, macs=macs,
+                      layers=graph.count("conv", "linear"), cell_info=info,
+                      unclassified=list(found.unclassified), spec=spec, input_shape=input_shape,
+                      degree=degree_stats(graph, found))
 
 
 def degree_stats(graph: LayerGraph, found: FoundCells) -> dict | None:

@@ -10,7 +10,7 @@ architectures.
 from __future__ import annotations
 
 from ..spec.nb201 import EDGES, parse_arch
-from .cells import find_cells
+from .cells import find_cells, graph_report
 from .graph import LayerGraph, Node
 from .report import MassReport
 
@@ -79,11 +79,8 @@ def nb201_report(arch: str, C: int = 16, N: int = 5, num_classes: int = 10, side
     """The :class:`MassReport` of an NB201 network (``options``: those of
     :func:`nnmass.mass.cells.find_cells`). Params are not counted here (0); MACs are."""
     graph = nb201_graph(dict(zip(EDGES, parse_arch(arch))), C, N, num_classes, side)
-    found = find_cells(graph, **options)
-    return MassReport(model=f"nb201:{arch}", method="graph", cells=list(found.cells), params=0,
-                      macs=sum(n.macs for n in graph.nodes), layers=graph.count("conv", "linear"),
-                      cell_info=[{"first": i["first"], "last": i["last"]} for i in found.info],
-                      unclassified=list(found.unclassified), input_shape=(1, 3, side, side))
+    return graph_report(graph, find_cells(graph, **options), f"nb201:{arch}", params=0,
+                        macs=sum(n.macs for n in graph.nodes), input_shape=(1, 3, side, side))
 
 
 def _cell(w: _Writer, scope: str, x: str, ops: dict, c: int, side: int) -> str:

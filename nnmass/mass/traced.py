@@ -14,8 +14,7 @@ from ..errors import UsageError
 from ..spec import SHORTCUTS
 from ..trace import trace_graph
 from ..validate import check_choice
-from .cells import FoundCells, degree_stats, find_cells
-from .graph import LayerGraph
+from .cells import FoundCells, find_cells, graph_report
 from .report import MassReport
 
 __all__ = ["measure", "MassReport", "UnclassifiedError"]
@@ -64,16 +63,6 @@ def measure(model: nn.Module, example_input, *, shortcuts: str = "all", pool_lin
     if found.unclassified and not allow_unclassified:
         raise UnclassifiedError(unclassified_message(found), report)
     return report
-
-
-def graph_report(graph: LayerGraph, found: FoundCells, model: str, *, params: int, macs: int | None,
-                 input_shape=None, spec: dict | None = None) -> MassReport:
-    """A :class:`MassReport` from the cells found in a traced graph."""
-    info = [{"first": i["first"], "last": i["last"]} for i in found.info]
-    return MassReport(model=model, method="graph", cells=list(found.cells), params=params, macs=macs,
-                      layers=graph.count("conv", "linear"), cell_info=info,
-                      unclassified=list(found.unclassified), spec=spec, input_shape=input_shape,
-                      degree=degree_stats(graph, found))
 
 
 def unclassified_message(found: FoundCells) -> str:
