@@ -5,24 +5,27 @@ import math
 from typing import Sequence
 
 
-def _num(v, fmt: str = ".3f") -> str:
+def number_text(v, fmt: str = ".3f") -> str:
+    """``v`` formatted, or ``-`` where it is missing or not finite."""
     return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, fmt)
 
 
-def with_ci(row: dict, name: str, fmt: str = ".3f") -> str:
-    """``0.812 [0.780, 0.840]``, or the bare value where there is no interval."""
+def with_ci(row: dict, name: str, fmt: str = ".3f", ci_fmt: str | None = None) -> str:
+    """``0.812 [0.780, 0.840]`` (the interval in ``ci_fmt``, default ``fmt``), or the bare
+    value where there is no interval."""
     value, lo, hi = row.get(name), row.get(f"{name}_lo"), row.get(f"{name}_hi")
     if lo is None or not math.isfinite(lo) or value is None or not math.isfinite(value):
-        return _num(value, fmt)
-    return f"{value:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+        return number_text(value, fmt)
+    ci_fmt = ci_fmt or fmt
+    return f"{value:{fmt}} [{lo:{ci_fmt}}, {hi:{ci_fmt}}]"
 
 
 def printable_rows(rows: Sequence[dict]) -> list[dict]:
     """The statistics rows as short text columns."""
     return [{"proxy": r["proxy"], "n": r["n"], "undefined": r["undefined"],
              "Spearman [95% CI]": with_ci(r, "spearman"), "Kendall [95% CI]": with_ci(r, "kendall"),
-             "top-10%": _num(r["top10"], ".2f"), "partial rho | log params": with_ci(r, "partial_spearman"),
-             "distinct": r["distinct"], "s/arch": _num(r.get("seconds_per_arch"), ".3f")} for r in rows]
+             "top-10%": number_text(r["top10"], ".2f"), "partial rho | log params": with_ci(r, "partial_spearman"),
+             "distinct": r["distinct"], "s/arch": number_text(r.get("seconds_per_arch"), ".3f")} for r in rows]
 
 
 def jsonable(obj):

@@ -162,25 +162,14 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
                                                          "scoring": timings})
 
 
-def _f(v, fmt=".3f") -> str:
-    return "-" if v is None or not math.isfinite(v) else format(v, fmt)
-
-
-def _ci(row: dict, key: str) -> str:
-    v, lo, hi = row.get(key), row.get(f"{key}_lo"), row.get(f"{key}_hi")
-    if v is None or not math.isfinite(v):
-        return "-"
-    return f"{v:.3f} [{lo:.2f}, {hi:.2f}]" if lo is not None and math.isfinite(lo) else f"{v:.3f}"
-
-
 def write_study_report(results: dict, record: dict, out: Path, command: str, n_boot: int, seed: int) -> Path:
     """``report.md`` / ``report.html`` with the agreement, accuracy and comparison tables
     and one figure per dataset."""
     from ..plots.proxies import plot_proxy_ranking
-    from ..rank.report import printable_rows
+    from ..rank.report import number_text, printable_rows, with_ci
 
     datasets = list(results)
-    memory = record["peak_memory_mb"]
+    memory, agree = record["peak_memory_mb"], record["agreement"]
     n = {d: len(results[d].table) for d in datasets}
     blocks = [
         para(f"NAS-Bench-201 architectures of the NASLib sample ({', '.join(f'{d}: {n[d]}' for d in datasets)}"
@@ -200,13 +189,14 @@ def write_study_report(results: dict, record: dict, out: Path, command: str, n_b
              "exactly and data-dependent ones less (see the README). NASLib's flops count more than "
              "multiply-accumulates of convolutions and linear layers (pooling, BN, adds)."),
         table([{"ours": name, "NASLib": theirs,
-                **{d: f"{_ci(record['agreement'][d][name], 'spearman')} (n={record['agreement'][d][name]['n']})"
+                **{d: f"{with_ci(agree[d][name], 'spearman', ci_fmt='.2f')} (n={agree[d][name]['n']})"
                    for d in datasets}} for name, theirs in NASLIB_NAMES.items()]),
         heading("Accuracy: our scores and NASLib's on the same architectures"),
         para("Spearman rho of each score with validation accuracy, ours and NASLib's over the architectures where "
              "both are defined."),
-        table([{"dataset": d, "proxy": c["proxy"], "n": c["n"], "ours": _ci(c, "ours_spearman"),
-                "NASLib's": _ci(c, "naslib_spearman"), "ours - NASLib's": _f(c["ours_spearman"] - c["naslib_spearman"])}
+        table([{"dataset": d, "proxy": c["proxy"], "n": c["n"], "ours": with_ci(c, "ours_spearman", ci_fmt=".2f"),
+                "NASLib's": with_ci(c, "naslib_spearman", ci_fmt=".2f"),
+                "ours - NASLib's": number_text(c["ours_spearman"] - c["naslib_spearman"])}
                for d in datasets for c in record["accuracy_vs_naslib"][d]]),
     ]
     for d in datasets:
