@@ -1,6 +1,8 @@
 """Every way to get an ``nn.Module`` from a MODEL string: a family name or spec
 ``.json`` file (built from its spec), ``torchvision:NAME``, ``timm:NAME``,
-``nb201:ARCH`` (a NAS-Bench-201 architecture string) or ``path/to/file.py:FACTORY``."""
+``SPACE:ARCH`` (an architecture of a NAS benchmark's space: ``nb201:``, ``nb101:``,
+``nb301:``/``darts:``, ``tnb-micro:``, ``tnb-macro:``; :mod:`nnmass.spaces`) or
+``path/to/file.py:FACTORY``."""
 from __future__ import annotations
 
 import importlib.util
@@ -10,14 +12,13 @@ from pathlib import Path
 from torch import nn
 
 from ..errors import UsageError
+from ..spaces import SPACE_MODULES, split_model
 from ..spec import Spec
 from ..validate import check_shape, parse_int, shown
 from ..validate import parse_shape as _parse_shape
 
 DEFAULT_IMAGE_SHAPE = (1, 3, 224, 224)
-NB201_IMAGE_SHAPE = (1, 3, 32, 32)  # CIFAR; ImageNet16-120 is 16x16
-PREFIXES = ("torchvision:", "timm:", "nb201:")
-NB201_KEYS = ("num_classes",)  # what --set may change on an nb201: network
+PREFIXES = ("torchvision:", "timm:") + tuple(f"{name}:" for name in SPACE_MODULES)
 
 
 def is_module_source(text: str) -> bool:
@@ -36,15 +37,18 @@ def load_module(text: str, sets: dict | None = None) -> tuple[nn.Module, tuple[i
     """The module ``text`` names and its default input shape.
 
     Args:
-        sets: ``--set`` values; only ``nb201:`` takes any (``num_classes``).
+        sets: ``--set`` values; only a space's ``SPACE:ARCH`` takes any (``task`` and the
+            space's own keys).
 
     Raises:
         UsageError: unknown model, missing package, unreadable file or factory, bad sets.
     """
-    if text.startswith("nb201:"):
-        return _nb201(text.split(":", 1)[1], sets or {})
+    in_space = split_model(text)
+    if in_space is not None:
+        return _in_space(*in_space, sets or {})
     if sets:
-        raise UsageError("--set applies to model families, spec files and nb201:ARCH, not to " + shown(text))
+        raise UsageError("--set applies to model families, spec files and SPACE:ARCH (nb201:, nb101:, ...), "
+                         "not to " + shown(text))
     if text.startswith("torchvision:"):
         return _torchvision(text.split(":", 1)[1]), DEFAULT_IMAGE_SHAPE
     if text.startswith("timm:"):
@@ -55,14 +59,11 @@ def load_module(text: str, sets: dict | None = None) -> tuple[nn.Module, tuple[i
     return _from_file(*ff)
 
 
-def _nb201(arch: str, sets: dict) -> tuple[nn.Module, tuple[int, ...]]:
-    from .nb201 import build_nb201
-    unknown = sorted(set(sets) - set(NB201_KEYS))
-    if unknown:
-        raise UsageError(f"unknown key(s) {shown(', '.join(unknown))[1:-1]} for nb201:ARCH; valid keys: "
-                         + " ".join(NB201_KEYS))
-    num_classes = parse_int(sets["num_classes"], "num_classes", 1, 4096) if "num_classes" in sets else 10
-    return build_nb201(arch, num_classes=num_classes), NB201_IMAGE_SHAPE
+def _in_space(space, arch: str, sets: dict) -> tuple[nn.Module, tuple[int, ...]]:
+    """The network of ``arch`` in ``space``; ``--set task=`` picks the task (its input size)."""
+    parsed = space.parse(arch)
+    task = space.task(sets.get("task"))
+    return space.build(parsed, task.name, sets), (1, *task.input_shape)
 
 
 def _torchvision(name: str) -> nn.Module:
