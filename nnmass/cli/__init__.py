@@ -14,7 +14,7 @@ from ..errors import UsageError
 
 # Subcommand modules under nnmass.cli, in the order `nnmass --help` lists them.
 SUBCOMMANDS = ("mass", "zoo", "ldi", "bounds", "proxies", "train", "sweep", "export", "fit", "report", "study",
-               "rank", "design")
+               "rank", "search", "space", "merge", "design")
 
 
 class _Parser(argparse.ArgumentParser):
