@@ -258,7 +258,7 @@ def test_rank_cli_scores_model_strings(tmp_path, capsys):
     (["--target", "nope"], "no column 'nope'"),
     (["--batch", "1"], "--batch: must be an integer in 2..65536"),
     (["--inputs", "imagenet16"], "--inputs must be gaussian or a dataset"),
-    (["--dataset", "svhn"], "NB201 dataset 'svhn' is not one of cifar10, cifar100, ImageNet16-120"),
+    (["--dataset", "svhn"], "nb201 dataset 'svhn' is not one of cifar10, cifar100, ImageNet16-120"),
     (["--plot", "/nonexistent/dir/f.png"], "folder '/nonexistent/dir' does not exist"),
 ])
 def test_rank_cli_refuses_bad_input_in_one_line(tmp_path, argv, match):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from .common import add_device_arg, format_table, int_at_least, print_json, seed_type
 
 DEFAULT_STORE = "nnmass-runs/rank/scores.sqlite"
+SPACE_CHOICES = ("nb201", "nb101", "nb301", "darts", "tnb-micro", "tnb-macro", "model")  # rank.scoring.space_choices
 
 
 HELP = "rank a table of architectures with every training-free proxy"
@@ -21,12 +22,14 @@ def add_arguments(p) -> None:
     p.add_argument("table", metavar="TABLE.csv", help="CSV with a header row, one row per architecture")
     p.add_argument("--arch-column", required=True, metavar="COL", help="the column naming each architecture")
     p.add_argument("--target", required=True, metavar="COL", help="the column of measured accuracies")
-    p.add_argument("--space", choices=("nb201", "model"), default="model",
-                   help="nb201: the column holds NB201 arch strings; model (default): MODEL strings as "
+    p.add_argument("--space", choices=SPACE_CHOICES, default="model",
+                   help="nb201, nb101, nb301 (= darts), tnb-micro, tnb-macro: the column holds that space's "
+                        "architecture strings, in any of its forms; model (default): MODEL strings as "
                         "`nnmass mass` reads them")
     p.add_argument("--dataset", default=None, metavar="NAME",
-                   help="keep the rows of this value of a 'dataset' column; with --space nb201 it also "
-                        "sets classes and image size: cifar10 (the default), cifar100, ImageNet16-120 (16x16)")
+                   help="keep the rows of this value of a 'dataset' column; with a space it also sets the "
+                        "task (classes, input size, head): NB201 cifar10 (the default), cifar100, "
+                        "ImageNet16-120 (16x16); TransNAS-Bench-101 one of its 7 tasks")
     p.add_argument("--proxies", default="all", metavar="LIST|all", help="comma-separated names, or all (default)")
     p.add_argument("--limit", type=int_at_least(1), default=None, metavar="N",
                    help="rank a seeded random subsample of N rows (a larger N keeps a superset)")
@@ -54,10 +57,11 @@ def setting_for(args, dataset: str | None):
     """The score setting of the command line (NB201: the dataset's classes and size)."""
     from ..rank.scoring import ScoreSetting
     common = dict(inputs=args.inputs, batch=args.batch, seed=args.seed, data_root=args.data_root)
-    if args.space == "nb201":
-        setting = ScoreSetting.nb201(dataset or "cifar10", **common)
+    if args.space != "model":
+        setting = ScoreSetting.for_space(args.space, dataset, **common)
         if args.inputs != "gaussian":  # the data decide the image size
-            return ScoreSetting(space="nb201", num_classes=setting.num_classes, input_shape=None, **common)
+            return ScoreSetting(space=setting.space, num_classes=setting.num_classes, input_shape=None,
+                                task=setting.task, **common)
         return setting
     return ScoreSetting(space="model", num_classes=None, input_shape=None, **common)
 

@@ -21,8 +21,11 @@ NB201_DATASETS = {"cifar10": (10, (3, 32, 32)), "cifar100": (100, (3, 32, 32)),
                   "ImageNet16-120": (120, (3, 16, 16))}
 """NAS-Bench-201's datasets: classes and the shape of one image (ImageNet16-120 is 16x16)."""
 
-SPACES = ("nb201", "model")
-"""``nb201``: networks are NB201 arch strings; ``model``: any MODEL string ``nnmass mass`` reads."""
+def space_choices() -> tuple[str, ...]:
+    """What ``space`` may be: a search space of :mod:`nnmass.spaces` (networks are its
+    architecture strings) or ``model`` (any MODEL string ``nnmass mass`` reads)."""
+    from ..spaces import space_names
+    return space_names() + ("model",)
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,8 @@ class ScoreSetting:
     """Everything a score depends on besides the network and the proxy.
 
     Attributes:
-        space: one of :data:`SPACES`.
-        num_classes: classes of the built NB201 network and of the labels; ``None`` in the
+        space: one of :func:`space_choices`.
+        num_classes: classes of the built network and of the labels; ``None`` in the
             ``model`` space (the model's own logits decide).
         input_shape: one sample's shape; ``None`` in the ``model`` space means each
             model's own default (or the dataset's).
@@ -39,6 +42,9 @@ class ScoreSetting:
         batch: samples in the batch.
         seed: seeds the weight init, the batch and every proxy's draws.
         data_root: where an on-disk dataset lives (not part of the key: the data are).
+        task: the space's task the network is built for (TransNAS-Bench-101's heads);
+            ``None`` for NB201, where ``num_classes`` says it all (and older stores' keys
+            stay valid), and in the ``model`` space.
     """
 
     space: str = "nb201"
@@ -48,10 +54,11 @@ class ScoreSetting:
     batch: int = 16
     seed: int = 0
     data_root: str | None = None
+    task: str | None = None
 
     def __post_init__(self):
-        if self.space not in SPACES:
-            raise UsageError(f"space must be one of {', '.join(SPACES)}, got {shown(self.space)}")
+        if self.space not in space_choices():
+            raise UsageError(f"space must be one of {', '.join(space_choices())}, got {shown(self.space)}")
         if self.num_classes is not None:
             check_int("num_classes", self.num_classes, 1, 100_000)
         check_int("batch", self.batch, 1, 65_536)
@@ -68,20 +75,33 @@ class ScoreSetting:
         classes, shape = NB201_DATASETS[dataset]
         return cls(space="nb201", num_classes=classes, input_shape=shape, **kw)
 
+    @classmethod
+    def for_space(cls, space: str, task: str | None = None, **kw) -> "ScoreSetting":
+        """The setting of a space's task (its default task for None): its classes and input size."""
+        if space == "nb201":
+            return cls.nb201(task or "cifar10", **kw)
+        from ..spaces import get_space
+        t = get_space(space).task(task)
+        return cls(space=space, num_classes=t.num_classes, input_shape=t.input_shape, task=t.name, **kw)
+
     def key(self) -> str:
         """Canonical JSON of the fields a score depends on (the store's ``setting``)."""
         d = asdict(self)
         d.pop("data_root")
+        if d["task"] is None:
+            d.pop("task")
         d["input_shape"] = None if self.input_shape is None else list(self.input_shape)
         return row_json(d)
 
 
 def canonical_network(text: str, space: str) -> str:
-    """The form a network is stored under: an NB201 arch string rewritten canonically
-    (so spaces around it do not make a second network), a MODEL string as given."""
-    if space == "nb201":
-        from ..models.nb201 import format_arch, parse_arch
-        return format_arch(parse_arch(text))
+    """The form a network is stored under: an architecture of a search space in the
+    space's canonical string (so any form of it, and spaces around it, make one network),
+    a MODEL string as given."""
+    if space != "model":
+        from ..spaces import get_space
+        s = get_space(space)
+        return s.format(s.parse(text))
     if not isinstance(text, str) or not text.strip():
         raise UsageError(f"a MODEL string must be non-empty, got {shown(text)}")
     return text.strip()
@@ -97,10 +117,12 @@ def build_network(network: str, setting: ScoreSetting, data=None):
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(setting.seed)
-        if setting.space == "nb201":
-            from ..models.nb201 import build_nb201
+        if setting.space != "model":
+            from ..spaces import get_space
+            space = get_space(setting.space)
+            sets = {"num_classes": setting.num_classes} if setting.space == "nb201" else None
             # No fixed shape with a dataset: its examples keep their own (make_batch).
-            return build_nb201(network, num_classes=setting.num_classes), setting.input_shape
+            return space.build(space.parse(network), setting.task, sets), setting.input_shape
         from ..models.sources import model_from
         model, shape, spec = model_from(network, None, setting.seed)
     if data is not None and spec is not None:

@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import UsageError
 from ..files.reading import MAX_TABLE_BYTES, read_text_file
 from ..validate import shown
-from .scoring import NB201_DATASETS, canonical_network
+from .scoring import canonical_network
 
 DATASET_COLUMN = "dataset"
 
@@ -50,8 +50,8 @@ def read_table(path: str | Path, arch_column: str, target: str, *, space: str = 
     """Read and check a CSV table (header row, comma-separated).
 
     Args:
-        arch_column: the column naming each architecture (an NB201 string with
-            ``space="nb201"``, else a MODEL string).
+        arch_column: the column naming each architecture (the space's strings, in any of
+            its forms, with a search space; else a MODEL string).
         target: the column of measured accuracies (numbers).
         dataset: keep only the rows whose ``dataset`` column has this value (a table
             without that column is taken to be on it). Where the column holds several
@@ -96,8 +96,11 @@ def read_table(path: str | Path, arch_column: str, target: str, *, space: str = 
             chosen = present[0]
     if not rows:
         raise UsageError(f"table {where} has no rows")
-    if space == "nb201" and chosen is not None and chosen not in NB201_DATASETS:
-        raise UsageError(f"NB201 dataset {shown(chosen)} is not one of {', '.join(NB201_DATASETS)}")
+    if space != "model" and chosen is not None:
+        from ..spaces import get_space
+        tasks = get_space(space).tasks
+        if chosen not in tasks:
+            raise UsageError(f"{space} dataset {shown(chosen)} is not one of {', '.join(tasks)}")
     networks, values = [], []
     for line, row in zip(lines, rows):
         try:
