@@ -22,8 +22,10 @@ PREFIXES = ("torchvision:", "timm:") + tuple(f"{name}:" for name in SPACE_MODULE
 
 
 def is_module_source(text: str) -> bool:
-    """Whether ``text`` names a module source rather than a family or spec file."""
-    return text.startswith(PREFIXES) or _file_factory(text) is not None
+    """Whether ``text`` names a module source (or a model file naming one) rather than a
+    family or spec file."""
+    from .model_file import read_model_file
+    return text.startswith(PREFIXES) or _file_factory(text) is not None or read_model_file(text) is not None
 
 
 def _file_factory(text: str):
@@ -43,6 +45,10 @@ def load_module(text: str, sets: dict | None = None) -> tuple[nn.Module, tuple[i
     Raises:
         UsageError: unknown model, missing package, unreadable file or factory, bad sets.
     """
+    from .model_file import read_model_file
+    in_file = read_model_file(text)
+    if in_file is not None:  # the command line's --set win over the file's
+        return load_module(in_file[0], {**in_file[1], **(sets or {})})
     in_space = split_model(text)
     if in_space is not None:
         return _in_space(*in_space, sets or {})

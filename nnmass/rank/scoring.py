@@ -45,6 +45,8 @@ class ScoreSetting:
         task: the space's task the network is built for (TransNAS-Bench-101's heads);
             ``None`` for NB201, where ``num_classes`` says it all (and older stores' keys
             stay valid), and in the ``model`` space.
+        sets: a space's ``--set`` values for its networks (channels, cells), as sorted
+            ``(key, text)`` pairs; ``None`` for the benchmark's own network.
     """
 
     space: str = "nb201"
@@ -55,8 +57,12 @@ class ScoreSetting:
     seed: int = 0
     data_root: str | None = None
     task: str | None = None
+    sets: tuple[tuple[str, str], ...] | None = None
 
     def __post_init__(self):
+        if self.sets is not None:
+            items = self.sets.items() if isinstance(self.sets, dict) else self.sets
+            object.__setattr__(self, "sets", tuple(sorted((str(k), str(v)) for k, v in items)) or None)
         if self.space not in space_choices():
             raise UsageError(f"space must be one of {', '.join(space_choices())}, got {shown(self.space)}")
         if self.num_classes is not None:
@@ -88,8 +94,11 @@ class ScoreSetting:
         """Canonical JSON of the fields a score depends on (the store's ``setting``)."""
         d = asdict(self)
         d.pop("data_root")
-        if d["task"] is None:
-            d.pop("task")
+        for optional in ("task", "sets"):  # absent from the keys of older stores
+            if d[optional] is None:
+                d.pop(optional)
+        if "sets" in d:
+            d["sets"] = dict(self.sets)
         d["input_shape"] = None if self.input_shape is None else list(self.input_shape)
         return row_json(d)
 
@@ -120,7 +129,9 @@ def build_network(network: str, setting: ScoreSetting, data=None):
         if setting.space != "model":
             from ..spaces import get_space
             space = get_space(setting.space)
-            sets = {"num_classes": setting.num_classes} if setting.space == "nb201" else None
+            sets = dict(setting.sets or ())
+            if setting.space == "nb201":
+                sets.setdefault("num_classes", setting.num_classes)
             # No fixed shape with a dataset: its examples keep their own (make_batch).
             return space.build(space.parse(network), setting.task, sets), setting.input_shape
         from ..models.sources import model_from

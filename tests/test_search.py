@@ -1,0 +1,110 @@
+"""`nnmass search`: candidates, budgets in closed form, the cascade, the table's regret,
+the model file, resuming from the score store, and bad input in one line."""
+import csv
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nnmass.errors import UsageError
+from nnmass.search.costs import candidate_costs, network_costs
+from nnmass.search.strategies import aging_evolution, uniform_sample
+from nnmass.spaces import get_space
+
+NB201 = get_space("nb201")
+
+
+def nnmass(*argv, cwd=None):
+    return subprocess.run([sys.executable, "-m", "nnmass", *argv], capture_output=True, text=True, cwd=cwd)
+
+
+def test_closed_form_costs_equal_the_built_networks():
+    rng = np.random.default_rng(5)
+    archs = [NB201.sample(rng) for _ in range(30)]  # more than the 25 terms: the closed form is used
+    params, macs, how = candidate_costs(NB201, archs, "cifar100")
+    assert how == "closed form"
+    for i in (0, 7, 29):
+        model = NB201.build(archs[i], "cifar100")
+        assert params[i] == sum(p.numel() for p in model.parameters())
+        assert (params[i], macs[i]) == network_costs(NB201, archs[i], "cifar100")
+
+
+def test_uniform_sample_is_seeded_and_distinct():
+    a, b = uniform_sample(NB201, 50, seed=3), uniform_sample(NB201, 50, seed=3)
+    assert a == b and len({NB201.format(x) for x in a}) == 50
+    assert uniform_sample(NB201, 50, seed=4) != a
+    with pytest.raises(UsageError, match="more than the 15,625"):
+        uniform_sample(NB201, 20_000, seed=0)
+
+
+def test_aging_evolution_climbs_a_simple_fitness():
+    def convs(archs):  # fitness: the number of 3x3 convolutions; its optimum is the all-conv cell
+        return [sum(op == "nor_conv_3x3" for op in a) for a in archs]
+    found = aging_evolution(NB201, 300, seed=0, fitness=convs, population=20, tournament=5)
+    assert len(found) == 300 and len({NB201.format(a) for a in found}) == 300
+    assert max(convs(found)) == 6
+    assert max(convs(found[:20])) < 6  # the first population did not have it
+
+
+def _table(tmp_path, archs, values):
+    path = tmp_path / "table.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["arch", "acc"])
+        w.writerows([NB201.format(a), v] for a, v in zip(archs, values))
+    return path
+
+
+def test_search_cli_picks_the_best_scored_and_gives_the_regret(tmp_path):
+    archs = uniform_sample(NB201, 6, seed=11)
+    accs = [80.0, 85.5, 70.25, 91.0, 60.0, 88.0]
+    store, out = tmp_path / "s.sqlite", tmp_path / "best.json"
+    args = ["search", "nb201", "--samples", "6", "--seed", "11", "--score", "params", "--store", str(store),
+            "--table", str(_table(tmp_path, archs, accs)), "--target", "acc", "--json", "--no-progress"]
+    res = nnmass(*args, "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    assert {"space", "score", "strategy", "candidates", "evaluated", "seconds", "top", "best_in_table",
+            "regret"} <= set(got)
+    built = {NB201.format(a): sum(p.numel() for p in NB201.build(a, "cifar10").parameters()) for a in archs}
+    best = max(built, key=lambda a: (built[a], -ord(a[1])))
+    assert [r["params"] for r in got["top"]] == sorted(built.values(), reverse=True)
+    assert got["top"][0]["arch"] in [a for a in built if built[a] == built[best]]
+    chosen = accs[[NB201.format(a) for a in archs].index(got["top"][0]["arch"])]
+    assert got["best_in_table"] == 91.0 and got["regret"] == pytest.approx(91.0 - chosen)
+    assert got["candidates"] == got["evaluated"] == 6 and got["computed"] == 6
+    # The model file names the chosen network for `mass`; a rerun computes nothing.
+    mass = nnmass("mass", str(out), "--json")
+    assert mass.returncode == 0, mass.stderr
+    assert json.loads(mass.stdout)["params"] == got["top"][0]["params"]
+    again = json.loads(nnmass(*args).stdout)
+    assert again["computed"] == 0 and again["top"] == got["top"]
+
+
+def test_the_cascade_scores_only_the_kept_fraction(tmp_path):
+    res = nnmass("search", "nb201", "--samples", "8", "--score", "nn_mass", "--screen", "params", "--keep", "0.25",
+                 "--store", str(tmp_path / "s.sqlite"), "--json", "--no-progress")
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    stages = {s["stage"]: s for s in got["stages"]}
+    assert stages["screen"]["seen"] == 8 and stages["screen"]["kept"] == 2 == got["evaluated"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["nb201"], "give --all or --samples N"),
+    (["nb201", "--all", "--strategy", "evolution"], "needs --samples"),
+    (["nb201", "--samples", "4", "--screen", "params"], "go together"),
+    (["nb201", "--samples", "20000"], "more than the 15,625"),
+    (["nb201", "--samples", "4", "--score", "synflow+bogus"], "unknown proxy 'bogus'"),
+    (["nb201", "--samples", "4", "--keep", "1.5", "--screen", "params"], "--keep"),
+    (["nb201", "--samples", "4", "--dataset", "svhn"], "unknown nb201 task"),
+    (["nb201", "--samples", "4", "--max-params", "1K"], "no candidate is within"),
+])
+def test_bad_search_input_is_one_line(tmp_path, argv, message):
+    res = nnmass("search", *argv, "--store", str(tmp_path / "s.sqlite"), "--no-progress")
+    assert res.returncode == 2
+    assert message in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
