@@ -143,6 +143,17 @@ def test_nb201_count_against_the_benchmarks_rule():
     # Without its identity for skip_connect and with every all-zero node zero, the
     # expression rule groups exactly as the graph rule does.
     assert _same_partition(ours, [_expression(a, False, True) for a in archs])
+    # The README's account of the difference: the classes of ours that NB201's rule
+    # splits (a node 2 whose inputs are both none is not zero there), and NB201's
+    # classes that mix cells with different numbers of live convs.
+    theirs = [_expression(a, True, False) for a in archs]
+    split = collections.defaultdict(set)
+    convs = collections.defaultdict(set)
+    for arch, k, t in zip(archs, ours, theirs):
+        split[k].add(t)
+        convs[t].add(sum("conv" in op for op in live_edges(4, EDGES, arch).values()))
+    assert sum(len(v) > 1 for v in split.values()) == 685
+    assert sum(len(v) > 1 for v in convs.values()) == 430
 
 
 def test_all_nb201_keys_are_fast():
