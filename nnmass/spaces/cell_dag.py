@@ -6,7 +6,9 @@ Two cells share a canonical form exactly when, after dropping the edges that
 compute nothing the output sees, one is the other with its intermediate nodes
 renumbered. The rule is graph-only on purpose: no op is simplified (a
 ``skip_connect`` stays an edge), so cells with the same form have the same
-modules, wired alike, and build networks with the same parameters.
+live modules, wired alike. An edge reading zeros is dropped although a conv op
+there still adds its BatchNorm's shift: zero at initialization, where proxies
+look, and ignored by NAS-Bench-201's own count of unique cells as well.
 """
 from __future__ import annotations
 

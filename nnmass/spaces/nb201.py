@@ -38,7 +38,8 @@ class NB201Space(SearchSpace):
         """The canonical cell of ``arch`` (:func:`~nnmass.spaces.cell_dag.canonical_ops`):
         edges the output never sees become ``none``, and of the two numberings of
         nodes 1 and 2 (both only when no live edge joins them) the smaller is kept.
-        Its network computes what ``arch``'s does, without the dead modules."""
+        Its network computes what ``arch``'s does at initialization, without the dead
+        modules (after training, a conv edge reading zeros adds its BatchNorm's shift)."""
         return canonical_ops(4, EDGES, arch)
 
     def canonical_key(self, arch) -> str:
