@@ -77,8 +77,8 @@ def list_space(space, as_json: bool) -> None:
     if space.size() is None:
         known, _, _ = KNOWN_SIZES.get(space.name, (None, None, None))
         size = f" ({known:,} architectures)" if known else ""
-        raise UsageError(f"the {space.name} space is too large to list{size}; --list needs an enumerable "
-                         "space: nb201, tnb-micro, tnb-macro")
+        raise UsageError(f"the {space.name} space is too large to list{size}; --list needs a space "
+                         "whose architectures can be enumerated, such as nb201")
     out = sys.stdout
     for arch in space.enumerate():
         text, key = space.format(arch), space.canonical_key(arch)
