@@ -10,6 +10,7 @@ from ..errors import UsageError
 from ..spec.nb201 import EDGES, NASLIB_EDGES, NASLIB_OPS, OPS, format_arch, parse_arch
 from ..validate import parse_int, shown
 from .base import SearchSpace, Task
+from .cell_dag import canonical_ops
 
 
 class NB201Space(SearchSpace):
@@ -32,6 +33,19 @@ class NB201Space(SearchSpace):
 
     def format(self, arch) -> str:
         return format_arch(arch)
+
+    def canonical(self, arch) -> tuple[str, ...]:
+        """The canonical cell of ``arch`` (:func:`~nnmass.spaces.cell_dag.canonical_ops`):
+        edges the output never sees become ``none``, and of the two numberings of
+        nodes 1 and 2 (both only when no live edge joins them) the smaller is kept.
+        Its network computes what ``arch``'s does at initialization, without the dead
+        modules (after training, a conv edge reading zeros adds its BatchNorm's shift)."""
+        return canonical_ops(4, EDGES, arch)
+
+    def canonical_key(self, arch) -> str:
+        """The arch string of :meth:`canonical`: shared by exactly the architectures
+        whose live cells are the same up to numbering, and itself a valid NB201 string."""
+        return format_arch(self.canonical(arch))
 
     def naslib_key(self, arch) -> str:
         by_edge = dict(zip(EDGES, arch))
