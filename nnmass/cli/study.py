@@ -3,14 +3,15 @@
 mnist-mlp: MLPs on 5,000 real MNIST digits (Fig. 3-4); cifar10-cnn: DenseNet-type CNNs
 on CIFAR-10 from --data-root (Fig. 5); imagenet-zoo: torchvision's ImageNet models, no
 training (Fig. 6); nb201-proxies: every training-free proxy on NASLib's NAS-Bench-201
-sample, no training. Rerunning with the same store resumes.
+sample, no training; suite-zero: every proxy on every task of the NB101, NB201, NB301 and
+TransNAS-Bench-101 samples, no training. Rerunning with the same store resumes.
 """
 from __future__ import annotations
 
 from ..validate import MAX_BOOTSTRAP
 from .common import add_batched_arg, add_device_arg, int_at_least, seed_type, workers_type
 
-STUDY_NAMES = ("mnist-mlp", "cifar10-cnn", "imagenet-zoo", "nb201-proxies")  # mirrors nnmass.studies.STUDIES
+STUDY_NAMES = ("mnist-mlp", "cifar10-cnn", "imagenet-zoo", "nb201-proxies", "suite-zero")  # mirrors nnmass.studies.STUDIES
 
 
 HELP = "run one of the paper's studies: sweep, fits and report"
@@ -18,13 +19,13 @@ HELP = "run one of the paper's studies: sweep, fits and report"
 
 def add_arguments(p) -> None:
     p.add_argument("name", metavar="NAME", help="one of: " + ", ".join(STUDY_NAMES))
-    p.add_argument("--quick", action="store_true", help="the few-minute version (mnist-mlp, nb201-proxies)")
+    p.add_argument("--quick", action="store_true", help="the few-minute version (mnist-mlp, nb201-proxies, suite-zero)")
     p.add_argument("--store", metavar="PATH", default=None,
                    help="results store (default ./nnmass-runs/<study>[-quick]/store.sqlite)")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="report folder (default ./nnmass-runs/<study>[-quick]/report)")
     p.add_argument("--workers", type=workers_type, default=None, metavar="N",
-                   help="parallel worker processes (default 1; nb201-proxies: the usable CPUs, at most 8)")
+                   help="parallel worker processes (default 1; nb201-proxies, suite-zero: the usable CPUs, at most 8)")
     add_device_arg(p, "where trials train")
     add_batched_arg(p)
     p.add_argument("--data-root", metavar="DIR", default=None, help="dataset folder (needed by cifar10-cnn)")
@@ -57,14 +58,16 @@ def run(args) -> int:
                              f"drop {', '.join(unused)}")
         result = run_zoo_study(out=args.out, progress=args.progress, n_boot=args.bootstrap, seed=args.seed,
                                command=command)
-    elif args.name == "nb201-proxies":
+    elif args.name in ("nb201-proxies", "suite-zero"):
         from ..studies.nb201_proxies import run_nb201_proxy_study
+        from ..studies.suite_zero import run_suite_zero_study
         unused = [flag for flag, given in (("--data-root", args.data_root), ("--batched", args.batched is not None))
                   if given]
         if unused:
-            raise UsageError(f"study nb201-proxies scores the shipped sample on Gaussian inputs and trains nothing; "
+            raise UsageError(f"study {args.name} scores the shipped samples on Gaussian inputs and trains nothing; "
                              f"drop {', '.join(unused)}")
-        result = run_nb201_proxy_study(quick=args.quick, store=args.store, out=args.out, workers=args.workers,
+        runner = run_nb201_proxy_study if args.name == "nb201-proxies" else run_suite_zero_study
+        result = runner(quick=args.quick, store=args.store, out=args.out, workers=args.workers,
                                        device=args.device, progress=args.progress, n_boot=args.bootstrap,
                                        seed=args.seed, command=command)
     else:

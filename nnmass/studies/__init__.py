@@ -30,6 +30,8 @@ STUDIES = {s.name: s for s in (
     Study("imagenet-zoo", "torchvision's ImageNet models: top-1 vs NN-Mass and #Params, no training (Fig. 6)"),
     Study("nb201-proxies", "every training-free proxy on NASLib's NAS-Bench-201 sample (cifar10, cifar100, "
           "ImageNet16-120), ranked against accuracy and checked against NASLib's scores; no training"),
+    Study("suite-zero", "every proxy and NN-Mass on every task of NASLib's NB101, NB201, NB301 and "
+          "TransNAS-Bench-101 samples (NAS-Bench-Suite-Zero); no training"),
 )}
 
 

@@ -1,0 +1,44 @@
+"""`nnmass study suite-zero` on a cut-down task list: the tables, the agreement with
+NASLib's scores, the heat map and the report."""
+import json
+
+import numpy as np
+import pytest
+
+import nnmass.studies.suite_zero as suite
+from nnmass.studies.nb201_data import load_nb201_sample
+from nnmass.studies.suite_zero import SuiteTask, run_suite_zero_study, task_proxies, task_table
+
+
+def test_quick_tables_are_seeded_and_the_same_on_nb201s_datasets():
+    a, b = task_table(SuiteTask("nb201", "cifar10"), True), task_table(SuiteTask("nb201", "cifar100"), True)
+    assert len(a) == suite.QUICK_ARCHS and set(a.networks) == set(b.networks)
+    assert task_table(SuiteTask("nb201", "cifar10"), True).networks == a.networks
+    full = load_nb201_sample("cifar10")
+    by_arch = {r["arch"]: r["val_accuracy"] for r in full}
+    assert np.array_equal(a.target, [by_arch[n] for n in a.networks])
+
+
+def test_heavy_tasks_get_the_data_free_scores_in_quick():
+    assert task_proxies(SuiteTask("tnb-micro", "jigsaw"), True) == list(suite.DATA_FREE)
+    assert "meco" in task_proxies(SuiteTask("tnb-micro", "jigsaw"), False)
+    assert "meco" in task_proxies(SuiteTask("nb101", "cifar10"), True)
+
+
+def test_suite_study_ranks_reports_and_agrees_with_naslib(tmp_path, monkeypatch):
+    monkeypatch.setattr(suite, "QUICK_ARCHS", 6)
+    monkeypatch.setattr(suite, "task_proxies", lambda task, quick: ["params", "nn_mass"])
+    tasks = [SuiteTask("nb201", "cifar10"), SuiteTask("nb201", "ImageNet16-120")]
+    result = run_suite_zero_study(quick=True, store=tmp_path / "s.sqlite", out=tmp_path / "report", workers=1,
+                                  progress=False, n_boot=20, tasks=tasks)
+    record = json.loads((tmp_path / "report" / "results.json").read_text())
+    assert record["tasks"] == ["nb201/cifar10", "nb201/ImageNet16-120"]
+    assert (tmp_path / "report" / "rho_heatmap.png").stat().st_size > 0
+    assert "Spearman rho, proxies by tasks" in result.report.read_text()
+    # Our params are NB201's, so they rank exactly as NASLib's published params do.
+    assert record["agreement"]["nb201/cifar10"]["params"]["spearman"] == pytest.approx(1.0)
+    rows = {(r["task"], r["proxy"]): r for r in result.fits}
+    table = task_table(tasks[0], True)
+    from scipy.stats import spearmanr
+    naslib_params = [r["naslib_params"] for r in table.rows]
+    assert rows["nb201/cifar10", "params"]["spearman"] == pytest.approx(spearmanr(naslib_params, table.target)[0])
