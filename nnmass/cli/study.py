@@ -4,14 +4,15 @@ mnist-mlp: MLPs on 5,000 real MNIST digits (Fig. 3-4); cifar10-cnn: DenseNet-typ
 on CIFAR-10 from --data-root (Fig. 5); imagenet-zoo: torchvision's ImageNet models, no
 training (Fig. 6); nb201-proxies: every training-free proxy on NASLib's NAS-Bench-201
 sample, no training; suite-zero: every proxy on every task of the NB101, NB201, NB301 and
-TransNAS-Bench-101 samples, no training. Rerunning with the same store resumes.
+TransNAS-Bench-101 samples, no training; nb201-search: the architecture each score picks from
+all of NB201. Rerunning with the same store resumes.
 """
 from __future__ import annotations
 
 from ..validate import MAX_BOOTSTRAP
 from .common import add_batched_arg, add_device_arg, int_at_least, seed_type, workers_type
 
-STUDY_NAMES = ("mnist-mlp", "cifar10-cnn", "imagenet-zoo", "nb201-proxies", "suite-zero")  # mirrors nnmass.studies.STUDIES
+STUDY_NAMES = ("mnist-mlp", "cifar10-cnn", "imagenet-zoo", "nb201-proxies", "suite-zero", "nb201-search")  # mirrors nnmass.studies.STUDIES
 
 
 HELP = "run one of the paper's studies: sweep, fits and report"
@@ -19,7 +20,7 @@ HELP = "run one of the paper's studies: sweep, fits and report"
 
 def add_arguments(p) -> None:
     p.add_argument("name", metavar="NAME", help="one of: " + ", ".join(STUDY_NAMES))
-    p.add_argument("--quick", action="store_true", help="the few-minute version (mnist-mlp, nb201-proxies, suite-zero)")
+    p.add_argument("--quick", action="store_true", help="the few-minute version (mnist-mlp, nb201-proxies, suite-zero, nb201-search)")
     p.add_argument("--store", metavar="PATH", default=None,
                    help="results store (default ./nnmass-runs/<study>[-quick]/store.sqlite)")
     p.add_argument("--out", metavar="DIR", default=None,
@@ -58,15 +59,17 @@ def run(args) -> int:
                              f"drop {', '.join(unused)}")
         result = run_zoo_study(out=args.out, progress=args.progress, n_boot=args.bootstrap, seed=args.seed,
                                command=command)
-    elif args.name in ("nb201-proxies", "suite-zero"):
+    elif args.name in ("nb201-proxies", "suite-zero", "nb201-search"):
         from ..studies.nb201_proxies import run_nb201_proxy_study
+        from ..studies.nb201_search import run_nb201_search_study
         from ..studies.suite_zero import run_suite_zero_study
         unused = [flag for flag, given in (("--data-root", args.data_root), ("--batched", args.batched is not None))
                   if given]
         if unused:
             raise UsageError(f"study {args.name} scores the shipped samples on Gaussian inputs and trains nothing; "
                              f"drop {', '.join(unused)}")
-        runner = run_nb201_proxy_study if args.name == "nb201-proxies" else run_suite_zero_study
+        runner = {"nb201-proxies": run_nb201_proxy_study, "suite-zero": run_suite_zero_study,
+                  "nb201-search": run_nb201_search_study}[args.name]
         result = runner(quick=args.quick, store=args.store, out=args.out, workers=args.workers,
                                        device=args.device, progress=args.progress, n_boot=args.bootstrap,
                                        seed=args.seed, command=command)

@@ -32,6 +32,8 @@ STUDIES = {s.name: s for s in (
           "ImageNet16-120), ranked against accuracy and checked against NASLib's scores; no training"),
     Study("suite-zero", "every proxy and NN-Mass on every task of NASLib's NB101, NB201, NB301 and "
           "TransNAS-Bench-101 samples (NAS-Bench-Suite-Zero); no training"),
+    Study("nb201-search", "which NB201 architecture each score picks: zero-shot protocol, whole-space search "
+          "with and without a cascade, against all 15,625 validation accuracies; no training"),
 )}
 
 

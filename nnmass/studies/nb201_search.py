@@ -1,0 +1,153 @@
+"""The NB201 search study: which architecture each training-free score picks from
+NAS-Bench-201, against the whole table of 15,625 validation accuracies.
+
+For each dataset and score:
+
+- **the zero-shot protocol**: draw N architectures uniformly (N in :data:`SAMPLE_SIZES`),
+  keep the best-scored, look up its accuracy; :data:`REPEATS` seeded repeats give the
+  mean and standard deviation of the chosen accuracy;
+- **the whole pool searched at once**, with the score alone and with a cascade (every
+  architecture screened by ``mass_size``, the best :data:`CASCADE_KEEP` scored);
+- beside them: the optimum, random choice (the pool's mean accuracy) and the
+  architecture with the most parameters;
+- rho, Kendall, top-10% precision and rho partial to log #params over the pool.
+
+A combination is aggregated over the population being searched: the N drawn
+architectures in the protocol, the pool when it is searched at once. The pool is the
+whole space; ``--quick`` uses CIFAR-10 and the data-free scores only (their cost is
+measured, and the full study's stated from it). Target: validation accuracy (the table
+ships no test accuracy). Every score comes from the resumable score store.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..files.writing import write_text_atomically
+
+BATCH = 16
+SEED = 0
+SAMPLE_SIZES = (100, 1000)
+REPEATS = 20
+CASCADE_SCREEN = "mass_size"
+CASCADE_KEEP = 0.1
+QUICK_SCORES = ("params", "nn_mass", "mass_size")
+QUICK_DATASETS = ("cifar10",)
+
+
+def _order_best_first(values: np.ndarray, archs: list[str]) -> list[int]:
+    return sorted(range(len(archs)), key=lambda i: (-values[i] if math.isfinite(values[i]) else math.inf, archs[i]))
+
+
+def zero_shot_protocol(values_of, archs: list[str], accuracy: np.ndarray, n: int, repeats: int, seed: int) -> dict:
+    """Mean and std over ``repeats`` of the accuracy of the best-scored of ``n`` uniform
+    draws (without replacement) from ``archs``; ``values_of(index)`` scores a subset (so
+    a combination is aggregated over the drawn population)."""
+    picks = []
+    for r in range(repeats):
+        rng = np.random.Generator(np.random.PCG64([seed, n, r]))
+        index = rng.choice(len(archs), size=min(n, len(archs)), replace=False)
+        values = values_of(index)
+        best = _order_best_first(values, [archs[i] for i in index])[0]
+        picks.append(float(accuracy[index[best]]))
+    return {"n": n, "repeats": repeats, "mean": float(np.mean(picks)), "std": float(np.std(picks)), "picks": picks}
+
+
+def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = None, out: str | Path | None = None,
+                           workers: int | None = None, device: str = "cpu", progress: bool = True,
+                           n_boot: int = 1000, seed: int = 0, command: str = "", scores: list | None = None,
+                           datasets: list | None = None, pool: int | None = None):
+    """Score, search and report; returns a :class:`nnmass.studies.run.StudyResult`.
+
+    Args:
+        scores, datasets: instead of the study's (tests); ``pool``: the first ``pool``
+            architectures of a seeded permutation of the space instead of all (tests).
+    """
+    from ..rank.names import PROXY_NAMES
+    from ..rank.ranking import stored_arrays
+    from ..rank.report import jsonable
+    from ..rank.runner import score_networks
+    from ..rank.scoring import ScoreSetting
+    from ..rank.statistics import rank_row
+    from ..rank.store import ScoreStore
+    from ..report import prepare_out_dir
+    from ..search.scores import combine, members
+    from ..spaces.nb201_full import load_nb201_full
+    from ..validate import check_device_available, check_int
+    from .nb201_proxies import default_workers, peak_memory_mb
+    from .run import StudyResult, default_dir
+
+    workers = default_workers() if workers is None else check_int("--workers", workers, 1)
+    check_device_available(device, "--device")
+    home = default_dir("nb201-search", quick)
+    store = Path(store) if store else home / "scores.sqlite"
+    out = prepare_out_dir(Path(out) if out else home / "report")
+    store.parent.mkdir(parents=True, exist_ok=True)
+    scores = list(scores or (QUICK_SCORES if quick else list(PROXY_NAMES) + ["mass_size"]))
+    datasets = list(datasets or (QUICK_DATASETS if quick else ("cifar10", "cifar100", "ImageNet16-120")))
+    needed = list(dict.fromkeys(m for s in scores + [CASCADE_SCREEN, "params"] for m in members(s)))
+    start, record = time.perf_counter(), {"quick": quick, "batch": BATCH, "seed": SEED, "scores": scores,
+                                          "datasets": {}, "workers": workers, "device": device}
+    with ScoreStore(store) as db:
+        for dataset in datasets:
+            rows = load_nb201_full(dataset)
+            if pool is not None:
+                keep = np.random.Generator(np.random.PCG64(SEED)).permutation(len(rows))[:pool]
+                rows = [rows[i] for i in sorted(keep)]
+            archs = [r["arch"] for r in rows]
+            accuracy = np.array([r["val_accuracy"] for r in rows], dtype=float)
+            setting = ScoreSetting.for_space("nb201", dataset, batch=BATCH, seed=SEED)
+            summary = score_networks(archs, needed, setting, db, workers=workers, device=device, progress=progress,
+                                     desc=dataset)
+            stored, seconds, _ = stored_arrays(db, setting, archs, needed)
+
+            def values(expression, index=None):
+                pick = slice(None) if index is None else index
+                return combine([stored[m][pick] for m in members(expression)])
+
+            def cost(expression, index=None):
+                pick = slice(None) if index is None else index
+                return float(np.nansum([seconds[m][pick] for m in members(expression)]))
+
+            screen = values(CASCADE_SCREEN)
+            kept = _order_best_first(screen, archs)[:max(1, math.ceil(CASCADE_KEEP * len(archs)))]
+            per_score = {}
+            for s in scores:
+                whole = values(s)
+                best = _order_best_first(whole, archs)[0]
+                cascade_values = values(s, np.array(kept))
+                cascade_best = kept[_order_best_first(cascade_values, [archs[i] for i in kept])[0]]
+                row = rank_row(s, whole, accuracy, stored["params"], n_boot=n_boot, seed=seed)
+                per_score[s] = {
+                    "rank": row,
+                    "protocol": [zero_shot_protocol(lambda ix: values(s, ix), archs, accuracy, n, REPEATS, seed)
+                                 for n in SAMPLE_SIZES if n <= len(archs)],
+                    "whole": {"arch": archs[best], "accuracy": float(accuracy[best]), "seconds": cost(s)},
+                    "cascade": {"arch": archs[cascade_best], "accuracy": float(accuracy[cascade_best]),
+                                "seconds": cost(CASCADE_SCREEN) + cost(s, np.array(kept)), "kept": len(kept)},
+                }
+            most_params = _order_best_first(stored["params"], archs)[0]
+            optimum = int(np.argmax(accuracy))
+            record["datasets"][dataset] = {
+                "architectures": len(archs), "scoring": summary.to_dict(), "scores": per_score,
+                "optimum": {"arch": archs[optimum], "accuracy": float(accuracy[optimum])},
+                "random": {"mean": float(accuracy.mean()), "std": float(accuracy.std())},
+                "most_params": {"arch": archs[most_params], "accuracy": float(accuracy[most_params])},
+                "percentile": {s: float((accuracy > v["whole"]["accuracy"]).mean() * 100)
+                               for s, v in per_score.items()},
+            }
+    record["seconds"] = time.perf_counter() - start
+    record["peak_memory_mb"] = peak_memory_mb()
+    from .nb201_search_report import write_search_report
+    report = write_search_report(record, out, command, n_boot, seed)
+    write_text_atomically(out / "results.json", "--out", json.dumps(jsonable(record), indent=2) + "\n")
+    summary_rows = [{"dataset": d, "score": s, "rho": v["rank"]["spearman"],
+                     "whole: accuracy": v["whole"]["accuracy"], "cascade: accuracy": v["cascade"]["accuracy"],
+                     **{f"N={p['n']}: mean": p["mean"] for p in v["protocol"]}}
+                    for d, rec in record["datasets"].items() for s, v in rec["scores"].items()]
+    return StudyResult("nb201-search", jsonable(summary_rows), summary_rows, report, store, record["seconds"],
+                       {"workers": workers, "peak_memory_mb": record["peak_memory_mb"]})
