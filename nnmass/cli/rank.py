@@ -33,6 +33,9 @@ def add_arguments(p) -> None:
     p.add_argument("--proxies", default="all", metavar="LIST|all", help="comma-separated names, or all (default)")
     p.add_argument("--limit", type=int_at_least(1), default=None, metavar="N",
                    help="rank a seeded random subsample of N rows (a larger N keeps a superset)")
+    p.add_argument("--shard", default=None, metavar="K/N",
+                   help="score only shard K of N (counted from 0) of the networks, a fixed seeded partition: "
+                        "one store per shard, then `nnmass merge` (SLURM: $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)")
     p.add_argument("--seed", type=seed_type, default=0, metavar="S",
                    help="seeds the weight init, the batch, each proxy's draws and --limit (default 0)")
     p.add_argument("--batch", type=int_at_least(2, 65536), default=16, metavar="N",
@@ -82,6 +85,12 @@ def run(args) -> int:
             raise UsageError(f"--inputs must be gaussian or a dataset ({', '.join(DATASETS)}), got {args.inputs!r}")
     table = read_table(args.table, args.arch_column, args.target, space=args.space, dataset=args.dataset)
     table = table.subset(subsample(len(table), args.limit, args.seed))
+    if args.shard is not None:
+        from ..rank.table import parse_shard, shard_of
+        k, n = parse_shard(args.shard)
+        table = table.subset([i for i, net in enumerate(table.networks) if shard_of(net, n, args.seed) == k])
+        if not len(table):
+            raise UsageError(f"shard {k}/{n} holds none of the table's networks; use fewer shards")
     setting = setting_for(args, table.dataset)
     store_path = Path(args.store)
     if args.store == DEFAULT_STORE:

@@ -101,6 +101,13 @@ class ScoreStore(ClosesOnExit):
         with Transaction(self._db) as db:
             return sum(db.execute(_UPSERT, row).rowcount for row in rows)
 
+    def insert_rows(self, rows: list[tuple]) -> None:
+        """Write whole rows (``COLUMNS`` order) in one transaction, replacing a stored row of
+        the same key: for merges, which decide beforehand which row wins."""
+        with Transaction(self._db) as db:
+            db.executemany(f"INSERT OR REPLACE INTO scores ({', '.join(COLUMNS)}) "
+                           f"VALUES ({', '.join('?' * len(COLUMNS))})", rows)
+
     def scores(self, setting: str, networks: Iterable[str] | None = None) -> dict[str, dict[str, dict]]:
         """network -> proxy -> ``{"value", "seconds", "error"}`` (value nan where NULL)."""
         wanted = None if networks is None else set(networks)

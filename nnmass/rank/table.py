@@ -121,6 +121,26 @@ def _number(text: str, where: str) -> float:
     return value
 
 
+def shard_of(network: str, shards: int, seed: int = 0) -> int:
+    """The shard (0..shards-1) a network belongs to: a hash of the seed and the network's
+    canonical string, so the partition is fixed, the same in every process and machine,
+    and every row of one network lands in one shard."""
+    import hashlib
+    digest = hashlib.sha256(f"{seed}:{network}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % shards
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` -> ``(K, N)`` with ``0 <= K < N`` (SLURM's ``$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT``
+    for an array numbered from 0)."""
+    from ..validate import parse_int
+    k, sep, n = str(text).partition("/")
+    if not sep:
+        raise UsageError(f"--shard must be K/N, shard K of N counted from 0 (e.g. 0/4), got {shown(text)}")
+    count = parse_int(n, "--shard's N", 1, 100_000)
+    return parse_int(k, "--shard's K", 0, count - 1), count
+
+
 def subsample(n: int, limit: int | None, seed: int = 0) -> list[int]:
     """The rows ``--limit`` keeps: the first ``limit`` of a ``PCG64(seed)`` permutation of
     ``range(n)``, in table order. A larger limit keeps a superset, so its scores extend
