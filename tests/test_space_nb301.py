@@ -3,6 +3,8 @@ NASLib's published parameter counts, the packaged sample, sampling and the CLI."
 import ast
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -237,3 +239,17 @@ def test_mass_and_proxies_commands_read_either_prefix(capsys):
     assert out["scores"]["nn_mass"] == pytest.approx(mass["nn_mass"])
     assert main(["mass", "nb301:" + DARTS_V2_COMPACT.replace("(2, 5)]", "(2, 9)]")]) == 2
     assert "op id 9" in capsys.readouterr().err
+
+
+def test_the_space_and_its_sample_import_no_torch():
+    code = ("import sys\n"
+            "from nnmass.spaces import get_space\n"
+            "from nnmass.spaces.samples import load_naslib_sample\n"
+            "import numpy as np\n"
+            "space = get_space('darts')\n"
+            "rows = load_naslib_sample('darts')\n"
+            "a = space.mutate(space.parse(rows[0]['naslib_key']), np.random.default_rng(0))\n"
+            "assert space.parse(space.format(a)) == a and len(rows) == 725\n"
+            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
