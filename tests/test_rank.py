@@ -62,8 +62,13 @@ def test_rank_modules_and_grid_proxies_load_without_torch():
 def test_table_reads_canonical_archs_filters_a_dataset_and_checks_every_value(tmp_path):
     path = write_csv(tmp_path / "t.csv", [["cifar10", f" {A} ", "91.5"], ["cifar100", B, "70"], ["cifar10", B, "80"]],
                      ("dataset", "arch", "acc"))
-    table = read_table(path, "arch", "acc", space="nb201", dataset="cifar10")
+    table = read_table(path, "arch", "acc", space="nb201", dataset="cifar10", canonical=False)
     assert table.networks == [A, B] and table.target.tolist() == [91.5, 80.0] and table.dataset == "cifar10"
+    # By default each architecture is stored under its canonical network (dead edges dropped).
+    from nnmass.spaces import get_space
+    nb201 = get_space("nb201")
+    canonical = read_table(path, "arch", "acc", space="nb201", dataset="cifar10").networks
+    assert canonical == [nb201.canonical_key(nb201.parse(a)) for a in (A, B)]
     problems = {
         "mixes datasets cifar10, cifar100: choose one with --dataset": dict(),
         "no rows of dataset 'svhn'": dict(dataset="svhn"),

@@ -30,6 +30,9 @@ def add_arguments(p) -> None:
                    help="keep the rows of this value of a 'dataset' column; with a space it also sets the "
                         "task (classes, input size, head): NB201 cifar10 (the default), cifar100, "
                         "ImageNet16-120 (16x16); TransNAS-Bench-101 one of its 7 tasks")
+    p.add_argument("--as-written", dest="canonical", action="store_false",
+                   help="score each architecture as its string is written, instead of once per canonical "
+                        "network (architectures computing the same function share one network and score)")
     p.add_argument("--proxies", default="all", metavar="LIST|all", help="comma-separated names, or all (default)")
     p.add_argument("--limit", type=int_at_least(1), default=None, metavar="N",
                    help="rank a seeded random subsample of N rows (a larger N keeps a superset)")
@@ -83,7 +86,8 @@ def run(args) -> int:
         from ..data import DATASETS
         if args.inputs not in DATASETS:
             raise UsageError(f"--inputs must be gaussian or a dataset ({', '.join(DATASETS)}), got {args.inputs!r}")
-    table = read_table(args.table, args.arch_column, args.target, space=args.space, dataset=args.dataset)
+    table = read_table(args.table, args.arch_column, args.target, space=args.space, dataset=args.dataset,
+                       canonical=args.canonical)
     table = table.subset(subsample(len(table), args.limit, args.seed))
     if args.shard is not None:
         from ..rank.table import parse_shard, shard_of

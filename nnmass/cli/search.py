@@ -80,7 +80,8 @@ def _targets(args, space_name: str, dataset):
     from ..rank.table import read_table
     from ..spaces import get_space
 
-    table = read_table(args.table, args.arch_column, args.target, space=space_name, dataset=dataset)
+    table = read_table(args.table, args.arch_column, args.target, space=space_name, dataset=dataset,
+                       canonical=False)  # targets belong to architectures as written
     higher = get_space(space_name).task(table.dataset or dataset).higher_is_better
     targets: dict[str, list[float]] = {}
     for network, value in zip(table.networks, table.target):

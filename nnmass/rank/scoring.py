@@ -103,14 +103,19 @@ class ScoreSetting:
         return row_json(d)
 
 
-def canonical_network(text: str, space: str) -> str:
-    """The form a network is stored under: an architecture of a search space in the
-    space's canonical string (so any form of it, and spaces around it, make one network),
-    a MODEL string as given."""
+def canonical_network(text: str, space: str, canonical: bool = True) -> str:
+    """The form a network is stored under. In a search space: the space's canonical key
+    (:meth:`~nnmass.spaces.base.SearchSpace.canonical_key`), a valid architecture string
+    shared by every string that computes the same function up to relabelling, so each
+    computation is built and scored once; with ``canonical=False`` the string as written,
+    in the space's own form (any form of it, and spaces around it, still make one
+    network). A MODEL string is kept as given.
+    """
     if space != "model":
         from ..spaces import get_space
         s = get_space(space)
-        return s.format(s.parse(text))
+        arch = s.parse(text)
+        return s.canonical_key(arch) if canonical else s.format(arch)
     if not isinstance(text, str) or not text.strip():
         raise UsageError(f"a MODEL string must be non-empty, got {shown(text)}")
     return text.strip()

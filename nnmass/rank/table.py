@@ -46,13 +46,15 @@ class RankTable:
 
 
 def read_table(path: str | Path, arch_column: str, target: str, *, space: str = "nb201",
-               dataset: str | None = None) -> RankTable:
+               dataset: str | None = None, canonical: bool = True) -> RankTable:
     """Read and check a CSV table (header row, comma-separated).
 
     Args:
         arch_column: the column naming each architecture (the space's strings, in any of
             its forms, with a search space; else a MODEL string).
         target: the column of measured accuracies (numbers).
+        canonical: store each architecture under its space's canonical key (the default;
+            see ``canonical_network``), or as written.
         dataset: keep only the rows whose ``dataset`` column has this value (a table
             without that column is taken to be on it). Where the column holds several
             values, one must be chosen.
@@ -104,7 +106,7 @@ def read_table(path: str | Path, arch_column: str, target: str, *, space: str = 
     networks, values = [], []
     for line, row in zip(lines, rows):
         try:
-            networks.append(canonical_network(row[arch_column], space))
+            networks.append(canonical_network(row[arch_column], space, canonical))
         except UsageError as e:
             raise UsageError(f"table {where} line {line}, column {shown(arch_column)}: {e}") from None
         values.append(_number(row[target], f"table {where} line {line}, column {shown(target)}"))

@@ -36,7 +36,8 @@ class SearchResult:
     """The ranked candidates of a search, best first.
 
     Attributes:
-        archs: the canonical strings of the scored candidates, best first.
+        archs: the scored candidates, best first, each as its canonical network's string
+            (:meth:`~nnmass.spaces.base.SearchSpace.canonical_key`).
         scores, params, macs: aligned with ``archs`` (costs nan beyond the reported top
             when no budget asked for all of them).
         candidates: architectures the strategy proposed; ``evaluated``: scored with the score.
@@ -115,10 +116,13 @@ def run_search(plan: SearchPlan, setting, store, *, workers: int = 1, device: st
         found = every_architecture(space)
     else:
         found = uniform_sample(space, plan.samples, plan.seed)
-    archs = list(dict.fromkeys(space.format(a) for a in found))
+    proposed = list(dict.fromkeys(space.format(a) for a in found))
+    # Each computation once: candidates are canonical networks (equivalent strings share one).
+    archs = list(dict.fromkeys(space.canonical_key(space.parse(a)) for a in proposed))
     parsed = {a: space.parse(a) for a in archs}
-    stages.append(Stage("candidates", len(archs), len(archs), time.perf_counter() - t, plan.strategy))
-    candidates = len(archs)
+    stages.append(Stage("candidates", len(proposed), len(archs), time.perf_counter() - t,
+                        f"{plan.strategy}; {len(archs):,} distinct canonical networks"))
+    candidates = len(proposed)
 
     cost: dict[str, tuple[float, float]] = {}
     if plan.max_params is not None or plan.max_macs is not None:

@@ -64,7 +64,7 @@ def study_tables(quick: bool) -> dict:
     out = {}
     for dataset in DATASETS:
         rows = [r for r in load_nb201_sample(dataset) if keep is None or r["arch"] in keep]
-        out[dataset] = RankTable([canonical_network(r["arch"], "nb201") for r in rows],
+        out[dataset] = RankTable([canonical_network(r["arch"], "nb201", canonical=False) for r in rows],
                                  np.array([r["val_accuracy"] for r in rows], dtype=float), rows, dataset,
                                  "nnmass/studies/nb201_naslib.csv")
     return out

@@ -43,6 +43,16 @@ def _order_best_first(values: np.ndarray, archs: list[str]) -> list[int]:
     return sorted(range(len(archs)), key=lambda i: (-values[i] if math.isfinite(values[i]) else math.inf, archs[i]))
 
 
+def _first_of(networks: list[str], index) -> np.ndarray:
+    """The positions in ``index`` of each distinct network's first occurrence."""
+    seen, out = set(), []
+    for i in index:
+        if networks[i] not in seen:
+            seen.add(networks[i])
+            out.append(int(i))
+    return np.array(out, dtype=int)
+
+
 def zero_shot_protocol(values_of, archs: list[str], accuracy: np.ndarray, n: int, repeats: int, seed: int) -> dict:
     """Mean and std over ``repeats`` of the accuracy of the best-scored of ``n`` uniform
     draws (without replacement) from ``archs``; ``values_of(index)`` scores a subset (so
@@ -71,7 +81,7 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
     from ..rank.ranking import stored_arrays
     from ..rank.report import jsonable
     from ..rank.runner import score_networks
-    from ..rank.scoring import ScoreSetting
+    from ..rank.scoring import ScoreSetting, canonical_network
     from ..rank.statistics import rank_row
     from ..rank.store import ScoreStore
     from ..report import prepare_out_dir
@@ -101,17 +111,19 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
             archs = [r["arch"] for r in rows]
             accuracy = np.array([r["val_accuracy"] for r in rows], dtype=float)
             setting = ScoreSetting.for_space("nb201", dataset, batch=BATCH, seed=SEED)
-            summary = score_networks(archs, needed, setting, db, workers=workers, device=device, progress=progress,
-                                     desc=dataset)
-            stored, seconds, _ = stored_arrays(db, setting, archs, needed)
+            networks = [canonical_network(a, "nb201") for a in archs]  # each computation scored once
+            summary = score_networks(networks, needed, setting, db, workers=workers, device=device,
+                                     progress=progress, desc=dataset)
+            stored, seconds, _ = stored_arrays(db, setting, networks, needed)
+            first = _first_of(networks, range(len(networks)))  # a shared network's time counts once
 
             def values(expression, index=None):
                 pick = slice(None) if index is None else index
                 return combine([stored[m][pick] for m in members(expression)])
 
             def cost(expression, index=None):
-                pick = slice(None) if index is None else index
-                return float(np.nansum([seconds[m][pick] for m in members(expression)]))
+                once = first if index is None else _first_of(networks, index)
+                return float(np.nansum([seconds[m][once] for m in members(expression)]))
 
             screen = values(CASCADE_SCREEN)
             kept = _order_best_first(screen, archs)[:max(1, math.ceil(CASCADE_KEEP * len(archs)))]

@@ -81,7 +81,7 @@ def task_table(task: SuiteTask, quick: bool):
         count = QUICK_TNB_ARCHS if task.heavy else QUICK_ARCHS
         keep = {pool[i]["arch"] for i in subsample(len(pool), count, QUICK_SEED)}
         rows = [r for r in rows if r["arch"] in keep]
-    return RankTable([canonical_network(r["arch"], task.space) for r in rows],
+    return RankTable([canonical_network(r["arch"], task.space, canonical=False) for r in rows],
                      np.array([r["val_accuracy"] for r in rows], dtype=float), rows, task.task, task.label)
 
 
