@@ -102,6 +102,9 @@ def run(args) -> int:
         if args.inputs not in DATASETS:
             raise UsageError(f"--inputs must be gaussian or a dataset ({', '.join(DATASETS)}), got {args.inputs!r}")
     table = read_table(args.table, args.arch_column, args.target, space=args.space, dataset=args.dataset)
+    if table.duplicates:
+        print(f"nnmass: note: table {args.table!r} repeats {table.duplicates} row(s) with the same architecture "
+              "and target; each architecture is counted once", file=sys.stderr)
     table = table.subset(subsample(len(table), args.limit, args.seed))
     setting = setting_for(args, table.dataset)
     store_path = Path(args.store)
