@@ -164,7 +164,7 @@ def test_score_and_results_stores_refuse_each_other(tmp_path):
     ResultStore(results).close()
     with pytest.raises(UsageError, match="tables: meta, trials.*not an nnmass score store"):
         ScoreStore(results)
-    with pytest.raises(UsageError, match="tables: meta, scores.*not an nnmass results store"):
+    with pytest.raises(UsageError, match="tables: claims, meta, scores.*not an nnmass results store"):
         ResultStore(scores)
     with pytest.raises(UsageError, match="folder"):
         ScoreStore(tmp_path)
