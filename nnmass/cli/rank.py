@@ -89,7 +89,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..errors import UsageError
-    from ..validate import check_input_elements
+    from ..validate import check_input_elements, shown
     from ..rank.names import check_batch_for, parse_proxy_names
     from ..rank.report import jsonable, printable_rows
     from ..rank.table import read_table, subsample
@@ -117,6 +117,11 @@ def run(args) -> int:
     from ..rank.store import ScoreStore
 
     with ScoreStore(store_path) as store:
+        altered = store.altered_rows(setting.key())
+        if altered:
+            print(f"nnmass: note: score store {str(store_path)!r} has {len(altered)} row(s) altered by hand (text "
+                  f"where a number belongs), e.g. {altered[0][1]} of {shown(altered[0][0])}; they are scored "
+                  "again", file=sys.stderr)
         result = rank_networks(table, names, setting, store, workers=args.workers, device=args.device,
                                progress=args.progress, n_boot=args.bootstrap, seed=args.seed)
     summary = result.summary

@@ -37,8 +37,6 @@ def check_output(path, flag: str, protect: Iterable = (), suffixes: Iterable[str
     target = Path(os.path.realpath(path))  # write through a symlink to its file, not over the link
     if target.is_dir():
         raise UsageError(f"cannot write {flag} {where}: it is a folder; give a file name")
-    if suffixes and target.suffix.lower().lstrip(".") not in tuple(suffixes):
-        raise UsageError(f"{flag} {where}: use a {', '.join('.' + s for s in suffixes)} file name")
     if (os.path.exists(path) or target.exists()) and not (os.path.isfile(path) and target.is_file()):
         raise UsageError(f"cannot write {flag} {where}: not a regular file (a device, pipe or socket)")
     if not target.parent.is_dir():
@@ -47,6 +45,8 @@ def check_output(path, flag: str, protect: Iterable = (), suffixes: Iterable[str
         if same_file(target, Path(other)):
             raise UsageError(f"cannot write {flag} {where}: it is {guarding} {str(other)!r} or one of its "
                              "files, which writing would destroy; give another file name")
+    if suffixes and target.suffix.lower().lstrip(".") not in tuple(suffixes):
+        raise UsageError(f"{flag} {where}: use a {', '.join('.' + s for s in suffixes)} file name")
     if target.exists() and not os.access(target, os.W_OK):
         raise UsageError(f"cannot write {flag} {where}: the file is read-only")
     if not os.access(target.parent, os.W_OK | os.X_OK):

@@ -77,14 +77,18 @@ def _run(units: Iterable[tuple[str, list[str]]], setting: ScoreSetting, device: 
 
 
 def _claimed(units: list[tuple[str, list[str]]], store: ScoreStore, key: str, run: str,
-             elsewhere: list, ids: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
-    """The units this run claims, one at a time as it is ready for them; those another
-    live run holds go to ``elsewhere``."""
-    for unit in units:
-        if store.claim(ids[unit[0]], key, run):
-            yield unit
+             elsewhere: list, finished: list, ids: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
+    """The units this run claims, one at a time as it is ready for them, with the proxies
+    they still lack; those another live run holds go to ``elsewhere``, those it has
+    finished meanwhile to ``finished``."""
+    for network, names in units:
+        missing = store.claim(ids[network], key, run, names)
+        if missing is None:
+            elsewhere.append((network, names))
+        elif missing:
+            yield network, missing
         else:
-            elsewhere.append(unit)
+            finished.append(network)  # stored by another run since this one started
 
 
 def score_networks(networks: Sequence[str], names: Sequence[str], setting: ScoreSetting, store: ScoreStore, *,
@@ -119,7 +123,8 @@ def score_networks(networks: Sequence[str], names: Sequence[str], setting: Score
                   dynamic_ncols=True) as bar:
             try:
                 elsewhere: list = []
-                todo: Iterable = _claimed(units, store, key, run, elsewhere, ids)
+                finished: list = []
+                todo: Iterable = _claimed(units, store, key, run, elsewhere, finished, ids)
                 while True:
                     for scored in _run(todo, setting, device, workers):
                         store.put(ids[scored.network], key, scored.scores, scored.seconds, scored.error, run)
@@ -128,6 +133,8 @@ def score_networks(networks: Sequence[str], names: Sequence[str], setting: Score
                             failed += 1
                             first_error = first_error or f"{scored.network}: {scored.error}"
                         bar.update(1)
+                    bar.update(len(finished))
+                    finished.clear()
                     if not elsewhere:
                         break
                     todo, settled_now = _left_by_others(elsewhere, store, key, run, ids)
@@ -147,12 +154,15 @@ def _left_by_others(elsewhere: list, store: ScoreStore, key: str, run: str, ids:
     settled = store.settled(key)
     todo, finished, waiting = [], 0, []
     for network, names in elsewhere:
-        missing = [p for p in names if p not in settled.get(ids[network], set())]
-        if not missing:
-            finished += 1
-        elif store.claim(ids[network], key, run):
+        if all(p in settled.get(ids[network], set()) for p in names):
+            finished += 1  # scored (or failed) by the run that held it
+            continue
+        missing = store.claim(ids[network], key, run, names)
+        if missing is None:
+            waiting.append((network, names))
+        elif missing:
             todo.append((network, missing))
         else:
-            waiting.append((network, names))
+            finished += 1
     elsewhere[:] = waiting
     return todo, finished

@@ -131,16 +131,23 @@ class ScoreStore(ClosesOnExit):
                 db.execute("DELETE FROM claims WHERE network = ? AND setting = ? AND run = ?", (network, setting, run))
             return written
 
-    def claim(self, network: str, setting: str, run: str) -> bool:
-        """Claim ``network`` for ``run`` unless another live run holds it; True if ours now."""
+    def claim(self, network: str, setting: str, run: str, names: Iterable[str]) -> list[str] | None:
+        """Claim ``network`` for ``run`` unless another live run holds it. Returns the
+        named proxies it still lacks (claimed only if there are any), or None while
+        another run holds it."""
         with Transaction(self._db) as db:
             held = db.execute("SELECT run, host, pid, claimed_at FROM claims WHERE network = ? AND setting = ?",
                               (network, setting)).fetchone()
             if held is not None and held[0] != run and claim_is_live(*held[1:]):
-                return False
-            db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?, ?)",
-                       (network, setting, run, socket.gethostname(), os.getpid(), time.time()))
-            return True
+                return None
+            have = {r[0] for r in db.execute(
+                f"SELECT proxy FROM scores WHERE network = ? AND setting = ? AND error IS NULL AND NOT {_ALTERED}",
+                (network, setting))}
+            missing = [n for n in names if n not in have]  # another run may have just stored them
+            if missing:
+                db.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?, ?)",
+                           (network, setting, run, socket.gethostname(), os.getpid(), time.time()))
+            return missing
 
     def claimed_elsewhere(self, network: str, setting: str, run: str) -> bool:
         """Whether another live run holds a claim on ``network``."""
@@ -152,6 +159,11 @@ class ScoreStore(ClosesOnExit):
         """Drop every claim ``run`` still holds (a run that stops early)."""
         with Transaction(self._db) as db:
             db.execute("DELETE FROM claims WHERE run = ?", (run,))
+
+    def altered_rows(self, setting: str) -> list[tuple[str, str]]:
+        """(network, proxy) of the rows under ``setting`` altered by hand; they read as missing."""
+        return self._db.execute(f"SELECT network, proxy FROM scores WHERE setting = ? AND {_ALTERED}",
+                                (setting,)).fetchall()
 
     def settled(self, setting: str) -> dict[str, set[str]]:
         """network -> the proxies with a stored row, a score or an error, under ``setting``."""
