@@ -3,7 +3,10 @@
 The unit of work is one network with the proxies it still lacks under the setting;
 its scores are written in one committed transaction as it finishes, by this driver
 only (workers never touch the file). A rerun, after ``kill -9`` too, asks the store
-what is there and scores only the rest, so no score is computed twice.
+what is there and scores only the rest, so no score is computed twice. Runs on one
+store at once share the work through the store's claims (see :mod:`.store`): a
+network is claimed just before it is handed to a worker, and one another run holds
+is left to it and looked at again at the end.
 
 Workers: ``workers=1`` scores in the calling process; more starts that many 'spawn'
 processes (as :class:`nnmass.sweep.executors.LocalExecutor` does). On a CPU each
