@@ -69,10 +69,13 @@ def results_in_workers(fn: Callable[[Item], Result], items: Iterable[Item], work
             if broken:  # every other running item went down with the pool
                 wait(running)
                 for fut, item in running.items():
-                    if fut.exception() is None:
+                    error = fut.exception()
+                    if error is None:
                         yield fut.result()
-                    else:
+                    elif isinstance(error, BrokenProcessPool):
                         broken.append(item)
+                    else:
+                        yield on_error(item, error)
                 running.clear()
                 pool.shutdown(wait=True)
                 pool = None
