@@ -201,6 +201,15 @@ def test_rank_keeps_the_limits_of_validate(scored, capsys, extra, needle):
     assert snapshot(table, store) == before
 
 
+def test_a_model_batch_over_the_input_bound_fails_before_it_is_allocated(tmp_path, capsys, monkeypatch):
+    (tmp_path / "big.py").write_text("import torch.nn as nn\nINPUT_SHAPE = (1, 3, 64, 64)\n"
+                                     "def net():\n    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 64 * 64, 2))\n")
+    table = write_csv(tmp_path / "t.csv", [["big.py:net", "1"]])
+    monkeypatch.chdir(tmp_path)
+    refused(capsys, rank_args(table, "s.sqlite", "--proxies", "params", "--batch", "65536", space="model"),
+            "65536x3x64x64 is 805,306,368 numbers, over the 67,108,864")
+
+
 @pytest.mark.parametrize("batch, needle", [
     (100_000_000, "proxy_batch must be an integer in 1..65536"),
     (5000, "proxy_batch 5000 is more than the 1,438 training examples of digits"),
