@@ -32,8 +32,8 @@ def grid(**kw):
     ({"proxies": "snip"}, "proxies must be a non-empty list"),
     ({"proxies": []}, "proxies must be a non-empty list"),
     ({"proxies": ["params", "snip"]}, "proxies lists params, which every trial stores already"),
-    ({"proxies": ["zico"], "proxy_batch": 1}, "proxy_batch must be an integer >= 2, got 1 (zico splits it in two)"),
-    ({"proxies": ["snip"], "proxy_batch": "8"}, "proxy_batch must be an integer >= 1"),
+    ({"proxies": ["zico"], "proxy_batch": 1}, "proxy_batch 1 is too small for zico: they need at least 2 samples"),
+    ({"proxies": ["snip"], "proxy_batch": "8"}, "proxy_batch must be an integer in 1..65536"),
     ({"proxy_batch": 8}, "proxy_batch is set but no proxies are listed"),
 ])
 def test_grid_proxies_are_checked_in_one_line(kw, match):

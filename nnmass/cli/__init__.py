@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("nnmass: interrupted", file=sys.stderr)
+        if argv is None:  # the program is ending: collecting torch's objects at exit would take seconds
+            import gc
+            gc.freeze()
         return 130
     except BrokenPipeError:
         return 0

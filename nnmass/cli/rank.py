@@ -9,7 +9,8 @@ architectures where the proxy is defined (n).
 """
 from __future__ import annotations
 
-from .common import add_device_arg, format_table, int_at_least, print_json, seed_type
+from ..validate import MAX_BOOTSTRAP
+from .common import add_device_arg, format_table, int_at_least, print_json, seed_type, workers_type
 
 DEFAULT_STORE = "nnmass-runs/rank/scores.sqlite"
 SPACE_CHOICES = ("nb201", "nb101", "nb301", "darts", "tnb-micro", "tnb-macro", "model")  # rank.scoring.space_choices
@@ -41,20 +42,22 @@ def add_arguments(p) -> None:
                         "one store per shard, then `nnmass merge` (SLURM: $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)")
     p.add_argument("--seed", type=seed_type, default=0, metavar="S",
                    help="seeds the weight init, the batch, each proxy's draws and --limit (default 0)")
-    p.add_argument("--batch", type=int_at_least(2, 65536), default=16, metavar="N",
-                   help="samples in the batch (default 16; see the README on batch size)")
+    p.add_argument("--batch", type=int_at_least(1, 65536), default=16, metavar="N",
+                   help="samples in the batch (default 16; jacob_cov, nwot and zico need 2 or more; "
+                        "see the README on batch size)")
     p.add_argument("--inputs", default="gaussian", metavar="gaussian|DATASET",
                    help="N(0,1) inputs with random labels (default), or a dataset's training examples")
     p.add_argument("--data-root", default=None, metavar="DIR", help="folder of an on-disk dataset")
-    p.add_argument("--workers", type=int_at_least(1), default=1, metavar="N",
-                   help="parallel processes, one torch thread each (default 1)")
+    p.add_argument("--workers", type=workers_type, default=1, metavar="N",
+                   help="parallel processes, one torch thread each, at most 4 per core (default 1)")
     p.add_argument("--store", default=DEFAULT_STORE, metavar="DB",
                    help=f"score store, created if missing (default {DEFAULT_STORE})")
     add_device_arg(p)
-    p.add_argument("--bootstrap", type=int_at_least(0), default=1000, metavar="N",
+    p.add_argument("--bootstrap", type=int_at_least(0, MAX_BOOTSTRAP), default=1000, metavar="N",
                    help="bootstrap resamples (default 1000; 0 = no intervals)")
     p.add_argument("--plot", default=None, metavar="FILE.png",
-                   help="write the figure: each proxy's score against the target, and rho with intervals")
+                   help="write the figure (.png, .pdf, .svg, .jpg): each proxy's score against the target, "
+                        "and rho with intervals")
     p.add_argument("--json", action="store_true", help="print a JSON list of rows, one per proxy")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
@@ -72,22 +75,47 @@ def setting_for(args, dataset: str | None):
     return ScoreSetting(space="model", num_classes=None, input_shape=None, **common)
 
 
+def check_paths(args) -> None:
+    """Refuse, before any work, a store or figure that is the table, and a figure that
+    is the store or one of SQLite's files beside it (it would replace the scores)."""
+    import os
+    from pathlib import Path
+
+    from ..errors import UsageError
+    from ..files.writing import FIGURE_SUFFIXES, check_output, same_file
+    from ..store.opening import side_files
+
+    table = Path(os.path.realpath(args.table))
+    if any(same_file(table, side) for side in side_files(args.store)):
+        raise UsageError(f"--store {args.store!r} is the table {args.table!r} or one of its files; "
+                         "give the score store its own file")
+    if args.plot is not None:
+        check_output(args.plot, "--plot", [*side_files(args.store), args.table], FIGURE_SUFFIXES,
+                     guarding="the score store or the table")
+
+
 def run(args) -> int:
     import sys
     from pathlib import Path
 
     from ..errors import UsageError
-    from ..rank.names import parse_proxy_names
+    from ..validate import check_input_elements, shown
+    from ..rank.names import check_batch_for, parse_proxy_names
     from ..rank.report import jsonable, printable_rows
     from ..rank.table import read_table, subsample
 
     names = list(parse_proxy_names(args.proxies, "--proxies"))
+    check_batch_for(names, args.batch)
+    check_paths(args)
     if args.inputs != "gaussian":
         from ..data import DATASETS
         if args.inputs not in DATASETS:
             raise UsageError(f"--inputs must be gaussian or a dataset ({', '.join(DATASETS)}), got {args.inputs!r}")
     table = read_table(args.table, args.arch_column, args.target, space=args.space, dataset=args.dataset,
                        canonical=args.canonical)
+    if table.duplicates:
+        print(f"nnmass: note: table {args.table!r} repeats {table.duplicates} row(s) with the same architecture "
+              "and target; each architecture is counted once", file=sys.stderr)
     table = table.subset(subsample(len(table), args.limit, args.seed))
     if args.shard is not None:
         from ..rank.table import parse_shard, shard_of
@@ -99,13 +127,18 @@ def run(args) -> int:
     store_path = Path(args.store)
     if args.store == DEFAULT_STORE:
         store_path.parent.mkdir(parents=True, exist_ok=True)
-    if args.plot and not Path(args.plot).parent.is_dir():
-        raise UsageError(f"cannot write {args.plot!r}: folder {str(Path(args.plot).parent)!r} does not exist")
+    if setting.input_shape is not None:  # NB201 on Gaussian inputs: the batch's size is known now
+        check_input_elements("--batch", (setting.batch, *setting.input_shape))
 
     from ..rank.ranking import rank_networks
     from ..rank.store import ScoreStore
 
     with ScoreStore(store_path) as store:
+        altered = store.altered_rows(setting.key())
+        if altered:
+            print(f"nnmass: note: score store {str(store_path)!r} has {len(altered)} row(s) altered by hand (text "
+                  f"where a number belongs), e.g. {altered[0][1]} of {shown(altered[0][0])}; they are scored "
+                  "again", file=sys.stderr)
         result = rank_networks(table, names, setting, store, workers=args.workers, device=args.device,
                                progress=args.progress, n_boot=args.bootstrap, seed=args.seed)
     summary = result.summary

@@ -18,13 +18,15 @@ from ..errors import UsageError
 FIGURE_SUFFIXES = ("png", "pdf", "svg", "jpg", "jpeg")
 
 
-def check_output(path, flag: str, protect: Iterable = (), suffixes: Iterable[str] = ()) -> Path:
+def check_output(path, flag: str, protect: Iterable = (), suffixes: Iterable[str] = (),
+                 guarding: str = "the results store") -> Path:
     """The file ``path`` names (symlinks followed), if nnmass may write it.
 
     Args:
         flag: the option that named it, for messages (``--csv``).
         protect: files that must never be written (a store and its ``-wal``/``-shm``).
         suffixes: allowed file types (``png``...); empty allows any.
+        guarding: what ``protect`` holds, for the message.
 
     Raises:
         UsageError: one line naming what is wrong with ``path``.
@@ -35,16 +37,16 @@ def check_output(path, flag: str, protect: Iterable = (), suffixes: Iterable[str
     target = Path(os.path.realpath(path))  # write through a symlink to its file, not over the link
     if target.is_dir():
         raise UsageError(f"cannot write {flag} {where}: it is a folder; give a file name")
-    if suffixes and target.suffix.lower().lstrip(".") not in tuple(suffixes):
-        raise UsageError(f"{flag} {where}: use a {', '.join('.' + s for s in suffixes)} file name")
     if (os.path.exists(path) or target.exists()) and not (os.path.isfile(path) and target.is_file()):
         raise UsageError(f"cannot write {flag} {where}: not a regular file (a device, pipe or socket)")
     if not target.parent.is_dir():
         raise UsageError(f"cannot write {flag} {where}: folder {str(target.parent)!r} does not exist")
     for other in protect:
-        if _same_file(target, Path(other)):
-            raise UsageError(f"cannot write {flag} {where}: it is the results store {str(other)!r} or one of its "
-                             "files, which the export would destroy; give another file name")
+        if same_file(target, Path(other)):
+            raise UsageError(f"cannot write {flag} {where}: it is {guarding} {str(other)!r} or one of its "
+                             "files, which writing would destroy; give another file name")
+    if suffixes and target.suffix.lower().lstrip(".") not in tuple(suffixes):
+        raise UsageError(f"{flag} {where}: use a {', '.join('.' + s for s in suffixes)} file name")
     if target.exists() and not os.access(target, os.W_OK):
         raise UsageError(f"cannot write {flag} {where}: the file is read-only")
     if not os.access(target.parent, os.W_OK | os.X_OK):
@@ -86,7 +88,8 @@ def write_text_atomically(path, flag: str, text: str) -> Path:
     return write_atomically(path, flag, lambda tmp: Path(tmp).write_text(text))
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (symlinks followed, hard links too)."""
     if str(a) == os.path.realpath(b):
         return True
     try:

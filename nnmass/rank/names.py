@@ -12,6 +12,23 @@ PROXY_NAMES = ("params", "macs", "nn_mass", "synflow", "snip", "grad_norm", "gra
                "nwot", "zen", "zico", "meco")
 """Every proxy, in the registry's order."""
 
+MIN_BATCH = {"jacob_cov": 2, "nwot": 2, "zico": 2}
+"""Samples a proxy needs at least, where more than 1: jacob_cov and nwot compare
+samples with each other (one sample gives a constant), zico splits the batch in two."""
+
+
+def check_batch_for(names: Iterable[str], batch: int, what: str = "--batch") -> None:
+    """Refuse a batch smaller than one of the named proxies needs (one line naming them).
+
+    Raises:
+        UsageError: ``batch`` below :data:`MIN_BATCH` of a named proxy.
+    """
+    short = [n for n in names if batch < MIN_BATCH.get(n, 1)]
+    if short:
+        need = max(MIN_BATCH[n] for n in short)
+        raise UsageError(f"{what} {batch} is too small for {', '.join(short)}: they need at least {need} "
+                         f"samples; use a batch of {need} or more, or leave them out")
+
 
 def parse_proxy_names(spec: str | Iterable[str], what: str = "proxies") -> tuple[str, ...]:
     """``"synflow,snip"``, ``"all"`` or a list of names as a tuple of names in the given

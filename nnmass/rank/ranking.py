@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .identity import network_keys
 from .runner import ScoringSummary, score_networks
 from .scoring import ScoreSetting
 from .statistics import rank_table
@@ -38,7 +39,9 @@ class RankResult:
 def stored_arrays(store: ScoreStore, setting: ScoreSetting, networks: list[str], names: list[str]):
     """proxy -> values and proxy -> seconds, one per network (nan where missing), and
     network -> error."""
-    stored = store.scores(setting.key(), networks)
+    ids = network_keys(networks, setting.space)
+    by_key = store.scores(setting.key(), set(ids.values()))
+    stored = {n: by_key[k] for n, k in ids.items() if k in by_key}
     nan = {"value": np.nan, "seconds": np.nan, "error": None}
     scores = {p: np.array([stored.get(n, {}).get(p, nan)["value"] for n in networks], dtype=float) for p in names}
     seconds = {p: np.array([stored.get(n, {}).get(p, nan)["seconds"] or np.nan for n in networks], dtype=float)

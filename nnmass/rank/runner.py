@@ -3,7 +3,10 @@
 The unit of work is one network with the proxies it still lacks under the setting;
 its scores are written in one committed transaction as it finishes, by this driver
 only (workers never touch the file). A rerun, after ``kill -9`` too, asks the store
-what is there and scores only the rest, so no score is computed twice.
+what is there and scores only the rest, so no score is computed twice. Runs on one
+store at once share the work through the store's claims (see :mod:`.store`): a
+network is claimed just before it is handed to a worker, and one another run holds
+is left to it and looked at again at the end.
 
 Workers: ``workers=1`` scores in the calling process; more starts that many 'spawn'
 processes (as :class:`nnmass.sweep.executors.LocalExecutor` does). On a CPU each
@@ -16,13 +19,15 @@ import sys
 import time
 from functools import partial
 from dataclasses import asdict, dataclass
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from ..sweep.worker_pool import results_in_workers
 from ..validate import check_int
 from .scoring import ScoreSetting, Scored, score_network
-from .store import ScoreStore
+from .identity import network_keys
+from .store import ScoreStore, run_id
 
+CLAIM_POLL_SECONDS = 0.5  # how often a run waiting on another run's networks looks again
 _CACHE: dict = {}  # batches and datasets of this process, reused by every network it scores
 
 
@@ -64,8 +69,9 @@ def _failed_unit(unit: tuple[str, list[str]], error: BaseException) -> Scored:
                   f"{type(error).__name__}: {error}")
 
 
-def _run(units: list[tuple[str, list[str]]], setting: ScoreSetting, device: str, workers: int) -> Iterator[Scored]:
-    if workers == 1 or len(units) <= 1:
+def _run(units: Iterable[tuple[str, list[str]]], setting: ScoreSetting, device: str, workers: int
+         ) -> Iterator[Scored]:
+    if workers == 1:
         for network, names in units:
             yield _score(network, names, setting, device)
         return
@@ -73,11 +79,30 @@ def _run(units: list[tuple[str, list[str]]], setting: ScoreSetting, device: str,
                                   _failed_unit)
 
 
+def _claimed(units: list[tuple[str, list[str]]], store: ScoreStore, key: str, run: str,
+             elsewhere: list, finished: list, ids: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
+    """The units this run claims, one at a time as it is ready for them, with the proxies
+    they still lack; those another live run holds go to ``elsewhere``, those it has
+    finished meanwhile to ``finished``."""
+    for network, names in units:
+        missing = store.claim(ids[network], key, run, names)
+        if missing is None:
+            elsewhere.append((network, names))
+        elif missing:
+            yield network, missing
+        else:
+            finished.append(network)  # stored by another run since this one started
+
+
 def score_networks(networks: Sequence[str], names: Sequence[str], setting: ScoreSetting, store: ScoreStore, *,
                    workers: int = 1, device: str = "cpu", progress: bool = True, desc: str = "scoring"
                    ) -> ScoringSummary:
     """Score every network (canonical strings) with every named proxy, skipping what the
     store already holds under ``setting``.
+
+    A network another run on the same store is scoring is left to it and looked at
+    again once this run's own work is done: its scores are then read back, or, if that
+    run stopped without them, scored here.
 
     Args:
         workers: processes (1: this one).
@@ -87,20 +112,60 @@ def score_networks(networks: Sequence[str], names: Sequence[str], setting: Score
     start = time.perf_counter()
     key = setting.key()
     done = store.done(key)
-    distinct = list(dict.fromkeys(networks))
-    units = [(n, [p for p in names if p not in done.get(n, set())]) for n in distinct]
+    ids = network_keys(networks, setting.space)  # what each network is stored under
+    distinct = list(ids)
+    units = [(n, [p for p in names if p not in done.get(ids[n], set())]) for n in distinct]
     units = [(n, missing) for n, missing in units if missing]
-    failed, first_error = 0, None
+    failed, scored_here, first_error = 0, 0, None
+    run = run_id()
     if units:
         from tqdm import tqdm
 
+        workers = min(workers, len(units))
         with tqdm(total=len(units), desc=desc, unit="net", file=sys.stderr, disable=not progress,
                   dynamic_ncols=True) as bar:
-            for scored in _run(units, setting, device, workers):
-                store.put(scored.network, key, scored.scores, scored.seconds, scored.error)
-                if scored.error:
-                    failed += 1
-                    first_error = first_error or f"{scored.network}: {scored.error}"
-                bar.update(1)
-    return ScoringSummary(networks=len(distinct), reused=len(distinct) - len(units), scored=len(units),
+            try:
+                elsewhere: list = []
+                finished: list = []
+                todo: Iterable = _claimed(units, store, key, run, elsewhere, finished, ids)
+                while True:
+                    for scored in _run(todo, setting, device, workers):
+                        store.put(ids[scored.network], key, scored.scores, scored.seconds, scored.error, run)
+                        scored_here += 1
+                        if scored.error:
+                            failed += 1
+                            first_error = first_error or f"{scored.network}: {scored.error}"
+                        bar.update(1)
+                    bar.update(len(finished))
+                    finished.clear()
+                    if not elsewhere:
+                        break
+                    todo, settled_now = _left_by_others(elsewhere, store, key, run, ids)
+                    bar.update(settled_now)
+                    if not todo and elsewhere:
+                        time.sleep(CLAIM_POLL_SECONDS)
+            finally:
+                store.release(run)
+    return ScoringSummary(networks=len(distinct), reused=len(distinct) - scored_here, scored=scored_here,
                           failed=failed, seconds=time.perf_counter() - start, first_error=first_error)
+
+
+def _left_by_others(elsewhere: list, store: ScoreStore, key: str, run: str, ids: dict[str, str]
+                    ) -> tuple[list, int]:
+    """Of the units other runs held: those now free and still missing, claimed for this
+    run (taken out of ``elsewhere``), and how many the other runs finished."""
+    settled = store.settled(key)
+    todo, finished, waiting = [], 0, []
+    for network, names in elsewhere:
+        if all(p in settled.get(ids[network], set()) for p in names):
+            finished += 1  # scored (or failed) by the run that held it
+            continue
+        missing = store.claim(ids[network], key, run, names)
+        if missing is None:
+            waiting.append((network, names))
+        elif missing:
+            todo.append((network, missing))
+        else:
+            finished += 1
+    elsewhere[:] = waiting
+    return todo, finished

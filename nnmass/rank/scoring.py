@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 from ..errors import UsageError
 from ..store.results import row_json
-from ..validate import check_int, check_seed, shown
+from ..validate import check_input_elements, check_int, check_seed, shown
 
 NB201_DATASETS = {"cifar10": (10, (3, 32, 32)), "cifar100": (100, (3, 32, 32)),
                   "ImageNet16-120": (120, (3, 16, 16))}
@@ -185,6 +185,7 @@ def make_batch(model, sample_shape, setting: ScoreSetting, device="cpu", cache: 
         classes = setting.num_classes or logits_width(model, sample_shape, device)
         key = ("gaussian", tuple(sample_shape), classes, setting.batch, setting.seed, str(device))
         if key not in cache:
+            check_input_elements("the batch", (setting.batch, *sample_shape))  # before it is allocated
             cache[key] = gaussian_batch(tuple(sample_shape), batch_size=setting.batch, num_classes=classes,
                                         seed=setting.seed, device=device)
         return cache[key]

@@ -3,7 +3,6 @@ naming it and a column holding its measured accuracy. Every problem is one line.
 from __future__ import annotations
 
 import csv
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..files.reading import MAX_TABLE_BYTES, read_text_file
-from ..validate import shown
+from ..validate import parse_number, shown
 from .scoring import canonical_network
 
 DATASET_COLUMN = "dataset"
@@ -28,6 +27,7 @@ class RankTable:
         dataset: the rows' dataset (a ``dataset`` column's one value, or the one
             chosen), or None.
         source: the file.
+        duplicates: identical repeated rows left out by :func:`read_table`.
     """
 
     networks: list[str]
@@ -35,6 +35,7 @@ class RankTable:
     rows: list[dict] = field(default_factory=list)
     dataset: str | None = None
     source: str = ""
+    duplicates: int = 0  # rows read that repeated an architecture and its target, counted once
 
     def __len__(self) -> int:
         return len(self.networks)
@@ -42,7 +43,7 @@ class RankTable:
     def subset(self, index) -> "RankTable":
         index = list(index)
         return RankTable([self.networks[i] for i in index], self.target[index], [self.rows[i] for i in index],
-                         self.dataset, self.source)
+                         self.dataset, self.source, self.duplicates)
 
 
 def read_table(path: str | Path, arch_column: str, target: str, *, space: str = "nb201",
@@ -69,6 +70,10 @@ def read_table(path: str | Path, arch_column: str, target: str, *, space: str = 
         header = reader.fieldnames or []
         if not header:
             raise UsageError(f"table {where} is empty; it needs a header row and one row per architecture")
+        twice = next((c for i, c in enumerate(header) if c in header[:i]), None)
+        if twice is not None:  # csv.DictReader would keep the last one silently
+            raise UsageError(f"table {where} names column {shown(twice)} twice in its header; give each column "
+                             "one name")
         for flag, column in (("--arch-column", arch_column), ("--target", target)):
             if column not in header:
                 raise UsageError(f"table {where} has no column {shown(column)} ({flag}); its columns: "
@@ -103,24 +108,37 @@ def read_table(path: str | Path, arch_column: str, target: str, *, space: str = 
         tasks = get_space(space).tasks
         if chosen not in tasks:
             raise UsageError(f"{space} dataset {shown(chosen)} is not one of {', '.join(tasks)}")
-    networks, values = [], []
+    written, networks, values = [], [], []
     for line, row in zip(lines, rows):
         try:
-            networks.append(canonical_network(row[arch_column], space, canonical))
+            written.append(canonical_network(row[arch_column], space, canonical=False))
         except UsageError as e:
             raise UsageError(f"table {where} line {line}, column {shown(arch_column)}: {e}") from None
-        values.append(_number(row[target], f"table {where} line {line}, column {shown(target)}"))
-    return RankTable(networks, np.array(values, dtype=float), rows, chosen, str(path))
+        networks.append(canonical_network(written[-1], space) if canonical else written[-1])
+        values.append(parse_number(row[target], f"table {where} line {line}, column {shown(target)}"))
+    # Repeats are judged on the architecture as written: equivalent architectures are
+    # separate rows with their own targets, which share one network and score.
+    keep, duplicates = _distinct_rows(written, values, lines, where)
+    return RankTable([networks[i] for i in keep], np.array([values[i] for i in keep], dtype=float),
+                     [rows[i] for i in keep], chosen, str(path), duplicates)
 
 
-def _number(text: str, where: str) -> float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not math.isfinite(value):
-        raise UsageError(f"{where}: {shown(text)} is not a finite number")
-    return value
+def _distinct_rows(networks: list[str], values: list[float], lines: list[int], where: str):
+    """The rows to keep (each architecture's first) and how many identical repeats were
+    dropped. Two rows of one architecture with different targets are one line."""
+    first: dict[str, int] = {}
+    keep, duplicates = [], 0
+    for i, network in enumerate(networks):
+        j = first.setdefault(network, i)
+        if j == i:
+            keep.append(i)
+        elif values[j] == values[i]:
+            duplicates += 1
+        else:
+            raise UsageError(f"table {where} lists architecture {shown(network)} twice with different targets: "
+                             f"{values[j]:g} (line {lines[j]}) and {values[i]:g} (line {lines[i]}); keep one row "
+                             "per architecture")
+    return keep, duplicates
 
 
 def shard_of(network: str, shards: int, seed: int = 0) -> int:

@@ -250,7 +250,7 @@ def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") ->
 
 def _proxies(data: dict, bad) -> tuple[tuple, int]:
     """The grid's ``proxies`` list and ``proxy_batch``, checked (torch-free)."""
-    from ..rank.names import parse_proxy_names
+    from ..rank.names import check_batch_for, parse_proxy_names
 
     listed = data.get("proxies")
     batch = data.get("proxy_batch", PROXY_BATCH)
@@ -268,9 +268,12 @@ def _proxies(data: dict, bad) -> tuple[tuple, int]:
     if stored:
         raise bad(f"proxies lists {', '.join(stored)}, which every trial stores already (columns "
                   f"{', '.join(STORED_ANYWAY)}); leave them out")
-    lo = 2 if "zico" in names else 1  # zico splits the batch in two halves
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < lo:
-        raise bad(f"proxy_batch {int_problem(batch, lo)}" + (" (zico splits it in two)" if lo == 2 else ""))
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_LDI_BATCH:
+        raise bad(f"proxy_batch {int_problem(batch, 1, MAX_LDI_BATCH)}")
+    try:
+        check_batch_for(names, batch, "proxy_batch")
+    except UsageError as e:
+        raise bad(str(e)) from None
     return names, batch
 
 

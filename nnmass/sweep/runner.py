@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from .grid import Grid, TrialSpec
+from ..errors import UsageError
 from ..train.adapt import fit_spec_to_data
 from ..store import ResultStore
 from .executors import _DATA_CACHE
@@ -44,7 +45,8 @@ def prepare(trials: list[TrialSpec], device: str = "cpu", download: bool = False
     ``download``) and build the training config of each distinct setting.
 
     Raises:
-        UsageError: a missing dataset, an unknown or out-of-range training setting.
+        UsageError: a missing dataset, an unknown or out-of-range training setting, a
+            proxy_batch larger than the training set.
     """
     seen = set()
     for t in trials:
@@ -55,6 +57,9 @@ def prepare(trials: list[TrialSpec], device: str = "cpu", download: bool = False
         data = load_data(t, _DATA_CACHE, device, download)
         make_train_config(t, device)
         fit_spec_to_data(t.spec, data)  # e.g. a torchvision family on 1-channel digits
+        if t.proxies and t.proxy_batch > data.size("train"):  # else every trial would fail alike
+            raise UsageError(f"proxy_batch {t.proxy_batch} is more than the {data.size('train'):,} training "
+                             f"examples of {t.dataset}; use at most {data.size('train'):,}")
 
 
 def plan_units(trials: list[TrialSpec], batched: bool) -> list[list[TrialSpec]]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from typing import Callable, Iterator, Sequence, TypeVar
+from concurrent.futures.process import BrokenProcessPool
+from typing import Callable, Iterable, Iterator, Sized, TypeVar
 
 from .parent_watch import exit_with_parent
 
@@ -18,28 +20,84 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-def results_in_workers(fn: Callable[[Item], Result], items: Sequence[Item], workers: int,
+def results_in_workers(fn: Callable[[Item], Result], items: Iterable[Item], workers: int,
                        on_error: Callable[[Item, BaseException], Result]) -> Iterator[Result]:
     """``fn(item)`` for every item in ``workers`` processes, in the order they finish.
 
     ``fn`` must be picklable (a module-level function or a ``functools.partial`` of
-    one). An item whose worker raised or died yields ``on_error(item, error)``, so one
-    failure never ends the run."""
+    one). Items are taken from ``items`` only as workers free up, so an iterator may
+    decide late what comes next. An item whose worker raised yields
+    ``on_error(item, error)``, so one failure never ends the run. A worker that dies
+    (``os._exit``, a crash, the OOM killer) breaks the whole pool: the pool is rebuilt,
+    and the items it was running are run again one at a time, so the one that kills
+    its worker fails alone (:class:`WorkerDied`) and the others go on. Ctrl-C ends the
+    workers at once."""
     ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(workers, max(len(items), 1)), mp_context=ctx,
-                               initializer=init_worker, initargs=(os.getpid(),))
+    if isinstance(items, Sized):
+        workers = min(workers, max(len(items), 1))
+    source = iter(items)
+    suspects: deque = deque()  # items running when a worker died: each runs alone next
+    running: dict = {}  # future -> item
+    pool = None
     try:
-        futures = {pool.submit(fn, item): item for item in items}
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        while True:
+            if pool is None:
+                pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker,
+                                           initargs=(os.getpid(),))
+            if suspects:
+                if not running:
+                    item = suspects.popleft()
+                    running[pool.submit(fn, item)] = item
+            else:
+                while len(running) < workers:
+                    item = next(source, _END)
+                    if item is _END:
+                        break
+                    running[pool.submit(fn, item)] = item
+            if not running:
+                return
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            broken = []
             for fut in finished:
+                item = running.pop(fut)
                 try:
                     yield fut.result()
-                except Exception as e:  # noqa: BLE001 - a dead worker fails its item, not the run
-                    yield on_error(futures[fut], e)
+                except BrokenProcessPool:
+                    broken.append(item)
+                except Exception as e:  # noqa: BLE001 - a failed item is reported, the run goes on
+                    yield on_error(item, e)
+            if broken:  # every other running item went down with the pool
+                wait(running)
+                for fut, item in running.items():
+                    error = fut.exception()
+                    if error is None:
+                        yield fut.result()
+                    elif isinstance(error, BrokenProcessPool):
+                        broken.append(item)
+                    else:
+                        yield on_error(item, error)
+                running.clear()
+                pool.shutdown(wait=True)
+                pool = None
+                if len(broken) == 1:
+                    yield on_error(broken[0], WorkerDied("its worker process died while working on it"))
+                else:
+                    suspects.extend(broken)
+    except BaseException:  # Ctrl-C or the caller stopped: no worker may go on
+        if pool is not None:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+        raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+class WorkerDied(RuntimeError):
+    """The worker process ended while running an item (``os._exit``, a crash, a kill)."""
+
+
+_END = object()
 
 
 def init_worker(parent_pid: int | None = None) -> None:
