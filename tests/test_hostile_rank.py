@@ -335,7 +335,7 @@ def test_a_version_1_score_store_is_read_and_upgraded(tmp_path, capsys):
             db.execute("INSERT INTO scores VALUES (?, ?, 'params', ?, 0.1, NULL, 'then')",
                        (arch, setting, nb201_params(arch)))
     table = write_csv(tmp_path / "t.csv", [[A, "91"], [B, "60"]])
-    assert main(rank_args(table, store, "--proxies", "params")) == 0
+    assert main(rank_args(table, store, "--proxies", "params", "--as-written")) == 0
     assert "0 scored now, 2 already in" in capsys.readouterr().out
     with sqlite3.connect(store) as db:
         assert db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()[0] == "2"

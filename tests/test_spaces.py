@@ -55,7 +55,10 @@ def test_registry_names_and_prefixes():
 def test_rank_stores_any_form_of_a_space_architecture_under_one_string():
     from nnmass.rank.scoring import ScoreSetting, canonical_network
     arch = arch_from_op_indices((0, 2, 3, 2, 3, 1))
-    assert canonical_network("(0, 2, 3, 2, 3, 1)", "nb201") == canonical_network(f"  {arch} ", "nb201") == arch
+    assert canonical_network("(0, 2, 3, 2, 3, 1)", "nb201", canonical=False) == arch
+    assert canonical_network(f"  {arch} ", "nb201", canonical=False) == arch
+    assert canonical_network("(0, 2, 3, 2, 3, 1)", "nb201") == canonical_network(arch, "nb201") \
+        == NB201.canonical_key(NB201.parse(arch))
     # NB201's setting keeps the key older stores were written under (no task field).
     assert "task" not in ScoreSetting.for_space("nb201", "cifar100").key()
     assert ScoreSetting.for_space("nb201", "ImageNet16-120").input_shape == (3, 16, 16)

@@ -21,7 +21,7 @@ def read_model_file(path: str) -> tuple[str, dict] | None:
     from ..files.reading import read_text_file
     try:
         data = json.loads(read_text_file(path, "model file"))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None  # the spec reader says what is wrong with it
     if not isinstance(data, dict) or "model" not in data:
         return None
