@@ -7,8 +7,8 @@ what is there and scores only the rest, so no score is computed twice.
 
 Workers: ``workers=1`` scores in the calling process; more starts that many 'spawn'
 processes (as :class:`nnmass.sweep.executors.LocalExecutor` does). On a CPU each
-scores with one torch thread: the networks are small, and one process per core
-beats intra-op threads on them.
+scores with one torch thread unless ``threads`` says otherwise: the networks are
+small, and one process per core beats intra-op threads on them.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Iterator, Sequence
 
 from ..sweep.worker_pool import results_in_workers
+from ..threads import torch_threads
 from ..validate import check_int
 from .scoring import ScoreSetting, Scored, score_network
 from .store import ScoreStore
@@ -41,20 +42,13 @@ class ScoringSummary:
         return asdict(self)
 
 
-def _score(network: str, names: list[str], setting: ScoreSetting, device: str) -> Scored:
-    import torch
-
-    threads = torch.get_num_threads()
-    if not str(device).startswith("cuda"):
-        torch.set_num_threads(1)  # see the module docstring
-    try:
+def _score(network: str, names: list[str], setting: ScoreSetting, device: str, threads: int = 1) -> Scored:
+    with torch_threads(threads, device):  # see the module docstring
         return score_network(network, names, setting, device, _CACHE)
-    finally:
-        torch.set_num_threads(threads)
 
 
-def _score_unit(unit: tuple[str, list[str]], setting: ScoreSetting, device: str) -> Scored:
-    return _score(unit[0], unit[1], setting, device)
+def _score_unit(unit: tuple[str, list[str]], setting: ScoreSetting, device: str, threads: int = 1) -> Scored:
+    return _score(unit[0], unit[1], setting, device, threads)
 
 
 def _failed_unit(unit: tuple[str, list[str]], error: BaseException) -> Scored:
@@ -64,26 +58,29 @@ def _failed_unit(unit: tuple[str, list[str]], error: BaseException) -> Scored:
                   f"{type(error).__name__}: {error}")
 
 
-def _run(units: list[tuple[str, list[str]]], setting: ScoreSetting, device: str, workers: int) -> Iterator[Scored]:
+def _run(units: list[tuple[str, list[str]]], setting: ScoreSetting, device: str, workers: int,
+         threads: int) -> Iterator[Scored]:
     if workers == 1 or len(units) <= 1:
         for network, names in units:
-            yield _score(network, names, setting, device)
+            yield _score(network, names, setting, device, threads)
         return
-    yield from results_in_workers(partial(_score_unit, setting=setting, device=device), units, workers,
-                                  _failed_unit)
+    yield from results_in_workers(partial(_score_unit, setting=setting, device=device, threads=threads), units,
+                                  workers, _failed_unit)
 
 
 def score_networks(networks: Sequence[str], names: Sequence[str], setting: ScoreSetting, store: ScoreStore, *,
-                   workers: int = 1, device: str = "cpu", progress: bool = True, desc: str = "scoring"
-                   ) -> ScoringSummary:
+                   workers: int = 1, device: str = "cpu", progress: bool = True, desc: str = "scoring",
+                   threads: int = 1) -> ScoringSummary:
     """Score every network (canonical strings) with every named proxy, skipping what the
     store already holds under ``setting``.
 
     Args:
         workers: processes (1: this one).
+        threads: torch threads of each process on a CPU (see the module docstring).
         progress: a progress bar with ETA on stderr.
     """
     check_int("--workers", workers, 1)
+    check_int("--threads", threads, 1)
     start = time.perf_counter()
     key = setting.key()
     done = store.done(key)
@@ -96,7 +93,7 @@ def score_networks(networks: Sequence[str], names: Sequence[str], setting: Score
 
         with tqdm(total=len(units), desc=desc, unit="net", file=sys.stderr, disable=not progress,
                   dynamic_ncols=True) as bar:
-            for scored in _run(units, setting, device, workers):
+            for scored in _run(units, setting, device, workers, threads):
                 store.put(scored.network, key, scored.scores, scored.seconds, scored.error)
                 if scored.error:
                     failed += 1
