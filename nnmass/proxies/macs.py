@@ -30,7 +30,7 @@ class FlopCount(TorchDispatchMode):
 
 
 @register_proxy("macs", needs_data=False, needs_labels=False, needs_backward=False,
-                samples="one sample's shape (zeros)")
+                samples="one sample's shape (zeros)", needs_weights=False)
 def macs(model: nn.Module, batch: ProxyBatch) -> float:
     """Multiply-accumulates of one forward pass of one sample.
 
