@@ -283,13 +283,18 @@ def test_one_logit_makes_the_loss_based_proxies_undefined(capsys, models):
     assert out["num_classes"] == 1
     assert {n for n, v in out["scores"].items() if v is None} == set(LOSS_BASED) == set(out["undefined"])
     assert out["scores"]["params"] == sum(p.numel() for p in model.parameters())
+    own = proxies.score_all(model, proxies.gaussian_batch((3, 8, 8), batch_size=4, num_classes=1, seed=0))
+    assert {n for n, v in own.items() if math.isnan(v)} == set(LOSS_BASED)  # each function agrees with fused
 
 
 def test_a_model_without_parameters_has_params_0_and_the_rest_undefined(capsys, models):
-    path, _ = models
+    path, namespace = models
     out = scores_of(capsys, f"{path}:no_params", "--batch", "4")
     assert out["scores"]["params"] == 0 and out["scores"]["macs"] == 0  # no conv, no matrix product
     assert set(out["undefined"]) == set(proxies.names()) - {"params", "macs", "nn_mass"}
+    own = proxies.score_all(namespace["no_params"](), proxies.gaussian_batch((3, 8, 8), batch_size=4,
+                                                                            num_classes=12, seed=0))
+    assert {n for n, v in own.items() if math.isnan(v)} == set(out["undefined"])
 
 
 def test_a_model_returning_a_scalar_is_one_line(capsys, models):
