@@ -72,10 +72,10 @@ def _network(args):
 def _refuse_small_batch(names: list[str], batch: int) -> None:
     """One line when the batch is smaller than a named proxy needs (the registry's ``min_batch``)."""
     from ..errors import UsageError
-    from ..proxies import PROXIES
+    from ..proxies.registry import PROXIES, min_batch
     small = [n for n in names if PROXIES[n].min_batch > batch]
     if small:
-        least = max(PROXIES[n].min_batch for n in small)
+        least = min_batch(small)
         raise UsageError(f"--batch {batch} is too small for {', '.join(small)}: they compare samples and need at "
                          f"least {least}; give --batch {least} or more, or leave them out")
 
