@@ -56,7 +56,7 @@ def test_text_output_names_the_settings(capsys):
 
 @pytest.mark.parametrize("argv, match", [
     (["dense-mlp", "--proxies", "snip,nope"], "unknown proxy 'nope'"),
-    (["dense-mlp", "--batch", "1"], "zico splits the batch in two halves"),
+    (["dense-mlp", "--batch", "1"], "--batch 1 is too small for jacob_cov, nwot, zico: they compare samples"),
     (["nb201:|conv~0|"], "bad NB201 arch"),
     ([f"nb201:{ARCH}", "--input-shape", "1,3,2,2", "--proxies", "snip"], "cannot score nb201:"),
     (["dense-mlp", "--inputs", "nowhere"], "unknown dataset 'nowhere'"),

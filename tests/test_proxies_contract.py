@@ -208,21 +208,25 @@ def test_run_proxies_times_each_and_score_all_gives_the_values():
     assert proxies.score_all(model, batch, ["params", "synflow", "zen"]) == run.scores
 
 
-class WithFeatures(nn.Module):
-    """Returns (features, logits), as NAS-Bench-201's reference network does."""
+class WithExtras(nn.Module):
+    """Returns the logits with an extra tensor: first in a tuple (googlenet's and
+    inception_v3's train-mode outputs put auxiliary heads after the main one), or in a
+    dict under ``key``."""
 
-    def __init__(self, inner):
+    def __init__(self, inner, key=None):
         super().__init__()
-        self.inner = inner
+        self.inner, self.key = inner, key
 
     def forward(self, x):
-        return x.flatten(1), self.inner(x)
+        logits, extra = self.inner(x), x.flatten(1)
+        return (logits, extra) if self.key is None else {"features": extra, self.key: logits}
 
 
-def test_a_tuple_output_is_read_as_its_last_item():
+@pytest.mark.parametrize("key", [None, "logits", "out"])
+def test_the_logits_are_a_tuples_first_tensor_or_a_dicts_logits_or_out_entry(key):
     model, batch = tiny201(), batch201()
     for name in ("synflow", "snip", "jacob_cov"):
-        assert proxies.get(name).function(WithFeatures(model), batch) == proxies.get(name).function(model, batch)
+        assert proxies.get(name).function(WithExtras(model, key), batch) == proxies.get(name).function(model, batch)
 
 
 def test_batches_are_checked_and_gaussian_batches_are_seeded():
@@ -236,8 +240,7 @@ def test_batches_are_checked_and_gaussian_batches_are_seeded():
     assert torch.equal(a.inputs, b.inputs) and torch.equal(a.targets, b.targets) and a.seed == 7
     assert not torch.equal(a.inputs, c.inputs[:8])
     assert a.sample_shape == (3, 32, 32) and a.size == 8 and 0 <= int(a.targets.min()) <= int(a.targets.max()) < 10
-    with pytest.raises(UsageError, match="zico needs at least 2 samples"):
-        proxies.zico(tiny201(), batch201(n=1))
+    assert proxies.get("zico").min_batch == 2 and math.isnan(proxies.zico(tiny201(), batch201(n=1)))  # no halves
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -30,6 +30,9 @@ def int_at_least(minimum: int, maximum: int | None = None):
 
 seed_type = int_at_least(0, MAX_SEED)
 
+#: ``--threads``: torch threads per process, at most as many as workers may be (4 per core).
+threads_type = int_at_least(1, max_workers())
+
 
 def workers_type(text: str) -> int:
     """An argparse ``type`` for ``--workers``: 1 up to a few per core of this machine."""

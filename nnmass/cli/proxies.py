@@ -4,11 +4,11 @@ Scores a network at initialization with the zero-cost proxies of nnmass.proxies 
 macs nn_mass synflow snip grad_norm grasp fisher jacob_cov nwot zen zico meco), on a
 batch of Gaussian inputs with random labels or of a dataset's training examples. Shared
 passes are fused; the values equal each proxy's own function. A proxy undefined on the
-network is nan (null in --json).
+network is nan (null in --json). Torch runs one thread on a CPU unless --threads says otherwise.
 """
 from __future__ import annotations
 
-from .common import add_device_arg, format_table, int_at_least, print_json, seed_type
+from .common import add_device_arg, format_table, int_at_least, print_json, seed_type, threads_type
 
 
 HELP = "training-free (zero-cost) proxies of a network at init"
@@ -23,7 +23,8 @@ def add_arguments(p) -> None:
     p.add_argument("--proxies", default="all", metavar="LIST|all",
                    help="comma-separated proxy names, or all (default)")
     p.add_argument("--batch", type=int_at_least(1, 65536), default=64, metavar="N",
-                   help="samples in the batch (default 64, NASLib's; zico needs >= 2)")
+                   help="samples in the batch (default 64, NASLib's; jacob_cov, nwot and zico need >= 2; "
+                        "at most 2^26 numbers in all)")
     p.add_argument("--seed", type=seed_type, default=0, metavar="S",
                    help="seeds the weight init, the batch and each proxy's own draws (default 0)")
     p.add_argument("--inputs", default="gaussian", metavar="gaussian|DATASET",
@@ -34,6 +35,8 @@ def add_arguments(p) -> None:
                    help="input shape (the batch entry is ignored; default: the model's own, e.g. "
                         "1,3,32,32 for nb201:, or the dataset's)")
     add_device_arg(p)
+    p.add_argument("--threads", type=threads_type, default=1, metavar="N",
+                   help="torch threads on a CPU (default 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -66,20 +69,25 @@ def _network(args):
     return model.to(args.device), tuple(shape[1:]), data
 
 
-def run(args) -> int:
+def _refuse_small_batch(names: list[str], batch: int) -> None:
+    """One line when the batch is smaller than a named proxy needs (the registry's ``min_batch``)."""
     from ..errors import UsageError
-    from ..rank.names import parse_proxy_names
-    names = parse_proxy_names(args.proxies, "--proxies")
-    if "zico" in names and args.batch < 2:
-        raise UsageError("zico splits the batch in two halves: give --batch 2 or more, or leave zico out")
+    from ..proxies.registry import PROXIES, min_batch
+    small = [n for n in names if PROXIES[n].min_batch > batch]
+    if small:
+        least = min_batch(small)
+        raise UsageError(f"--batch {batch} is too small for {', '.join(small)}: they compare samples and need at "
+                         f"least {least}; give --batch {least} or more, or leave them out")
 
+
+def _score(args, names, model, sample_shape, data):
+    """The batch and the fused scores; a failure of the model itself is one line."""
+    from ..errors import UsageError
     from ..proxies import gaussian_batch
     from ..proxies.data_batch import data_batch
     from ..proxies.fused import score_fused
-    from ..rank.report import jsonable
     from ..rank.scoring import logits_width
 
-    model, sample_shape, data = _network(args)
     try:
         classes = logits_width(model, sample_shape, args.device)
         if data is None:
@@ -90,12 +98,26 @@ def run(args) -> int:
                 raise UsageError(f"{data.name} has {data.num_classes} classes but {args.model} returns "
                                  f"{classes} logits (set num_classes)")
             batch = data_batch(data, args.batch, seed=args.seed, sample_shape=sample_shape)
-        run = score_fused(model, batch, names)
+        return batch, score_fused(model, batch, names)
     except UsageError:
         raise
     except Exception as e:  # the model itself failed on this input
         raise UsageError(f"cannot score {args.model} on inputs of shape {','.join(map(str, sample_shape))}: "
                          f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+
+
+def run(args) -> int:
+    from ..rank.names import parse_proxy_names
+    from ..rank.report import jsonable
+    from ..threads import torch_threads
+    from ..validate import check_input_elements
+
+    names = parse_proxy_names(args.proxies, "--proxies")
+    _refuse_small_batch(names, args.batch)
+    with torch_threads(args.threads, args.device):
+        model, sample_shape, data = _network(args)
+        check_input_elements("--batch", (args.batch, *sample_shape))
+        batch, run = _score(args, names, model, sample_shape, data)
     settings = {"model": args.model, "proxies": list(names), "batch": args.batch, "seed": args.seed,
                 "inputs": args.inputs, "input_shape": list(sample_shape), "num_classes": batch.num_classes,
                 "device": str(args.device)}

@@ -10,7 +10,7 @@ architectures where the proxy is defined (n).
 from __future__ import annotations
 
 from ..validate import MAX_BOOTSTRAP
-from .common import add_device_arg, format_table, int_at_least, print_json, seed_type, workers_type
+from .common import add_device_arg, format_table, int_at_least, print_json, seed_type, threads_type, workers_type
 
 DEFAULT_STORE = "nnmass-runs/rank/scores.sqlite"
 SPACE_CHOICES = ("nb201", "nb101", "nb301", "darts", "tnb-micro", "tnb-macro", "model")  # rank.scoring.space_choices
@@ -49,7 +49,9 @@ def add_arguments(p) -> None:
                    help="N(0,1) inputs with random labels (default), or a dataset's training examples")
     p.add_argument("--data-root", default=None, metavar="DIR", help="folder of an on-disk dataset")
     p.add_argument("--workers", type=workers_type, default=1, metavar="N",
-                   help="parallel processes, one torch thread each, at most 4 per core (default 1)")
+                   help="parallel processes, each with --threads torch threads, at most 4 per core (default 1)")
+    p.add_argument("--threads", type=threads_type, default=1, metavar="N",
+                   help="torch threads per scoring process on a CPU (default 1)")
     p.add_argument("--store", default=DEFAULT_STORE, metavar="DB",
                    help=f"score store, created if missing (default {DEFAULT_STORE})")
     add_device_arg(p)
@@ -140,7 +142,8 @@ def run(args) -> int:
                   f"where a number belongs), e.g. {altered[0][1]} of {shown(altered[0][0])}; they are scored "
                   "again", file=sys.stderr)
         result = rank_networks(table, names, setting, store, workers=args.workers, device=args.device,
-                               progress=args.progress, n_boot=args.bootstrap, seed=args.seed)
+                               progress=args.progress, n_boot=args.bootstrap, seed=args.seed,
+                               threads=args.threads)
     summary = result.summary
     failed = len(result.errors)
     if failed == len(set(table.networks)):

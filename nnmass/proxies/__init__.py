@@ -25,7 +25,9 @@ the reference implementation it follows):
 - Proxies run the model in train mode (BatchNorm uses batch statistics), as the
   reference implementations score freshly built networks; ``macs``, ``synflow`` and
   ``nn_mass``'s trace use eval mode (see their docstrings).
-- The model returns logits, or a tuple whose last item is the logits.
+- The model returns logits ``[N, classes]``: a tensor, a tuple or list whose first
+  tensor they are (googlenet's and inception_v3's main head; their auxiliary heads
+  follow it), or a dict with a ``logits`` (else ``out``) tensor.
 - Per-weight sums (synflow, snip, grad_norm, grasp, fisher, zico) run over the weights
   of conv (1-D/2-D/3-D) and linear layers, biases and norm layers excluded, as in
   zero-cost-nas and NASLib.
@@ -38,8 +40,12 @@ the reference implementation it follows):
 Undefined values: a proxy whose value is not finite or not defined (the log of zero,
 a singular kernel, a correlation of a constant row, NN-Mass of a network with an
 unclassified merge) returns ``float('nan')``, never a sentinel such as NASLib's
-``-1e8``; :class:`ProxyRun` lists those names in ``undefined``. Bad input (an unknown
-name, a batch too small for ``zico``) raises ``nnmass.errors.UsageError``.
+``-1e8`` or a constant; :class:`ProxyRun` lists those names in ``undefined``. So do
+a batch smaller than a proxy's ``min_batch`` (jacob_cov, nwot and zico compare
+samples: 2), a network without parameters (all but params, macs and nn_mass), and
+one logit (the cross-entropy is 0 whatever the weights: snip, grad_norm, grasp,
+fisher, zico). Bad input (an unknown name, a model that returns no logits) raises
+``nnmass.errors.UsageError``.
 """
 from .batch import ProxyBatch, gaussian_batch
 from .registry import PROXIES, Proxy, ProxyRun, get, names, parse_names, register_proxy, run_proxies, score_all

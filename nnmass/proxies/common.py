@@ -60,19 +60,47 @@ def saliency_sum(weights: list[torch.Tensor], grads) -> float:
         return finite_or_nan(sum((w * g).abs().sum() for w, g in zip(weights, grads) if g is not None))
 
 
+class UndefinedScore(Exception):
+    """Raised inside a proxy where its value has no meaning on this network (e.g. the
+    cross-entropy of one logit is constant); the registry turns it into nan."""
+
+
+#: The dict entries read as logits, in this order.
+LOGITS_KEYS = ("logits", "out")
+
+
 def logits_of(output) -> torch.Tensor:
-    """The logits of a forward pass: the output itself, or the last item of a tuple/list
-    (NAS-Bench-201's reference network returns ``(features, logits)``)."""
-    if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, (tuple, list)) and output and isinstance(output[-1], torch.Tensor):
-        return output[-1]
-    raise UsageError(f"the model must return a logits tensor (or a tuple ending with one), got {type(output).__name__}")
+    """The logits of a forward pass: the output itself, the first tensor of a tuple or
+    list (torchvision's googlenet and inception_v3 return ``(logits, aux...)`` in train
+    mode: the main head), or the ``logits`` (else ``out``) entry of a dict. They must
+    be ``[N, classes, ...]``."""
+    found = output
+    if isinstance(output, (tuple, list)):
+        found = next((o for o in output if isinstance(o, torch.Tensor)), None)
+    elif isinstance(output, dict):
+        found = next((output[k] for k in LOGITS_KEYS if isinstance(output.get(k), torch.Tensor)), None)
+    if not isinstance(found, torch.Tensor):
+        raise UsageError("the model must return logits: a tensor, a tuple or list whose first tensor they are, "
+                         f"or a dict with a 'logits' or 'out' tensor; got {type(output).__name__}")
+    if found.dim() < 2:
+        raise UsageError(f"the model must return logits [N, classes], got a tensor of shape {tuple(found.shape)}")
+    return found
 
 
 def loss_of(output, targets: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy, the loss the reference implementations use."""
-    return F.cross_entropy(logits_of(output), targets)
+    """Mean cross-entropy, the loss the reference implementations use; undefined on a
+    network with one logit, whose cross-entropy is 0 whatever the weights."""
+    logits = logits_of(output)
+    if logits.shape[1] == 1:
+        raise UndefinedScore("one logit: the cross-entropy is constant")
+    return F.cross_entropy(logits, targets)
+
+
+def needs_weights(weights: list) -> list:
+    """``weights``, or :class:`UndefinedScore` when there are none to score."""
+    if not weights:
+        raise UndefinedScore("no conv or linear weights")
+    return weights
 
 
 def scored_layers(model: nn.Module) -> list[nn.Module]:
@@ -143,7 +171,7 @@ def weight_gradients(model: nn.Module, batch: ProxyBatch) -> tuple[list[torch.Te
     cross-entropy, in train mode; an unused weight's gradient is ``None``."""
     x, y = batch_on(model, batch)
     tensors = stand_ins(model)
-    weights = [tensors[name] for name in weight_names(model)]
+    weights = needs_weights([tensors[name] for name in weight_names(model)])
     with run_on(model, tensors, seed=batch.seed) as forward:
         return weights, torch.autograd.grad(loss_of(forward(x), y), weights, allow_unused=True)
 

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from .batch import ProxyBatch
-from .common import batch_on, finite_or_nan, hooked, loss_of, run_on, scored_layers, stand_ins
+from .common import batch_on, finite_or_nan, hooked, loss_of, needs_weights, run_on, scored_layers, stand_ins
 from .registry import register_proxy
 
 
@@ -39,7 +39,8 @@ def fisher(model: nn.Module, batch: ProxyBatch) -> float:
     """
     x, y = batch_on(model, batch)
     kept = LayerOutputs()
-    with run_on(model, stand_ins(model), seed=batch.seed) as forward, hooked(scored_layers(model), kept.keep):
+    layers = needs_weights(scored_layers(model))
+    with run_on(model, stand_ins(model), seed=batch.seed) as forward, hooked(layers, kept.keep):
         loss = loss_of(forward(x), y)
         grads = torch.autograd.grad(loss, kept.outputs, allow_unused=True) if kept.outputs else []
     return kept.fisher(grads)

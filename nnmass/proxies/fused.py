@@ -26,6 +26,7 @@ evenly among them, so ``sum(run.seconds.values())`` is the wall time of the netw
 """
 from __future__ import annotations
 
+import math
 import time
 from contextlib import ExitStack, contextmanager
 from typing import Iterable
@@ -34,8 +35,8 @@ import torch
 from torch import nn
 
 from .batch import ProxyBatch
-from .common import (batch_on, hooked, logits_of, loss_of, run_on, saliency_sum, scored_layers, stand_ins,
-                     weight_names)
+from .common import (UndefinedScore, batch_on, hooked, logits_of, loss_of, run_on, saliency_sum, scored_layers,
+                     stand_ins, weight_names)
 from .fisher import LayerOutputs
 from .grad_norm import grad_norm_from_gradients
 from .grasp import grasp_from_gradient
@@ -79,15 +80,23 @@ def _data_pass(model: nn.Module, batch: ProxyBatch, wanted: list[str], clock: _C
         hooks.append((list(model.modules()), smallest.record, False))
     backward = [n for n in _LOSS_GRADIENTS if n in wanted]
     scores: dict[str, float] = {}
+    if backward and not weights:  # nothing to score: undefined, as in each proxy's function
+        scores.update((n, math.nan) for n in backward)
+        backward = []
     clock.charge([])  # the stand-ins and hooks above are charged to no one (microseconds)
     with run_on(model, tensors, seed=batch.seed) as forward:
         with _hooks(hooks):
             output = forward(x) if (backward or "jacob_cov" in wanted) else _no_grad(forward, x)
         clock.charge(wanted)
         if backward:
+            try:
+                loss = loss_of(output, y)
+            except UndefinedScore:  # one logit
+                scores.update((n, math.nan) for n in backward)
+                backward = []
+        if backward:
             targets = weights + kept.outputs
-            grads = torch.autograd.grad(loss_of(output, y), targets, allow_unused=True,
-                                        retain_graph="jacob_cov" in wanted)
+            grads = torch.autograd.grad(loss, targets, allow_unused=True, retain_graph="jacob_cov" in wanted)
             weight_grads, output_grads = grads[:len(weights)], grads[len(weights):]
             clock.charge(backward)
         if "jacob_cov" in wanted:
@@ -95,16 +104,16 @@ def _data_pass(model: nn.Module, batch: ProxyBatch, wanted: list[str], clock: _C
             scores["jacob_cov"] = correlation_score(jac.reshape(len(x), -1))
             clock.charge(["jacob_cov"])
         del output  # frees the graph before grasp builds its own
-        if "snip" in wanted:
+        if "snip" in backward:
             scores["snip"] = saliency_sum(weights, weight_grads)
             clock.charge(["snip"])
-        if "grad_norm" in wanted:
+        if "grad_norm" in backward:
             scores["grad_norm"] = grad_norm_from_gradients(weight_grads)
             clock.charge(["grad_norm"])
-        if "fisher" in wanted:
+        if "fisher" in backward:
             scores["fisher"] = kept.fisher(output_grads)
             clock.charge(["fisher"])
-        if "grasp" in wanted:
+        if "grasp" in backward:
             xg = x.detach() if "jacob_cov" in wanted else x
             scores["grasp"] = grasp_from_gradient(forward, xg, y, weights, weight_grads)
             clock.charge(["grasp"])
@@ -135,12 +144,13 @@ def score_fused(model: nn.Module, batch: ProxyBatch, names: str | Iterable[str] 
     docstring); the values equal those of :func:`nnmass.proxies.run_proxies`."""
     wanted = parse_names(names)
     clock = _Clock(wanted)
-    shared = [n for n in wanted if n in DATA_PASS]
-    scores: dict[str, float] = {}
+    scores = {n: math.nan for n in wanted if PROXIES[n].undefined_on(model, batch)}
+    shared = [n for n in wanted if n in DATA_PASS and n not in scores]
     for name in wanted:
+        if name in scores:  # undefined here, or served by the data pass already
+            continue
         if name in shared:
-            if name not in scores:
-                scores.update(_data_pass(model, batch, shared, clock))
+            scores.update(_data_pass(model, batch, shared, clock))
         else:
             clock.charge([])
             scores[name] = float(PROXIES[name].function(model, batch))

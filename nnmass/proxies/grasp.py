@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from .batch import ProxyBatch
-from .common import batch_on, finite_or_nan, loss_of, run_on, stand_ins, weight_names
+from .common import batch_on, finite_or_nan, loss_of, needs_weights, run_on, stand_ins, weight_names
 from .registry import register_proxy
 
 
@@ -32,7 +32,7 @@ def grasp(model: nn.Module, batch: ProxyBatch) -> float:
     """
     x, y = batch_on(model, batch)
     tensors = stand_ins(model)
-    weights = [tensors[name] for name in weight_names(model)]
+    weights = needs_weights([tensors[name] for name in weight_names(model)])
     with run_on(model, tensors, seed=batch.seed) as forward:
         grad = torch.autograd.grad(loss_of(forward(x), y), weights, allow_unused=True)
         return grasp_from_gradient(forward, x, y, weights, grad)

@@ -28,7 +28,7 @@ def correlation_score(jacobians: torch.Tensor) -> float:
 
 
 @register_proxy("jacob_cov", needs_data=True, needs_labels=False, needs_backward=True,
-                samples="the whole batch")
+                samples="the whole batch", min_batch=2)
 def jacob_cov(model: nn.Module, batch: ProxyBatch) -> float:
     """Jacobian covariance (Mellor, Turner, Storkey, Crowley, "Neural architecture
     search without training", arXiv v1, 2020; the score of zero-cost-nas and NASLib's
@@ -41,9 +41,10 @@ def jacob_cov(model: nn.Module, batch: ProxyBatch) -> float:
     Convention of the references: the Jacobian is the gradient of the summed logits
     (``y.backward(ones)``), BatchNorm kept in train mode, so batch statistics couple
     the samples. Eigenvalues in float64 (``eigvalsh``: ``C`` is symmetric). nan where a
-    row is constant (its correlation is undefined).
+    row is constant (its correlation is undefined) and for one sample (the 1 x 1
+    correlation is 1 whatever the network).
 
-    Needs data, no labels, one backward pass to the input, the whole batch.
+    Needs data, no labels, one backward pass to the input, the whole batch (>= 2 samples).
     """
     x, _ = batch_on(model, batch)
     x = x.clone().requires_grad_(True)

@@ -11,6 +11,9 @@ from .common import batch_on, run_on, stand_ins
 from .registry import register_proxy
 
 
+_SAMPLES = 2  # counted together; every counted op is linear in the batch
+
+
 class FlopCount(TorchDispatchMode):
     """Sums torch's FLOP formulas (``torch.utils.flop_counter.flop_registry``: conv,
     mm/addmm/bmm, attention) over the ops it sees; ``FlopCounterMode``'s total
@@ -30,21 +33,22 @@ class FlopCount(TorchDispatchMode):
 
 
 @register_proxy("macs", needs_data=False, needs_labels=False, needs_backward=False,
-                samples="one sample's shape (zeros)")
+                samples="one sample's shape (zeros)", needs_weights=False)
 def macs(model: nn.Module, batch: ProxyBatch) -> float:
     """Multiply-accumulates of one forward pass of one sample.
 
-    ``FlopCounterMode`` total / 2 on a batch of one: every convolution and matrix
+    ``FlopCounterMode`` total / 2 per sample: every convolution and matrix
     product (linear layers, attention) counts ``M*K*N`` MACs; elementwise ops,
     normalisation and pooling count nothing. The FLOPs baseline of the zero-cost
     studies (Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS", ICLR 2021;
     NASLib's ``flops``, which reports FLOPs in millions).
 
-    Needs no data, labels or backward pass: one all-zero sample of the batch's shape,
-    eval mode (a batch of one must pass BatchNorm), no gradients.
+    Needs no data, labels or backward pass: two all-zero samples of the batch's shape
+    (the count is per sample; BatchNorm without running statistics refuses one
+    sample of a vector), eval mode, no gradients.
     """
     x, _ = batch_on(model, batch)
     counter = FlopCount()
     with run_on(model, stand_ins(model), train=False, seed=batch.seed) as forward, torch.no_grad(), counter:
-        forward(torch.zeros_like(x[:1]))
-    return float(counter.flops // 2)
+        forward(torch.zeros((_SAMPLES, *x.shape[1:]), dtype=x.dtype, device=x.device))
+    return float(counter.flops // (2 * _SAMPLES))

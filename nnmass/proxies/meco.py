@@ -33,11 +33,14 @@ def meco(model: nn.Module, batch: ProxyBatch) -> float:
 
     ``f(X)`` is a module's output for one input ``X``, as a ``C x (H W)`` matrix, and
     ``P`` its Pearson correlation matrix across channels. Convention of the official
-    code (HamsterMimi/MeCo, ``foresight/pruners/measures/meco.py``): one forward pass
-    of the batch in train mode, and each module's output for the first sample is
-    scored; the other samples enter only through BatchNorm's batch statistics (with
-    a batch of one this is the paper's single-input score, and BatchNorm on a 1 x 1
-    feature map needs a second sample anyway). Every module is hooked (containers and
+    code's NAS-Bench-201 scorer (HamsterMimi/MeCo, ``correlation/NAS_Bench_201.py``,
+    ``get_score``, whose batch defaults to 1): one forward pass of the batch in train
+    mode, and each module's output for the first sample is scored; the other samples
+    enter only through BatchNorm's batch statistics. With a batch of one this is the
+    paper's single-input score; ``nnmass rank`` and the NB201 study run it at their
+    batch of 16 (BatchNorm on a 1 x 1 feature map needs a second sample anyway). The
+    repository's ``foresight/pruners/measures/meco.py`` differs: it scores one random
+    1 x 3 x 64 x 64 input of its own. Every module is hooked (containers and
     the network itself included, so a container's output counts again), undefined
     correlation entries are set to 0 and non-finite results dropped; outputs with
     fewer than 2 channels or 2 positions (flattened vectors, logits) add 0.

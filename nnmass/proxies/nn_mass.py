@@ -12,7 +12,7 @@ from .registry import register_proxy
 
 
 @register_proxy("nn_mass", needs_data=False, needs_labels=False, needs_backward=False,
-                samples="one sample's shape (traced)")
+                samples="one sample's shape (traced)", needs_weights=False)
 def nn_mass(model: nn.Module, batch: ProxyBatch) -> float:
     """NN-Mass (Bhardwaj, Li, Marculescu, "How does topology influence gradient
     propagation and model performance of deep networks with DenseNet-type skip

@@ -9,13 +9,20 @@ from .common import batch_on, finite_or_nan, hooked, run_on, stand_ins
 from .registry import register_proxy
 
 
+#: The activation modules whose input signs are the codes: torch's ReLU family (and
+#: subclasses), each gated at 0. Read by type, not by class name, so a wrapper such as
+#: NB201's ``ReLUConvBN`` or a ``ConvReLU2d`` block is not read as a ReLU (its inner
+#: ``nn.ReLU`` is); functional ``F.relu`` calls are not seen.
+RELU_TYPES = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.RReLU)
+
+
 def relu_modules(model: nn.Module) -> list[nn.Module]:
-    """Modules whose class name contains ``ReLU`` (ReLU, ReLU6, LeakyReLU, ...), the rule
-    of the references; functional ``F.relu`` calls are not seen."""
-    return [m for m in model.modules() if "ReLU" in type(m).__name__]
+    """The modules of :data:`RELU_TYPES`, in module order."""
+    return [m for m in model.modules() if isinstance(m, RELU_TYPES)]
 
 
-@register_proxy("nwot", needs_data=True, needs_labels=False, needs_backward=False, samples="the whole batch")
+@register_proxy("nwot", needs_data=True, needs_labels=False, needs_backward=False, samples="the whole batch",
+                min_batch=2)
 def nwot(model: nn.Module, batch: ProxyBatch) -> float:
     """NASWOT score (Mellor, Turner, Storkey, Crowley, "Neural architecture search
     without training", ICML 2021)::
@@ -26,10 +33,13 @@ def nwot(model: nn.Module, batch: ProxyBatch) -> float:
 
     Convention of BayesWatch/nas-without-training (v2) and NASLib's ``nwot``: one
     forward pass of the whole batch in train mode, every call of a ReLU module adds
-    its codes, the score is ``slogdet``'s log-absolute-determinant (float64). nan when
-    ``K`` is singular (e.g. two identical samples).
+    its codes, the score is ``slogdet``'s log-absolute-determinant (float64). The
+    ReLUs are read by type (:data:`RELU_TYPES`: ``nn.ReLU``, ``ReLU6``, ``LeakyReLU``,
+    ``RReLU``), so NB201's ``ReLUConvBN`` counts once, through its ``nn.ReLU``. nan
+    when ``K`` is singular (e.g. two identical samples) and for one sample (``K`` is
+    then the number of ReLU units, whatever the network).
 
-    Needs data, no labels, no backward pass, the whole batch (64 in NASLib).
+    Needs data, no labels, no backward pass, the whole batch (>= 2 samples; 64 in NASLib).
     """
     x, _ = batch_on(model, batch)
     kernel = CodeKernel(len(x), x.device)

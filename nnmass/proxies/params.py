@@ -7,7 +7,8 @@ from .batch import ProxyBatch
 from .registry import register_proxy
 
 
-@register_proxy("params", needs_data=False, needs_labels=False, needs_backward=False, samples="none")
+@register_proxy("params", needs_data=False, needs_labels=False, needs_backward=False, samples="none",
+                needs_weights=False)
 def params(model: nn.Module, batch: ProxyBatch) -> float:
     """The number of parameters, ``sum(p.numel())`` (a tied tensor counts once).
 

@@ -2,6 +2,7 @@
 modules are imported (``nnmass.proxies`` imports them all)."""
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from torch import nn
 
 from ..errors import UsageError
 from .batch import ProxyBatch
+from .common import UndefinedScore
 
 ProxyFn = Callable[[nn.Module, ProxyBatch], float]
 
@@ -26,6 +28,9 @@ class Proxy:
         needs_labels: reads ``batch.targets``.
         needs_backward: runs a backward pass.
         samples: which samples it uses, in words.
+        min_batch: the fewest samples it is defined on (smaller batches give nan;
+            ``nnmass proxies`` refuses them).
+        needs_weights: scores the network's parameters; nan on a network without any.
     """
 
     name: str
@@ -34,6 +39,13 @@ class Proxy:
     needs_labels: bool
     needs_backward: bool
     samples: str
+    min_batch: int = 1
+    needs_weights: bool = True
+
+    def undefined_on(self, model: nn.Module, batch: ProxyBatch) -> bool:
+        """True where the score has no meaning before anything runs: a batch under
+        ``min_batch``, or a network without parameters for a proxy that scores them."""
+        return batch.size < self.min_batch or (self.needs_weights and next(model.parameters(), None) is None)
 
 
 #: name -> record, in registration order.
@@ -41,14 +53,34 @@ PROXIES: dict[str, Proxy] = {}
 
 
 def register_proxy(name: str, *, needs_data: bool, needs_labels: bool, needs_backward: bool,
-                   samples: str) -> Callable[[ProxyFn], ProxyFn]:
-    """Decorator: register ``function`` under ``name``; a name is registered once only."""
+                   samples: str, min_batch: int = 1, needs_weights: bool = True) -> Callable[[ProxyFn], ProxyFn]:
+    """Decorator: register ``function`` under ``name``; a name is registered once only.
+
+    The registered (and returned) function gives nan where the proxy is undefined:
+    :meth:`Proxy.undefined_on` before it runs, or an :class:`UndefinedScore` raised
+    while it runs."""
     def add(function: ProxyFn) -> ProxyFn:
         if name in PROXIES:
             raise ValueError(f"a proxy is already registered under the name {name!r}")
-        PROXIES[name] = Proxy(name, function, needs_data, needs_labels, needs_backward, samples)
-        return function
+
+        @functools.wraps(function)
+        def scored(model: nn.Module, batch: ProxyBatch) -> float:
+            if PROXIES[name].undefined_on(model, batch):
+                return math.nan
+            try:
+                return function(model, batch)
+            except UndefinedScore:
+                return math.nan
+
+        PROXIES[name] = Proxy(name, scored, needs_data, needs_labels, needs_backward, samples, min_batch,
+                              needs_weights)
+        return scored
     return add
+
+
+def min_batch(names: Iterable[str]) -> int:
+    """The fewest samples every named proxy is defined on."""
+    return max((PROXIES[n].min_batch for n in names), default=1)
 
 
 def names() -> list[str]:

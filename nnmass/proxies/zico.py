@@ -6,9 +6,8 @@ import math
 import torch
 from torch import nn
 
-from ..errors import UsageError
 from .batch import ProxyBatch
-from .common import batch_on, finite_or_nan, loss_of, run_on, stand_ins, weight_names
+from .common import batch_on, finite_or_nan, loss_of, needs_weights, run_on, stand_ins, weight_names
 from .registry import register_proxy
 
 #: The official code scores two mini-batches (``--maxbatch 2``); here, two halves of one.
@@ -34,7 +33,7 @@ def zico_from_gradients(per_split: list[list[torch.Tensor | None]]) -> float:
 
 
 @register_proxy("zico", needs_data=True, needs_labels=True, needs_backward=True,
-                samples="the whole batch, in 2 halves (>= 2 samples)")
+                samples="the whole batch, in 2 halves (>= 2 samples)", min_batch=SPLITS)
 def zico(model: nn.Module, batch: ProxyBatch) -> float:
     """ZiCo (Li, Yang, Bhardwaj, Marculescu, "ZiCo: Zero-shot NAS via inverse
     Coefficient of Variation on Gradients", ICLR 2023)::
@@ -46,15 +45,14 @@ def zico(model: nn.Module, batch: ProxyBatch) -> float:
     over two mini-batches (here the two halves of the batch, each its own forward
     and backward pass in train mode), the std is the population std, weights whose
     gradient does not vary are left out and a layer with nothing left is skipped.
-    Where every layer is skipped the value is nan (the official code returns 0).
+    Where every layer is skipped the value is nan (the official code returns 0), and
+    so is a batch of one sample (there are no two halves).
 
     Needs data and labels, two backward passes, the whole batch (at least 2 samples).
     """
-    if batch.size < SPLITS:
-        raise UsageError(f"zico needs at least {SPLITS} samples (it splits the batch), got {batch.size}")
     x, y = batch_on(model, batch)
     tensors = stand_ins(model)
-    weights = [tensors[name] for name in weight_names(model)]
+    weights = needs_weights([tensors[name] for name in weight_names(model)])
     per_split = []
     with run_on(model, tensors, seed=batch.seed) as forward:
         for xs, ys in zip(x.tensor_split(SPLITS), y.tensor_split(SPLITS)):

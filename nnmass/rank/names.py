@@ -57,3 +57,8 @@ def parse_proxy_names(spec: str | Iterable[str], what: str = "proxies") -> tuple
     if not out:
         raise UsageError(f"{what}: no proxy named; valid: {', '.join(PROXY_NAMES)} (or all)")
     return tuple(out)
+
+
+MIN_BATCH = {"jacob_cov": 2, "nwot": 2, "zico": 2}
+"""The proxies that compare samples, and the fewest they need (every other needs 1):
+the registry's ``Proxy.min_batch``, torch-free for grid checks (a test checks they agree)."""

@@ -53,16 +53,17 @@ def stored_arrays(store: ScoreStore, setting: ScoreSetting, networks: list[str],
 
 def rank_networks(table: RankTable, names: list[str], setting: ScoreSetting, store: ScoreStore, *, workers: int = 1,
          device: str = "cpu", progress: bool = True, n_boot: int = 1000, seed: int = 0,
-         desc: str = "scoring") -> RankResult:
+         desc: str = "scoring", threads: int = 1) -> RankResult:
     """Score every network of ``table`` with every proxy in ``names`` (plus #params, for
     the partial correlations), then rank.
 
     Args:
         seed: the bootstrap generator's seed (the scores use ``setting.seed``).
+        threads: torch threads of each scoring process on a CPU.
     """
     scored = list(names) + ([SIZE_PROXY] if SIZE_PROXY not in names else [])
     summary = score_networks(table.networks, scored, setting, store, workers=workers, device=device,
-                             progress=progress, desc=desc)
+                             progress=progress, desc=desc, threads=threads)
     scores, seconds, errors = stored_arrays(store, setting, table.networks, scored)
     rows = rank_table({n: scores[n] for n in names}, table.target, scores[SIZE_PROXY],
                       {n: seconds[n] for n in names}, n_boot=n_boot, seed=seed)

@@ -10,8 +10,8 @@ is left to it and looked at again at the end.
 
 Workers: ``workers=1`` scores in the calling process; more starts that many 'spawn'
 processes (as :class:`nnmass.sweep.executors.LocalExecutor` does). On a CPU each
-scores with one torch thread: the networks are small, and one process per core
-beats intra-op threads on them.
+scores with one torch thread unless ``threads`` says otherwise: the networks are
+small, and one process per core beats intra-op threads on them.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from typing import Iterable, Iterator, Sequence
 
 from ..sweep.worker_pool import results_in_workers
+from ..threads import torch_threads
 from ..validate import check_int
 from .scoring import ScoreSetting, Scored, score_network
 from .identity import network_keys
@@ -46,20 +47,13 @@ class ScoringSummary:
         return asdict(self)
 
 
-def _score(network: str, names: list[str], setting: ScoreSetting, device: str) -> Scored:
-    import torch
-
-    threads = torch.get_num_threads()
-    if not str(device).startswith("cuda"):
-        torch.set_num_threads(1)  # see the module docstring
-    try:
+def _score(network: str, names: list[str], setting: ScoreSetting, device: str, threads: int = 1) -> Scored:
+    with torch_threads(threads, device):  # see the module docstring
         return score_network(network, names, setting, device, _CACHE)
-    finally:
-        torch.set_num_threads(threads)
 
 
-def _score_unit(unit: tuple[str, list[str]], setting: ScoreSetting, device: str) -> Scored:
-    return _score(unit[0], unit[1], setting, device)
+def _score_unit(unit: tuple[str, list[str]], setting: ScoreSetting, device: str, threads: int = 1) -> Scored:
+    return _score(unit[0], unit[1], setting, device, threads)
 
 
 def _failed_unit(unit: tuple[str, list[str]], error: BaseException) -> Scored:
@@ -69,14 +63,14 @@ def _failed_unit(unit: tuple[str, list[str]], error: BaseException) -> Scored:
                   f"{type(error).__name__}: {error}")
 
 
-def _run(units: Iterable[tuple[str, list[str]]], setting: ScoreSetting, device: str, workers: int
-         ) -> Iterator[Scored]:
+def _run(units: Iterable[tuple[str, list[str]]], setting: ScoreSetting, device: str, workers: int,
+         threads: int) -> Iterator[Scored]:
     if workers == 1:
         for network, names in units:
-            yield _score(network, names, setting, device)
+            yield _score(network, names, setting, device, threads)
         return
-    yield from results_in_workers(partial(_score_unit, setting=setting, device=device), units, workers,
-                                  _failed_unit)
+    yield from results_in_workers(partial(_score_unit, setting=setting, device=device, threads=threads), units,
+                                  workers, _failed_unit)
 
 
 def _claimed(units: list[tuple[str, list[str]]], store: ScoreStore, key: str, run: str,
@@ -95,8 +89,8 @@ def _claimed(units: list[tuple[str, list[str]]], store: ScoreStore, key: str, ru
 
 
 def score_networks(networks: Sequence[str], names: Sequence[str], setting: ScoreSetting, store: ScoreStore, *,
-                   workers: int = 1, device: str = "cpu", progress: bool = True, desc: str = "scoring"
-                   ) -> ScoringSummary:
+                   workers: int = 1, device: str = "cpu", progress: bool = True, desc: str = "scoring",
+                   threads: int = 1) -> ScoringSummary:
     """Score every network (canonical strings) with every named proxy, skipping what the
     store already holds under ``setting``.
 
@@ -106,9 +100,11 @@ def score_networks(networks: Sequence[str], names: Sequence[str], setting: Score
 
     Args:
         workers: processes (1: this one).
+        threads: torch threads of each process on a CPU (see the module docstring).
         progress: a progress bar with ETA on stderr.
     """
     check_int("--workers", workers, 1)
+    check_int("--threads", threads, 1)
     start = time.perf_counter()
     key = setting.key()
     done = store.done(key)
@@ -129,7 +125,7 @@ def score_networks(networks: Sequence[str], names: Sequence[str], setting: Score
                 finished: list = []
                 todo: Iterable = _claimed(units, store, key, run, elsewhere, finished, ids)
                 while True:
-                    for scored in _run(todo, setting, device, workers):
+                    for scored in _run(todo, setting, device, workers, threads):
                         store.put(ids[scored.network], key, scored.scores, scored.seconds, scored.error, run)
                         scored_here += 1
                         if scored.error:

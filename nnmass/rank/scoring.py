@@ -163,13 +163,16 @@ def load_inputs(setting: ScoreSetting, device="cpu", cache: dict | None = None):
 
 
 def logits_width(model, sample_shape, device="cpu") -> int:
-    """The number of logits the model returns for one zero sample (eval mode, no grad)."""
+    """The number of logits the model returns for zero samples (eval mode, no grad).
+
+    Two samples, not one: BatchNorm without running statistics normalizes by the batch
+    even in eval mode, and refuses a single sample of a vector."""
     import torch
 
-    from ..proxies.common import in_mode, logits_of
+    from ..proxies.common import in_mode, logits_of, model_dtype
     with in_mode(model, False), torch.no_grad():
-        out = logits_of(model(torch.zeros((1, *sample_shape), device=device)))
-    return int(out.shape[-1])
+        out = logits_of(model(torch.zeros((2, *sample_shape), device=device, dtype=model_dtype(model))))
+    return int(out.shape[1])
 
 
 def make_batch(model, sample_shape, setting: ScoreSetting, device="cpu", cache: dict | None = None):

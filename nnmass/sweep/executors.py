@@ -17,6 +17,7 @@ from functools import partial
 from typing import Iterator
 
 from ..errors import UsageError
+from ..threads import torch_threads
 from ..validate import check_workers
 from .grid import TrialSpec
 from .worker_pool import init_worker, results_in_workers
@@ -27,18 +28,11 @@ _DATA_CACHE: dict = {}  # datasets loaded in this process, reused by every unit 
 
 def run_unit(unit: list[TrialSpec], device: str = "cpu", data_cache: dict | None = None) -> list[dict]:
     """Run one unit in this process: a single trial, or a group through ``train_many``."""
-    import torch
-
     cache = _DATA_CACHE if data_cache is None else data_cache
-    threads = torch.get_num_threads()
-    if not str(device).startswith("cuda"):
-        torch.set_num_threads(1)  # see the module docstring
-    try:
+    with torch_threads(1, device):  # see the module docstring
         if len(unit) == 1:
             return [run_trial(unit[0], cache, device)]
         return run_trial_group(unit, cache, device)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def failed_rows(unit: list[TrialSpec], error: BaseException) -> list[dict]:
