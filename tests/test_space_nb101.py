@@ -248,6 +248,10 @@ def test_mutation_changes_one_op_or_one_edge_and_stays_valid():
             assert sum(a != b for a, b in zip(arch[1], child[1])) == 1
     same = [NB101.mutate(NB101.parse(json.dumps(INCEPTION)), np.random.default_rng(2)) for _ in range(2)]
     assert same[0] == same[1]
+    # Cells grow as well as shrink: a vertex can come in with one new edge.
+    small = NB101.parse('{"matrix": [[0,1,0],[0,0,1],[0,0,0]], "ops": ["input","maxpool3x3","output"]}')
+    sizes = {len(NB101.mutate(small, rng)[1]) for _ in range(40)}
+    assert min(sizes) == 3 and 4 in sizes  # one edge keeps the input -> output path
 
 
 def test_isomorphic_cells_share_a_canonical_key():

@@ -190,15 +190,20 @@ class NB101Space(SearchSpace):
 
     def mutate(self, arch: Arch, rng) -> Arch:
         """One interior op or one edge changed, drawn uniformly among the changes that
-        give a valid different cell. The cell is first padded to 7 vertices with
-        unconnected vertices (ops drawn with ``rng``), so an edge may bring one in.
-        The one cell with no such neighbour, input -> output alone, gains one vertex
-        between them."""
+        give a valid different cell.
+
+        The pruned cell is first written as a 7-vertex spec, as NB101 stores one before
+        pruning: each added vertex gets a random op and one edge in from a random
+        earlier vertex, so it is dead (pruned) until one more edge, the mutation, links
+        it onwards. Cells can so grow as well as shrink. Vertex 1 always reads the
+        input, so even the bare input -> output cell has a neighbour."""
         matrix, ops = arch
         n, pad = len(ops), MAX_VERTICES - len(ops)
-        order = list(range(n - 1)) + [None] * pad + [n - 1]  # padded vertex -> old vertex
+        order = list(range(n - 1)) + [None] * pad + [n - 1]  # spec vertex -> cell vertex (None: added)
         big = [[matrix[a][b] if a is not None and b is not None else 0 for b in order] for a in order]
         big_ops = [ops[a] if a is not None else OPS[int(rng.integers(len(OPS)))] for a in order]
+        for v in range(n - 1, n - 1 + pad):
+            big[int(rng.integers(v))][v] = 1
         found = set()
         for i, j in itertools.combinations(range(MAX_VERTICES), 2):
             changed = [row[:] for row in big]
@@ -210,8 +215,6 @@ class NB101Space(SearchSpace):
                     found.add(_valid_or_none(matrix, ops[:v] + (op,) + ops[v + 1:]))
         found.discard(None)
         found.discard(arch)
-        if not found:  # only input -> output has no interior op to change
-            return make_arch([[0, 1, 1], [0, 0, 1], [0, 0, 0]], [INPUT, big_ops[1], OUTPUT])
         choices = sorted(found, key=format_arch)
         return choices[int(rng.integers(len(choices)))]
 
