@@ -151,7 +151,9 @@ class NB101Space(SearchSpace):
 
     def canonical_key(self, arch: Arch) -> str:
         """The smallest string over all relabellings of the interior vertices that keep
-        the matrix upper-triangular: isomorphic cells (the same function) share it."""
+        the matrix upper-triangular: isomorphic cells share it, as NB101's graph hash
+        makes them one architecture (only which vertex takes a remainder channel of
+        the split can differ)."""
         matrix, ops = arch
         n = len(ops)
         best = None
