@@ -241,8 +241,37 @@ class _Builder:
             return self.visit_gate(full, [p for p in real if p not in full])  # a broadcast term
         if len({p.width for p in real}) != 1:
             return self.reject(node, "addition of tensors of different shapes", ins)
+        if any(len(p.segs) > 1 for p in real):
+            return self.visit_blockwise_add(node, real)
         # A merge: which summand is the main path is decided on the collapsed layers.
         return self.new_unit(node, "sum", real, width=real[0].width)
+
+    def visit_blockwise_add(self, node, real: list[Prov]) -> Prov:
+        """A sum with a concatenation among its summands (NAS-Bench-101's cell output,
+        ``cat(v1, v2) + projection(x)``). A sum pairs channel ``k`` with channel ``k``, so it
+        is, block by block of channels from one unit each, a sum onto that block's unit;
+        the blocks stay concatenated. Each block becomes its own merge, and a later
+        reader sees the concatenation of the merges."""
+        cuts = set()
+        for p in real:
+            at = 0
+            for _, lo, hi in p.segs:
+                at += hi - lo
+                cuts.add(at)
+        segs: list = []
+        start = 0
+        for end in sorted(cuts):
+            keep = list(range(start, end))
+            parts = [Prov(select(p.segs, keep), p.cat, p.act, p.pooled) for p in real]
+            parts = [q for q in parts if q.units()]
+            if not parts:
+                segs.extend(Prov.nothing(end - start).segs)
+            elif len(parts) == 1 or len({q.segs for q in parts}) == 1:
+                segs.extend(parts[0].segs)
+            else:
+                segs.extend(self.new_unit(node, "sum", parts, width=end - start).segs)
+            start = end
+        return Prov(tuple(segs), True, any(p.act for p in real), frozenset().union(*(p.pooled for p in real)))
 
     def visit_mul(self, node, ins: list[Prov]) -> Prov:
         """A product of two feature tensors: a per-channel gate (one side 1x1, squeeze-excitation)
