@@ -51,9 +51,9 @@ def segmentation_decoder(c_in: int, upsamples: int, classes: int) -> nn.Sequenti
 
 def generative_decoder(c_in: int, upsamples: int, out_channels: int = 3) -> nn.Sequential:
     """The pix2pix-style decoder of the autoencoder and surface-normal tasks: 14
-    layers whose channels fall from 1024 to 16; of the layers at fixed positions,
-    the first ``upsamples - 2`` from the end are deconvs (size doublings), as are
-    the two last but one, so the output has the input's size; a tanh conv ends it."""
+    layers whose channels fall from 1024 to 16, then a tanh conv. Layers 11 and 13
+    are always deconvs (size doublings); layers 9, 7, 5, 3 are deconvs too when
+    ``upsamples`` is at least 3, 4, 5, 6, so the output has the input's size."""
     steps = [(c_in, 1024, False), (1024, 1024, False), (1024, 512, upsamples >= 6),
              (512, 512, False), (512, 256, upsamples >= 5), (256, 128, False),
              (128, 64, upsamples >= 4), (64, 64, False), (64, 32, upsamples >= 3),

@@ -18,9 +18,8 @@ class TransNASNetwork(nn.Module):
     ``jigsaw`` reads a batch of 9 tiles, shape ``(N, 9, 3, H, W)``: each tile goes
     through the one shared encoder, the 9 feature maps are concatenated along the
     channels, pooled, and a linear layer scores the 1000 permutations.
-    The dense tasks' decoders double the resolution once per encoder reduction
-    beyond the stem's... exactly as many times as the encoder halved it, so their
-    output has the input's size.
+    The dense tasks' decoders double the resolution as many times as the encoder
+    (stem included) halved it, so their output has the input's size.
     """
 
     def __init__(self, modules: str, cell, task: str, classes: int, channels: int = 64):
