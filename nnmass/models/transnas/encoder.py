@@ -51,6 +51,11 @@ class Encoder(nn.Module):
         plan = module_plan(modules, channels)
         self.out_channels = plan[-1][1] if plan else channels
         self.reductions = 2 + sum(stride == 2 for _, _, stride in plan)  # log2 of input / output size
+        # The benchmark's initialisation of the encoder (the heads keep PyTorch's):
+        # He-normal convs in fan-out mode; BN starts at weight 1, bias 0 (PyTorch's default).
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(self.stem(x))
