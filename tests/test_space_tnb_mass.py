@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from nnmass import measure
+from nnmass.cli import main
 from nnmass.spaces import get_space
 from nnmass.spaces.samples import load_naslib_sample
 from nnmass.spaces.transnas_params import network_params
@@ -85,19 +86,17 @@ def test_the_head_leaves_nn_mass_unchanged():
     assert len(set(masses.values())) == 1 and masses["class_scene"] > 0
 
 
-def run_cli(*argv):
-    out = subprocess.run([sys.executable, "-m", "nnmass", *argv], cwd=ROOT, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+def run_cli(capsys, *argv):
+    assert main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
 
 
-def test_cli_mass_and_proxies_on_the_benchmark_network():
-    arch = "64-1242-basic"
-    mass = run_cli("mass", f"tnb-macro:{arch}", "--json")
+def test_cli_mass_and_proxies_on_the_benchmark_network(capsys):
+    mass = run_cli(capsys, "mass", "tnb-macro:64-1242-basic")
     assert mass["nn_mass"] == 8 * 424  # the 8-channel worked example, 8 times wider (m is linear in width)
     light = "64-41414-1_00_210"  # NASLib's (1, 0, 0, 2, 1, 0), 0.26 GFLOPs: the CLI at full size stays cheap
-    out = run_cli("proxies", f"tnb-micro:{light}", "--set", "task=room_layout", "--proxies",
-                  "params,nn_mass,synflow", "--batch", "2", "--json")
+    out = run_cli(capsys, "proxies", f"tnb-micro:{light}", "--set", "task=room_layout", "--proxies",
+                  "params,nn_mass,synflow", "--batch", "2")
     assert out["input_shape"] == [3, 256, 256] and out["num_classes"] == 9
     assert out["scores"]["params"] == network_params("41414", (1, 0, 0, 2, 1, 0), "room_layout", 9) == 882985
     assert out["scores"]["nn_mass"] == mass_of(MICRO, light, sets={}) and out["scores"]["synflow"] > 0
