@@ -41,26 +41,21 @@ unclassified merge) returns ``float('nan')``, never a sentinel such as NASLib's
 ``-1e8``; :class:`ProxyRun` lists those names in ``undefined``. Bad input (an unknown
 name, a batch too small for ``zico``) raises ``nnmass.errors.UsageError``.
 """
-from .batch import ProxyBatch, gaussian_batch
-from .registry import PROXIES, Proxy, ProxyRun, get, names, parse_names, register_proxy, run_proxies, score_all
+from importlib import import_module
 
-# Registration order is the order of names().
-from .params import params
-from .macs import macs
-from .nn_mass import nn_mass
-from .synflow import synflow
-from .snip import snip
-from .grad_norm import grad_norm
-from .grasp import grasp
-from .fisher import fisher
-from .jacob_cov import jacob_cov
-from .nwot import nwot
-from .zen import zen
-from .zico import zico
-from .meco import meco
+#: Names the package hands on; the first use of any of them imports ``.catalog`` (every
+#: proxy module, so torch), which binds them all here.
+_EXPORTS = ("ProxyBatch", "gaussian_batch", "Proxy", "ProxyRun", "PROXIES", "DATA_FREE", "get", "names",
+            "parse_names", "register_proxy", "run_proxies", "score_all",
+            "params", "macs", "nn_mass", "synflow", "snip", "grad_norm", "grasp", "fisher", "jacob_cov",
+            "nwot", "zen", "zico", "meco")
 
-#: The proxies that read no input values (the batch gives the shape and the seed).
-DATA_FREE = tuple(name for name, proxy in PROXIES.items() if not proxy.needs_data)
 
-__all__ = ["ProxyBatch", "gaussian_batch", "Proxy", "ProxyRun", "PROXIES", "DATA_FREE", "get", "names",
-           "parse_names", "register_proxy", "run_proxies", "score_all", *PROXIES]
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import_module(".catalog", __name__)
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = list(_EXPORTS)
