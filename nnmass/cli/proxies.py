@@ -68,7 +68,7 @@ def _network(args):
 
 def run(args) -> int:
     from ..errors import UsageError
-    from ..rank.names import parse_proxy_names
+    from ..proxies.proxy_names import parse_proxy_names
     names = parse_proxy_names(args.proxies, "--proxies")
     if "zico" in names and args.batch < 2:
         raise UsageError("zico splits the batch in two halves: give --batch 2 or more, or leave zico out")

@@ -67,7 +67,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..errors import UsageError
-    from ..rank.names import parse_proxy_names
+    from ..proxies.proxy_names import parse_proxy_names
     from ..rank.report import jsonable, printable_rows
     from ..rank.table import read_table, subsample
 

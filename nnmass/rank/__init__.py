@@ -12,7 +12,7 @@ one table), ``report`` (tables and figures). Names are imported on first use, so
 from ..lazy import lazy_exports
 
 _LAZY = {
-    "PROXY_NAMES": ".names", "parse_proxy_names": ".names", "ScoreSetting": ".scoring",
+    "PROXY_NAMES": "..proxies.proxy_names", "parse_proxy_names": "..proxies.proxy_names", "ScoreSetting": ".scoring",
     "NB201_DATASETS": ".scoring", "ScoreStore": ".store", "score_networks": ".runner",
     "read_table": ".table", "rank_table": ".statistics", "rank_row": ".statistics",
     "rank_networks": ".ranking", "RankResult": ".ranking",

@@ -115,7 +115,7 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
         seed: the bootstrap generator's seed.
         tables: dataset -> RankTable to run instead of the sample (tests).
     """
-    from ..rank.names import PROXY_NAMES
+    from ..proxies.proxy_names import PROXY_NAMES
     from ..rank.ranking import rank_networks
     from ..rank.scoring import ScoreSetting
     from ..rank.store import ScoreStore

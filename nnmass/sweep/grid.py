@@ -250,7 +250,7 @@ def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") ->
 
 def _proxies(data: dict, bad) -> tuple[tuple, int]:
     """The grid's ``proxies`` list and ``proxy_batch``, checked (torch-free)."""
-    from ..rank.names import parse_proxy_names
+    from ..proxies.proxy_names import parse_proxy_names
 
     listed = data.get("proxies")
     batch = data.get("proxy_batch", PROXY_BATCH)
