@@ -9,6 +9,7 @@ the function. Any path that needs the whole registry imports this module.
 import sys
 
 from .batch import ProxyBatch, gaussian_batch
+from .proxy_names import PROXY_NAMES
 from .registry import PROXIES, Proxy, ProxyRun, get, names, parse_names, register_proxy, run_proxies, score_all
 
 # The order of names(), whichever proxy module was imported first (``fused`` imports
@@ -27,8 +28,7 @@ from .zen import zen
 from .zico import zico
 from .meco import meco
 
-for _name in ("params", "macs", "nn_mass", "synflow", "snip", "grad_norm", "grasp", "fisher", "jacob_cov",
-              "nwot", "zen", "zico", "meco"):
+for _name in PROXY_NAMES:
     PROXIES[_name] = PROXIES.pop(_name)
 
 #: The proxies that read no input values (the batch gives the shape and the seed).
