@@ -52,7 +52,7 @@ def run(args) -> int:
         x = gaussian_inputs(spec, args.batch, args.seed, args.device)
     else:
         from ..data import load_dataset
-        from ..train.adapt import fit_spec_to_data
+        from ..spec.data_fit import fit_spec_to_data
 
         data = load_dataset(args.inputs, root=args.data_root, device=args.device)
         # Input sizes follow the data unless the user fixed them (then they must match).

@@ -54,7 +54,7 @@ def _network(args):
         from ..data import load_dataset
         data = load_dataset(args.inputs, root=args.data_root, device=args.device)
         if spec is not None:
-            from ..train.adapt import fit_spec_to_data
+            from ..spec.data_fit import fit_spec_to_data
             fixed = set(sets) if args.model in FAMILIES else set(spec.to_dict())
             fitted = fit_spec_to_data(spec, data, fixed)
             if fitted != spec:

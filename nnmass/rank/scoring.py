@@ -105,7 +105,7 @@ def build_network(network: str, setting: ScoreSetting, data=None):
         model, shape, spec = model_from(network, None, setting.seed)
     if data is not None and spec is not None:
         from ..models import build, input_shape
-        from ..train.adapt import fit_spec_to_data
+        from ..spec.data_fit import fit_spec_to_data
         fitted = fit_spec_to_data(spec, data)
         if fitted != spec:
             model, shape = build(fitted, seed=setting.seed), input_shape(fitted)

@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 
 from .grid import Grid, TrialSpec
-from ..train.adapt import fit_spec_to_data
+from ..spec.data_fit import fit_spec_to_data
 from ..store import ResultStore
 from .executors import _DATA_CACHE
 from .trial import load_data, make_train_config

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ..errors import UsageError
-from ..spec import DenseCNNSpec, DenseMLPSpec, Spec
+from .base import Spec
+from .dense import DenseCNNSpec, DenseMLPSpec
 
 
 def fit_spec_to_data(spec: Spec, data, fixed=()) -> Spec:
