@@ -1,5 +1,6 @@
 """The closed-form layer (topology, specs, mass closed forms and cell rules, costs, families,
 validation, design, grids, training config) never imports torch."""
+import json
 import subprocess
 import sys
 
@@ -52,3 +53,16 @@ def test_proxy_functions_are_the_package_attributes_whatever_is_imported_first()
             "assert tuple(proxies.names()) == PROXY_NAMES\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_data_set_names_leave_torch_out_and_match_the_loaders():
+    """``nnmass.data.names`` loads without torch and names exactly the sets the loaders read:
+    the embedded ones, synthetic, torchvision's in-memory sets and ImageNet."""
+    code = ("import json, sys\n"
+            "from nnmass.data.names import DATASETS\n"
+            "assert 'torch' not in sys.modules\n"
+            "from nnmass.data.torchvision_sets import IN_MEMORY\n"
+            "print(json.dumps([list(DATASETS), list(IN_MEMORY)]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    names, in_memory = json.loads(out.stdout)
+    assert names == ["mnist-5k", "digits", "synthetic", *in_memory, "imagenet"]

@@ -13,18 +13,17 @@ from pathlib import Path
 
 # Spec fields a dataset decides unless the user fixes them.
 DATA_KEYS = ("input_dim", "num_classes", "in_channels", "input_size")
-# nnmass.data.DATASETS, spelled out so that building the parser does not import torch.
-DATASET_NAMES = ("mnist-5k", "digits", "synthetic", "mnist", "fashion-mnist", "cifar10", "cifar100", "imagenet")
 
 
 HELP = "train a model on a dataset, per-epoch loss and accuracy"
 
 
 def add_arguments(p) -> None:
+    from ..data.names import DATASETS
     from .common import add_device_arg, add_model_args, int_at_least, number_type, seed_type
     add_model_args(p)
     p.add_argument("--dataset", default="mnist-5k", metavar="NAME",
-                   help=f"one of: {', '.join(DATASET_NAMES)} (default mnist-5k)")
+                   help=f"one of: {', '.join(DATASETS)} (default mnist-5k)")
     p.add_argument("--data-root", metavar="DIR", help="folder holding an on-disk dataset")
     p.add_argument("--download", action="store_true", help="let torchvision download the dataset into --data-root")
     p.add_argument("--split-seed", type=seed_type, default=0, help="seed of the embedded sets' train/test split")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..errors import UsageError
-from ..ldi.inputs import dataset_examples
+from ..data.examples import dataset_examples
 from .batch import ProxyBatch
 
 
@@ -12,7 +12,7 @@ def data_batch(data, batch_size: int, *, seed: int = 0, split: str = "train",
                sample_shape: tuple[int, ...] | None = None) -> ProxyBatch:
     """``batch_size`` examples of ``data``'s ``split`` (an ``nnmass.data.Data``) with their
     labels, drawn without replacement by ``torch.randperm`` on a CPU generator seeded
-    with ``seed`` (``nnmass.ldi.inputs.dataset_examples``, the draw LDI uses).
+    with ``seed`` (``nnmass.data.examples.dataset_examples``, the draw LDI uses).
 
     Args:
         sample_shape: reshape each example to this shape (e.g. ``(784,)`` for an MLP);
