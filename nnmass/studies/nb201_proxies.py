@@ -24,7 +24,7 @@ import numpy as np
 
 from ..files.writing import write_text_atomically
 from ..validate import cpu_cores
-from ..report import code, heading, image, para, prepare_out_dir, table, write_blocks
+from ..render import code, heading, image, para, prepare_out_dir, table, write_blocks
 from .nb201_data import DATASETS, load_nb201_sample
 
 BATCH = 16  # see the README: 1.6 s per network for all 13 proxies on one core fits the 30-minute budget
@@ -166,7 +166,8 @@ def write_study_report(results: dict, record: dict, out: Path, command: str, n_b
     """``report.md`` / ``report.html`` with the agreement, accuracy and comparison tables
     and one figure per dataset."""
     from ..plots.proxies import plot_proxy_ranking
-    from ..rank.report import number_text, printable_rows, with_ci
+    from ..rank.report import printable_rows
+    from ..table import number_text, with_ci
 
     datasets = list(results)
     memory, agree = record["peak_memory_mb"], record["agreement"]
