@@ -2,8 +2,8 @@
 
 Scores every architecture of TABLE (one row each, with its measured accuracy) with every
 proxy, resumably in a SQLite score store (a killed run resumes; no score is computed
-twice), then reports per proxy: Spearman and Kendall tau-b with the target, top-10%%
-precision, Spearman partial to log #params, 95%% bootstrap intervals over architectures,
+twice), then reports per proxy: Spearman and Kendall tau-b with the target, top-10%
+precision, Spearman partial to log #params, 95% bootstrap intervals over architectures,
 the number of distinct values and seconds per architecture. Statistics run over the
 architectures where the proxy is defined (n).
 """
