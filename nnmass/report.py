@@ -13,6 +13,7 @@ from typing import Sequence
 
 from .errors import UsageError
 from .files.writing import write_text_atomically
+from .json_values import jsonable
 from .render import code, heading, image, para, prepare_out_dir, table, write_blocks
 from .stats import PREDICTORS, TARGETS, fit_table
 from .stats.proxy_fits import best_predictor, proxy_table
@@ -92,11 +93,6 @@ def summary_rows(table: Sequence[dict], reference: dict | None = None) -> list[d
 def proxy_json_rows(proxies: dict) -> list[dict]:
     """The rows of a proxy rank table as fit-list entries, marked ``"kind": "rank"``."""
     return [{"kind": "rank", **r} for r in proxies["rows"]]
-
-
-def jsonable(table: Sequence[dict]) -> list[dict]:
-    """Fit rows with nan turned into None, so the JSON is standard (no NaN literals)."""
-    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in table]
 
 
 def _distinct(rows: Sequence[dict], key: str) -> str:

@@ -88,9 +88,8 @@ def print_json(obj) -> None:
 
 
 def _default(o):
-    import numpy as np
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    from ..json_values import plain
+    value = plain(o)
+    if value is o:
+        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    return value

@@ -76,7 +76,7 @@ def run(args) -> int:
     from ..proxies import gaussian_batch
     from ..proxies.data_batch import data_batch
     from ..proxies.fused import score_fused
-    from ..rank.report import jsonable
+    from ..json_values import jsonable
     from ..rank.scoring import logits_width
 
     model, sample_shape, data = _network(args)

@@ -68,7 +68,8 @@ def run(args) -> int:
 
     from ..errors import UsageError
     from ..proxies.proxy_names import parse_proxy_names
-    from ..rank.report import jsonable, printable_rows
+    from ..json_values import jsonable
+    from ..rank.report import printable_rows
     from ..rank.table import read_table, subsample
 
     names = list(parse_proxy_names(args.proxies, "--proxies"))

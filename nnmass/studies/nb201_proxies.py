@@ -150,7 +150,7 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
     report = write_study_report(results, record, out, command, n_boot, seed)
     import json
 
-    from ..rank.report import jsonable
+    from ..json_values import jsonable
     write_text_atomically(out / "results.json", "--out", json.dumps(jsonable(record), indent=2) + "\n")
     summary = [{"dataset": d, "proxy": row["proxy"], "n": row["n"], "rho": row["spearman"],
                 "NASLib rho (same archs)": next((c["naslib_spearman"] for c in comparison[d]
