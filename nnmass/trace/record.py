@@ -14,6 +14,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..mass.graph import LayerGraph, Node
+from ..modes import in_mode
 from .ops import call_details, fn_name, is_split, layout, out_channel_dim, split_ranges
 
 
@@ -98,16 +99,12 @@ def record_graph(model: nn.Module, example_input) -> tuple[LayerGraph, int]:
     counter = FlopCounterMode(display=False)
     # Inference mode: BN must not update the caller's running statistics, and a
     # batch of one must pass; the topology is the same.
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
     try:
-        with torch.no_grad(), counter, rec:
+        with in_mode(model, False), torch.no_grad(), counter, rec:
             out = model(*xs)
     finally:
         for h in handles:
             h.remove()
-        for m, training in modes.items():
-            m.train(training)
     outs = out if isinstance(out, (tuple, list)) else [out]
     rec.graph.add(Node("output", "output", inputs=[n for n in map(rec.feature, outs) if n]))
     return rec.graph, counter.get_total_flops() // 2
