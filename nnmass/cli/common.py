@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 
 from ..table import format_table, human  # noqa: F401  (re-exported for subcommands)
 from ..errors import UsageError
@@ -80,6 +81,18 @@ def resolve_spec(args):
     """The spec named by ``args.model`` with ``args.sets`` applied."""
     from ..families import parse_sets, spec_for
     return spec_for(args.model, parse_sets(args.sets))
+
+
+@contextmanager
+def model_errors(doing: str):
+    """Any error in the block other than a :class:`UsageError` is the model itself failing
+    on this input: one line, ``{doing}: {error type}: {its first line}``."""
+    try:
+        yield
+    except UsageError:
+        raise
+    except Exception as e:
+        raise UsageError(f"{doing}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
 
 
 def print_json(obj) -> None:

@@ -8,7 +8,7 @@ network is nan (null in --json).
 """
 from __future__ import annotations
 
-from .common import add_device_arg, format_table, int_at_least, print_json, seed_type
+from .common import add_device_arg, format_table, int_at_least, model_errors, print_json, seed_type
 
 
 HELP = "training-free (zero-cost) proxies of a network at init"
@@ -80,7 +80,7 @@ def run(args) -> int:
     from ..rank.scoring import logits_width
 
     model, sample_shape, data = _network(args)
-    try:
+    with model_errors(f"cannot score {args.model} on inputs of shape {','.join(map(str, sample_shape))}"):
         classes = logits_width(model, sample_shape, args.device)
         if data is None:
             batch = gaussian_batch(sample_shape, batch_size=args.batch, num_classes=classes, seed=args.seed,
@@ -91,11 +91,6 @@ def run(args) -> int:
                                  f"{classes} logits (set num_classes)")
             batch = data_batch(data, args.batch, seed=args.seed, sample_shape=sample_shape)
         run = score_fused(model, batch, names)
-    except UsageError:
-        raise
-    except Exception as e:  # the model itself failed on this input
-        raise UsageError(f"cannot score {args.model} on inputs of shape {','.join(map(str, sample_shape))}: "
-                         f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
     settings = {"model": args.model, "proxies": list(names), "batch": args.batch, "seed": args.seed,
                 "inputs": args.inputs, "input_shape": list(sample_shape), "num_classes": batch.num_classes,
                 "device": str(args.device)}
