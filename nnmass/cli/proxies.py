@@ -39,28 +39,17 @@ def add_arguments(p) -> None:
 
 def _network(args):
     """The module, one sample's shape and the dataset (or None) the batch comes from."""
-    import torch
+    from ..families import parse_sets
+    from ..models.network import network_for_data
+    from ..models.sources import parse_shape
 
-    from ..families import FAMILIES, parse_sets
-    from ..models import build, input_shape
-    from ..models.sources import model_from, parse_shape
-
-    sets = parse_sets(args.sets)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(args.seed)  # module sources (nb201:, torchvision:, ...) init from the global generator
-        model, shape, spec = model_from(args.model, sets, args.seed)
     data = None
     if args.inputs != "gaussian":
         from ..data import load_dataset
         data = load_dataset(args.inputs, root=args.data_root, device=args.device)
-        if spec is not None:
-            from ..spec.data_fit import fit_spec_to_data
-            fixed = set(sets) if args.model in FAMILIES else set(spec.to_dict())
-            fitted = fit_spec_to_data(spec, data, fixed)
-            if fitted != spec:
-                spec, model, shape = fitted, build(fitted, seed=args.seed), input_shape(fitted)
-        else:
-            shape = (1, *data.input_shape)
+    model, shape, spec = network_for_data(args.model, parse_sets(args.sets), args.seed, data)
+    if data is not None and spec is None:
+        shape = (1, *data.input_shape)
     if args.input_shape:
         shape = parse_shape(args.input_shape)
     return model.to(args.device), tuple(shape[1:]), data

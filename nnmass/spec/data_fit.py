@@ -5,6 +5,9 @@ from ..errors import UsageError
 from .base import Spec
 from .dense import DenseCNNSpec, DenseMLPSpec
 
+DATA_KEYS = ("input_dim", "num_classes", "in_channels", "input_size")
+"""The spec fields a data set decides, unless the user fixes them."""
+
 
 def fit_spec_to_data(spec: Spec, data, fixed=()) -> Spec:
     """``spec`` with its data-dependent fields taken from ``data``.
