@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from ..errors import UsageError
+from ..validate import check_int
 from ..data.examples import dataset_examples
 from .batch import ProxyBatch
 
@@ -22,9 +23,7 @@ def data_batch(data, batch_size: int, *, seed: int = 0, split: str = "train",
     Raises:
         UsageError: a batch larger than the split, or a shape of another size.
     """
-    n = data.size(split)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
-        raise UsageError(f"batch must be in 1..{n} for {data.name} (its {split} examples), got {batch_size!r}")
+    check_int("batch", batch_size, 1)  # dataset_examples bounds it by the split's size
     x, y = dataset_examples(data, batch_size, seed, split)
     if sample_shape is not None and tuple(sample_shape) != tuple(x.shape[1:]):
         if math.prod(sample_shape) != math.prod(x.shape[1:]):
