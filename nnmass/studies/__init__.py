@@ -8,18 +8,6 @@ from importlib import resources
 from ..errors import UsageError
 
 
-# The paper's R^2 for the linear fits it reports (Sec. 4.2-4.3, Fig. 3, 6, 16). Its LDI
-# fit is under the models' own init (ldi_mean); ldi_prop2_mean (He fan_out init, Prop. 2's
-# assumption) is an extra of ours, with no paper value beside it.
-PAPER_R2 = {
-    "mnist-mlp": {("test_acc", "nn_mass"): 0.85, ("test_acc", "params"): 0.19,
-                  ("ldi_mean", "nn_mass"): 0.79, ("ldi_mean", "params"): 0.31},
-    "cifar10-cnn": {("test_acc", "nn_mass"): 0.84, ("test_acc", "params"): 0.76},  # wm = 2
-    "imagenet-resnets": {("top1", "nn_mass"): 0.87, ("top1", "params"): 0.64},
-    "imagenet-mobilenet_v2": {("top1", "nn_mass"): 0.96, ("top1", "params"): 0.74},
-}
-
-
 @dataclass(frozen=True)
 class Study:
     name: str
@@ -27,7 +15,7 @@ class Study:
     grid_file: str | None = None  # under nnmass/studies/
     quick_file: str | None = None
     needs_data_root: bool = False
-    reference: str | None = None  # key of PAPER_R2
+    reference: str | None = None  # key of nnmass.report.PAPER_R2
     # Grid changes when --data-root holds the paper's own data set (e.g. full MNIST).
     with_data_root: tuple = ()
 

@@ -205,7 +205,7 @@ def zoo_fits(records: list[dict], n_boot: int = 1000, seed: int = 0) -> list[dic
     :data:`SUBSETS`; every row carries ``subset`` and ``paper_r2`` (or None).
 
     Where all models in a fit have an NN-Mass, the three fits use the same models."""
-    from . import PAPER_R2
+    from ..report import PAPER_R2
     from ..stats import fit_table
 
     out = []

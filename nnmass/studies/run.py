@@ -42,8 +42,7 @@ def run_training_study(name: str, *, quick: bool = False, store: str | Path | No
         batched: train the seeds of one dense-mlp shape as one model (None: on CUDA only).
         grid: a :class:`nnmass.sweep.grid.Grid` to run instead of the packaged one (tests).
     """
-    from ..report import load_rows, summary_rows, sweep_proxy_rows, write_report
-    from . import PAPER_R2
+    from ..report import PAPER_R2, load_rows, summary_rows, sweep_proxy_rows, write_report
     from ..stats import fit_table
     from ..stats.proxy_fits import proxy_table
     from ..store import ResultStore
