@@ -95,6 +95,15 @@ def model_errors(doing: str):
         raise UsageError(f"{doing}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
 
 
+def inputs_data(args):
+    """The data set ``--inputs`` names (from ``--data-root``, on ``--device``), or None
+    for Gaussian inputs."""
+    if args.inputs == "gaussian":
+        return None
+    from ..data import load_dataset
+    return load_dataset(args.inputs, root=args.data_root, device=args.device)
+
+
 def print_json(obj) -> None:
     json.dump(obj, sys.stdout, indent=2, default=_default)
     sys.stdout.write("\n")

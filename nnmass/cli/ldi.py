@@ -11,7 +11,8 @@ its output flows into; the classifier is left out.
 from __future__ import annotations
 
 from ..validate import MAX_LDI_BATCH
-from .common import add_device_arg, add_model_args, format_table, int_at_least, print_json, resolve_spec, seed_type
+from .common import (add_device_arg, add_model_args, format_table, inputs_data, int_at_least, print_json, resolve_spec,
+                     seed_type)
 
 
 HELP = "layerwise dynamical isometry: Jacobian singular values at init"
@@ -48,10 +49,7 @@ def run(args) -> int:
     from ..ldi.inputs import dataset_batch, gaussian_inputs
     from ..models.network import network_for_data
 
-    data = None
-    if args.inputs != "gaussian":
-        from ..data import load_dataset
-        data = load_dataset(args.inputs, root=args.data_root, device=args.device)
+    data = inputs_data(args)
     # Input sizes follow the data unless the user fixed them (then they must match).
     model, _, spec = network_for_data(args.model, parse_sets(args.sets), args.seed, data)
     model = model.to(args.device)

@@ -8,7 +8,7 @@ network is nan (null in --json).
 """
 from __future__ import annotations
 
-from .common import add_device_arg, format_table, int_at_least, model_errors, print_json, seed_type
+from .common import add_device_arg, format_table, inputs_data, int_at_least, model_errors, print_json, seed_type
 
 
 HELP = "training-free (zero-cost) proxies of a network at init"
@@ -43,10 +43,7 @@ def _network(args):
     from ..models.network import network_for_data
     from ..models.sources import parse_shape
 
-    data = None
-    if args.inputs != "gaussian":
-        from ..data import load_dataset
-        data = load_dataset(args.inputs, root=args.data_root, device=args.device)
+    data = inputs_data(args)
     model, shape, spec = network_for_data(args.model, parse_sets(args.sets), args.seed, data)
     if data is not None and spec is None:
         shape = (1, *data.input_shape)

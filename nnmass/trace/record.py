@@ -15,7 +15,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ..mass.graph import LayerGraph, Node
 from ..modes import in_mode
-from .ops import call_details, fn_name, is_split, layout, out_channel_dim, split_ranges
+from .ops import add_feature, call_details, fn_name, is_split, split_ranges
 
 
 class _Recorder(TorchFunctionMode):
@@ -38,11 +38,7 @@ class _Recorder(TorchFunctionMode):
 
     def add(self, base, op, out, ins, call=(None, (), {}), **kw) -> None:
         name = self.fresh(base)
-        in_cdim, in_shape = self.dims[ins[0]] if ins else (None, None)
-        cdim = out_channel_dim(op, *call, in_cdim, in_shape, tuple(out.shape))
-        channels, spatial = layout(out.shape, cdim)
-        self.graph.add(Node(name, op, inputs=ins, channels=channels, spatial=spatial, **kw))
-        self.dims[name] = (cdim, tuple(out.shape))
+        add_feature(self.graph, self.dims, name, op, out, ins, call, **kw)
         self.names[id(out)] = name
         self.alive.append(out)
 
