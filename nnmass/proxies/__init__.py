@@ -40,6 +40,9 @@ a singular kernel, a correlation of a constant row, NN-Mass of a network with an
 unclassified merge) returns ``float('nan')``, never a sentinel such as NASLib's
 ``-1e8``; :class:`ProxyRun` lists those names in ``undefined``. Bad input (an unknown
 name, a batch too small for ``zico``) raises ``nnmass.errors.UsageError``.
+
+The package imports lazily: the names below load every proxy module (and torch) on
+first use (:mod:`.catalog`), so ``nnmass.proxies.proxy_names`` loads without torch.
 """
 from importlib import import_module
 
