@@ -93,3 +93,35 @@ def test_the_graph_sees_relative_and_package_imports():
 
 def test_no_two_modules_import_each_other():
     assert cycles(import_graph()) == []
+
+
+# The README's "Package layout" table, as module-name prefixes; the longest prefix wins.
+# Package faces that only hand names on lazily (nnmass.lazy) sit on layer 0 by themselves.
+LAYERS = {
+    0: ("nnmass.topology", "nnmass.bounds", "nnmass.spec", "nnmass.families", "nnmass.validate", "nnmass.mass",
+        "nnmass.cost", "nnmass.design", "nnmass.stats", "nnmass.store", "nnmass.files", "nnmass.json_values",
+        "nnmass.table", "nnmass.render", "nnmass.data.names", "nnmass.data.pixels", "nnmass.proxies.proxy_names",
+        "nnmass.sweep.grid", "nnmass.train.config", "nnmass.rank.statistics", "nnmass.errors", "nnmass.lazy"),
+    1: ("nnmass.modes", "nnmass.trace", "nnmass.mass.traced", "nnmass.models", "nnmass.ldi", "nnmass.proxies",
+        "nnmass.data"),
+    2: ("nnmass.train", "nnmass.parallel", "nnmass.sweep", "nnmass.rank"),
+    3: ("nnmass.plots", "nnmass.report", "nnmass.studies", "nnmass.cli", "nnmass.__main__"),
+}
+LAZY_FACES = ("nnmass", "nnmass.data", "nnmass.proxies", "nnmass.train", "nnmass.sweep", "nnmass.rank")
+
+
+def layer_of(module: str) -> int:
+    if module in LAZY_FACES:
+        return 0
+    matches = [(len(prefix), layer) for layer, prefixes in LAYERS.items() for prefix in prefixes
+               if module == prefix or module.startswith(prefix + ".")]
+    assert matches, f"{module} is on no layer of the README's table"
+    return max(matches)[1]
+
+
+def test_no_module_imports_one_on_a_higher_layer():
+    graph = import_graph()
+    upward = [f"{a} -> {b}" for a, targets in sorted(graph.items()) for b in sorted(targets)
+              if layer_of(b) > layer_of(a)]
+    assert upward == []
+    assert layer_of("nnmass.proxies.zico") == 1 and layer_of("nnmass.proxies.proxy_names") == 0
