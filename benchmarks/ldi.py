@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
         x = gaussian_inputs(spec, args.batch, args.seed, device)
     else:
         from nnmass.data import load_dataset
-        from nnmass.train.adapt import fit_spec_to_data
+        from nnmass.spec.data_fit import fit_spec_to_data
         data = load_dataset(args.inputs, device=device)
         spec = fit_spec_to_data(spec, data)
         x = dataset_batch(data, args.batch, args.seed, device)

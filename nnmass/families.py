@@ -119,6 +119,13 @@ def spec_for(name: str, sets: dict | None = None) -> Spec:
 
     Values in ``sets`` may be strings (from ``--set``) or typed values (from a grid).
     """
+    return spec_and_fixed_keys(name, sets)[0]
+
+
+def spec_and_fixed_keys(name: str, sets: dict | None = None) -> tuple[Spec, frozenset[str]]:
+    """:func:`spec_for`'s spec and the keys the user chose: those of ``sets`` and, for a
+    spec file, every key the file writes. The other keys are defaults, which a data set
+    may replace (:func:`nnmass.spec.data_fit.fit_spec_to_data`)."""
     sets = dict(sets or {})
     if name not in FAMILIES:
         path = Path(name)
@@ -126,26 +133,28 @@ def spec_for(name: str, sets: dict | None = None) -> Spec:
             return _spec_from_file(path, sets)
         raise UsageError(f"unknown model {shown(name)}; valid: {', '.join(FAMILIES)} or a spec .json file")
     fam = FAMILIES[name]
-    keys = settable_keys(fam.spec_type)
+    _check_keys(fam.spec_type, sets, name)
+    values = dict(fam.defaults)
+    values.update({k: coerce_value(fam.spec_type, k, v) for k, v in sets.items()})
+    return fam.spec_type(**values), frozenset(sets)
+
+
+def _check_keys(spec_type: type[Spec], sets: dict, name: str) -> None:
+    keys = settable_keys(spec_type)
     unknown = sorted(set(sets) - set(keys))
     if unknown:
         raise UsageError(f"unknown key(s) {shown(', '.join(unknown))[1:-1]} for {name}; valid keys: {' '.join(keys)}")
-    values = dict(fam.defaults)
-    values.update({k: coerce_value(fam.spec_type, k, v) for k, v in sets.items()})
-    return fam.spec_type(**values)
 
 
-def _spec_from_file(path: Path, sets: dict) -> Spec:
+def _spec_from_file(path: Path, sets: dict) -> tuple[Spec, frozenset[str]]:
     from .files.reading import read_text_file
     text = read_text_file(path, "spec file")
     spec = spec_from_json(text)
+    written = frozenset(json.loads(text))  # spec_from_json has read it as one JSON object
     if sets:
-        keys = settable_keys(type(spec))
-        unknown = sorted(set(sets) - set(keys))
-        if unknown:
-            raise UsageError(f"unknown key(s) {shown(', '.join(unknown))[1:-1]} for {spec.family}; valid keys: {' '.join(keys)}")
+        _check_keys(type(spec), sets, spec.family)
         spec = spec.replace(**{k: coerce_value(type(spec), k, v) for k, v in sets.items()})
-    return spec
+    return spec, written | frozenset(sets)
 
 
 def dump_spec(spec: Spec, path: str | Path, flag: str = "--out") -> None:

@@ -1,15 +1,11 @@
-"""The report of a sweep: fit table, the paper's numbers beside ours, figures, trial
-counts and the command that made it, as ``report.md`` and a self-contained
-``report.html`` (images linked, not embedded, so both share the PNGs).
-
-A report is built as a list of blocks (heading, paragraph, table, image, code)
-and rendered twice, so the two formats never drift apart.
+"""The report of a sweep: fit table, the paper's numbers beside ours, the proxies'
+rank table, figures, trial counts and the command that made it, as blocks that
+:mod:`nnmass.render` writes as ``report.md`` and ``report.html``.
 """
 from __future__ import annotations
 
-import html
 import json
-import os
+import math
 import sys
 from collections import Counter
 from pathlib import Path
@@ -17,11 +13,13 @@ from typing import Sequence
 
 from .errors import UsageError
 from .files.writing import write_text_atomically
+from .json_values import jsonable
+from .render import code, heading, image, para, prepare_out_dir, table, write_blocks
 from .stats import PREDICTORS, TARGETS, fit_table
-from .stats.proxy_fits import proxy_table
+from .stats.proxy_fits import best_predictor, proxy_table
+from .table import with_ci
 from .validate import shown
 
-FORMATS = ("md", "html", "both")
 PREDICTOR_LABELS = {"nn_mass": "log NN-Mass", "params": "log #Params", "macs": "log MACs"}
 
 # The paper's R^2 for the linear fits it reports (Sec. 4.2-4.3, Fig. 3, 6, 16). Its LDI
@@ -108,11 +106,6 @@ def proxy_json_rows(proxies: dict) -> list[dict]:
     return [{"kind": "rank", **r} for r in proxies["rows"]]
 
 
-def jsonable(table: Sequence[dict]) -> list[dict]:
-    """Fit rows with nan turned into None, so the JSON is standard (no NaN literals)."""
-    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in table]
-
-
 def _distinct(rows: Sequence[dict], key: str) -> str:
     return ", ".join(sorted({str(r[key]) for r in rows if r.get(key) is not None})) or "-"
 
@@ -122,105 +115,39 @@ def status_counts(rows: Sequence[dict]) -> dict[str, int]:
     return {s: counts.get(s, 0) for s in ("done", "diverged", "failed")} | dict(counts)
 
 
-# ---- blocks and rendering ---------------------------------------------------------------
-
-def heading(text: str, level: int = 2) -> tuple:
-    return ("h", level, text)
-
-
-def para(text: str) -> tuple:
-    return ("p", text)
-
-
-def table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> tuple:
-    columns = list(columns or (rows[0] if rows else []))
-    return ("table", columns, [[str(r.get(c, "")) for c in columns] for r in rows])
-
-
-def image(path: str, alt: str) -> tuple:
-    return ("img", path, alt)
-
-
-def code(text: str) -> tuple:
-    return ("code", text)
-
-
-def render_markdown(blocks: Sequence[tuple]) -> str:
-    out = []
-    for b in blocks:
-        if b[0] == "h":
-            out.append("#" * b[1] + " " + b[2])
-        elif b[0] == "p":
-            out.append(b[1])
-        elif b[0] == "table":
-            cols, rows = b[1], b[2]
-            esc = lambda s: s.replace("|", "\\|")
-            out.append("\n".join(["| " + " | ".join(map(esc, cols)) + " |", "|" + "---|" * len(cols)]
-                                 + ["| " + " | ".join(map(esc, r)) + " |" for r in rows]))
-        elif b[0] == "img":
-            out.append(f"![{b[2]}]({b[1]})")
-        elif b[0] == "code":
-            out.append("```\n" + b[1] + "\n```")
-    return "\n\n".join(out) + "\n"
-
-
-_CSS = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-        "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}"
-        "th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#f3f3f3}"
-        "img{max-width:100%}pre{background:#f6f6f6;padding:0.7em;overflow-x:auto}")
-
-
-def render_html(blocks: Sequence[tuple], title: str) -> str:
-    e = html.escape
-    out = [f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{e(title)}</title>"
-           f"<style>{_CSS}</style></head><body>"]
-    for b in blocks:
-        if b[0] == "h":
-            out.append(f"<h{b[1]}>{e(b[2])}</h{b[1]}>")
-        elif b[0] == "p":
-            out.append(f"<p>{e(b[1])}</p>")
-        elif b[0] == "table":
-            head = "".join(f"<th>{e(c)}</th>" for c in b[1])
-            body = "".join("<tr>" + "".join(f"<td>{e(v)}</td>" for v in r) + "</tr>" for r in b[2])
-            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-        elif b[0] == "img":
-            out.append(f"<p><img src='{e(b[1])}' alt='{e(b[2])}'></p>")
-        elif b[0] == "code":
-            out.append(f"<pre>{e(b[1])}</pre>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
-
-
-def write_blocks(blocks: Sequence[tuple], out_dir: Path, title: str, formats: str = "both") -> Path:
-    """Write ``report.md`` and/or ``report.html``; returns the first written."""
-    if formats not in FORMATS:
-        raise UsageError(f"report format must be one of {', '.join(FORMATS)}, got {formats!r}")
-    written = []
-    if formats in ("md", "both"):
-        written.append(out_dir / "report.md")
-        write_text_atomically(written[-1], "--out", render_markdown([heading(title, 1), *blocks]))
-    if formats in ("html", "both"):
-        written.append(out_dir / "report.html")
-        write_text_atomically(written[-1], "--out", render_html([heading(title, 1), *blocks], title))
-    return written[0]
-
-
-def prepare_out_dir(out_dir: str | Path) -> Path:
-    if not str(out_dir).strip():
-        raise UsageError(f"--out needs a folder name, got {str(out_dir)!r}")
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"report folder {str(out)!r} is a file; give a folder path")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot create report folder {str(out)!r}: {e.strerror}") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write report folder {str(out)!r}: it is not writable")
-    return out
-
-
 # ---- the sweep report ---------------------------------------------------------------------
+
+PREDICTOR_NAMES = {"nn_mass": "NN-Mass", "params": "#Params", "macs": "MACs"}
+
+
+def sweep_proxy_rows(table: dict, target: str | None = None) -> list[dict]:
+    """The rank table of a sweep's proxies (``nnmass.stats.proxy_fits.proxy_table``) as
+    printable rows, best Spearman first within each target."""
+    rows = [r for r in table["rows"] if target is None or r["target"] == target]
+    order = {t: i for i, t in enumerate(dict.fromkeys(r["target"] for r in rows))}
+    rows = sorted(rows, key=lambda r: (order[r["target"]], -r["spearman"] if math.isfinite(r["spearman"]) else 9))
+    return [{"target": r["target"], "predictor": PREDICTOR_NAMES.get(r["predictor"], r["predictor"]), "n": r["n"],
+             "Spearman [95% CI]": with_ci(r, "spearman"), "Kendall [95% CI]": with_ci(r, "kendall")} for r in rows]
+
+
+def sweep_proxy_blocks(proxies: dict, n_boot: int, seed: int) -> list[tuple]:
+    """Report blocks: which predictor ranks each target best, and the table."""
+    if not proxies["rows"]:
+        return []
+    best = best_predictor(proxies)
+    lead = (f"For test accuracy the best is {PREDICTOR_NAMES.get(best['predictor'], best['predictor'])} "
+            f"(Spearman {with_ci(best, 'spearman')}, {best['n']} architectures). ") if best else ""
+    left_out = (f" Undefined on every trial, so left out: {', '.join(proxies['undefined'])}." if proxies["undefined"]
+                else "")
+    return [heading("Training-free proxies"),
+            para(lead + "Rank correlation of each target with each predictor at init: NN-Mass, #Params, MACs and "
+                 f"the grid's proxies ({', '.join(proxies['proxies'])}), every predictor on the same architectures "
+                 "(finite target and a finite value of every predictor; n is what was ranked). Rank correlations, "
+                 "not R2 of log fits: proxies have no common scale or sign. Each point is one architecture (mean "
+                 f"over its seeds); intervals: 95% bootstrap over architectures and their seeds ({n_boot} "
+                 f"resamples, seed {seed})." + left_out),
+            table(sweep_proxy_rows(proxies))]
+
 
 def _figures(rows: list[dict], out: Path) -> list[tuple]:
     from .plots.fig3 import plot_fig3
@@ -286,8 +213,6 @@ def write_report(store_or_rows, out_dir: str | Path, title: str = "nnmass sweep 
              "for the same fit."),
         table(summary_rows(fits, reference)),
     ]
-    from .rank.report import sweep_proxy_blocks
-
     proxies = extra.get("proxy_table") or proxy_table(rows, n_boot=n_boot, seed=seed)
     blocks += sweep_proxy_blocks(proxies, n_boot, seed)
     blocks += _figures(rows, out)

@@ -65,9 +65,15 @@ def int_problem(value, lo: int, hi: int | None = None) -> str:
     return f"must be an integer {int_range_text(lo, hi)}, got {shown(value)}"
 
 
+def is_int_in(value, lo: int, hi: int | None = None) -> bool:
+    """Whether ``value`` is an integer (not a bool) in ``lo..hi`` (``hi=None``: no upper
+    bound); for callers that word the error themselves, with :func:`int_problem`."""
+    return _is_int(value) and value >= lo and (hi is None or value <= hi)
+
+
 def check_int(name: str, value, lo: int, hi: int | None = None) -> int:
     """``value`` as an ``int`` in ``lo..hi`` (``hi=None``: no upper bound)."""
-    if not _is_int(value) or value < lo or (hi is not None and value > hi):
+    if not is_int_in(value, lo, hi):
         raise UsageError(f"{name} {int_problem(value, lo, hi)}")
     return int(value)
 

@@ -146,3 +146,18 @@ def test_real_process(tmp_path):
     assert err.returncode == 2 and err.stdout == ""
     assert err.stderr.startswith("nnmass: error: malformed spec JSON") and err.stderr.count("\n") == 1
     assert "Traceback" not in err.stderr
+
+
+def test_no_help_text_prints_a_doubled_percent(capsys):
+    """Descriptions are module docstrings, which argparse prints as written, and help
+    strings are %-formatted: either way the user should see ``10%``, never ``10%%``."""
+    from nnmass.cli import SUBCOMMANDS
+    for command in ((), *((name,) for name in SUBCOMMANDS)):
+        with pytest.raises(SystemExit) as done:
+            main([*command, "--help"])
+        assert done.value.code == 0
+        out = capsys.readouterr().out
+        assert out.startswith("usage: nnmass") and "%%" not in out, command
+    with pytest.raises(SystemExit):
+        main(["rank", "--help"])
+    assert "top-10% precision" in " ".join(capsys.readouterr().out.split())

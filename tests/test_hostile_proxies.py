@@ -239,7 +239,7 @@ def test_proxies_scores_the_main_head_of_a_model_with_an_aux_head(capsys, models
 # --- batches a proxy cannot use ---------------------------------------------------------
 
 def test_the_registry_says_which_proxies_need_two_samples():
-    from nnmass.rank.names import MIN_BATCH
+    from nnmass.proxies.proxy_names import MIN_BATCH
     assert {n for n, p in proxies.PROXIES.items() if p.min_batch == 2} == {"jacob_cov", "nwot", "zico"}
     assert all(p.min_batch in (1, 2) for p in proxies.PROXIES.values())
     assert {n: p.min_batch for n, p in proxies.PROXIES.items() if p.min_batch > 1} == MIN_BATCH  # torch-free copy

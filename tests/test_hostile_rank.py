@@ -22,7 +22,7 @@ from scipy import stats as sp
 from hostile_helpers import noted, refused, snapshot
 from nnmass.cli import main
 from nnmass.errors import UsageError
-from nnmass.rank.names import MIN_BATCH
+from nnmass.proxies.proxy_names import MIN_BATCH
 from nnmass.rank.store import ScoreStore, run_id
 from nnmass.sweep.grid import grid_from_dict
 

@@ -320,6 +320,6 @@ def _as_store_error(store, put, row):
 def test_unwritable_report_folder(capsys, tmp_path, store, monkeypatch):
     out = tmp_path / "r"
     out.mkdir()
-    monkeypatch.setattr("nnmass.report.os.access", lambda path, mode: False)  # root can write anywhere
+    monkeypatch.setattr("nnmass.render.os.access", lambda path, mode: False)  # root can write anywhere
     refused(capsys, ["report", store, "--out", out, "--bootstrap", "0"], "it is not writable")
     assert list(out.iterdir()) == []

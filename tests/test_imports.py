@@ -1,5 +1,6 @@
 """The closed-form layer (topology, specs, mass closed forms and cell rules, costs, families,
 validation, design, grids, training config) never imports torch."""
+import json
 import subprocess
 import sys
 
@@ -28,3 +29,40 @@ def test_topology_alone_leaves_torch_out():
     out = subprocess.run([sys.executable, "-c", "import sys, nnmass.topology; assert 'torch' not in sys.modules"],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_proxy_names_leave_torch_out():
+    """The proxy names and their parser load without torch; ``nnmass.proxies`` imports
+    its proxy modules (and torch) only when one of its names is first used."""
+    code = ("import sys\n"
+            "import nnmass.proxies, nnmass.proxies.proxy_names\n"
+            "from nnmass.proxies.proxy_names import PROXY_NAMES, parse_proxy_names\n"
+            "assert parse_proxy_names('snip,all')[:2] == ('snip', 'params')\n"
+            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_proxy_functions_are_the_package_attributes_whatever_is_imported_first():
+    """A proxy function shares its name with its module; the package still hands on the
+    function, and the registry keeps its order, after a submodule was imported first."""
+    code = ("from nnmass.proxies.fused import score_fused\n"
+            "from nnmass.proxies.proxy_names import PROXY_NAMES\n"
+            "from nnmass import proxies\n"
+            "assert callable(proxies.nwot) and proxies.nwot is proxies.get('nwot').function\n"
+            "assert tuple(proxies.names()) == PROXY_NAMES\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+def test_data_set_names_leave_torch_out_and_match_the_loaders():
+    """``nnmass.data.names`` loads without torch and names exactly the sets the loaders read:
+    the embedded ones, synthetic, torchvision's in-memory sets and ImageNet."""
+    code = ("import json, sys\n"
+            "from nnmass.data.names import DATASETS\n"
+            "assert 'torch' not in sys.modules\n"
+            "from nnmass.data.torchvision_sets import IN_MEMORY\n"
+            "print(json.dumps([list(DATASETS), list(IN_MEMORY)]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    names, in_memory = json.loads(out.stdout)
+    assert names == ["mnist-5k", "digits", "synthetic", *in_memory, "imagenet"]

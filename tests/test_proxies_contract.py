@@ -108,7 +108,7 @@ def test_name_lists_parse_and_unknown_names_are_refused_in_one_line():
         with pytest.raises(UsageError) as err:
             proxies.parse_names(bad)
         assert "\n" not in str(err.value) and "params, macs, nn_mass" in str(err.value)
-    with pytest.raises(UsageError, match="unknown proxy 'nope'; valid: params, macs"):
+    with pytest.raises(UsageError, match="proxy: unknown proxy .nope.; valid: params, macs"):
         proxies.get("nope")
 
 

@@ -17,7 +17,7 @@ from scipy import stats as sp
 
 from nnmass.cli import main
 from nnmass.errors import UsageError
-from nnmass.rank.names import PROXY_NAMES, parse_proxy_names
+from nnmass.proxies.proxy_names import PROXY_NAMES, parse_proxy_names
 from nnmass.rank.scoring import ScoreSetting
 from nnmass.rank.statistics import rank_row
 from nnmass.rank.store import ScoreStore
@@ -51,7 +51,7 @@ def test_torch_free_names_equal_the_registry():
 
 def test_rank_modules_and_grid_proxies_load_without_torch():
     code = ("import sys\n"
-            "import nnmass.rank, nnmass.rank.names, nnmass.rank.statistics, nnmass.rank.store\n"
+            "import nnmass.rank, nnmass.proxies.proxy_names, nnmass.rank.statistics, nnmass.rank.store\n"
             "from nnmass.sweep.grid import grid_from_dict\n"
             "grid_from_dict({'model': 'dense-mlp', 'dataset': 'digits', 'epochs': 1, 'proxies': ['snip']}).trials()\n"
             "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n")

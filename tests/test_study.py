@@ -161,7 +161,7 @@ def test_cifar10_cnn_study_end_to_end_on_cifar_files(tmp_path, tiny_cifar):
 
 def test_nb201_proxy_study_scores_ranks_compares_with_naslib_and_resumes(tmp_path, monkeypatch):
 
-    from nnmass.rank.names import PROXY_NAMES
+    from nnmass.proxies.proxy_names import PROXY_NAMES
     from nnmass.studies import nb201_proxies as study
 
     quick = study.study_tables(True)

@@ -49,6 +49,33 @@ def test_fit_spec_to_data(digits):
         fit_spec_to_data(spec, digits, fixed={"input_dim"})
 
 
+def test_network_for_data_fits_only_the_keys_the_user_left_open(digits, tmp_path):
+    """One rule for proxies, ldi, train and rank: --set keys and the keys a spec file
+    writes are the user's (they must fit the data); the rest follow the data."""
+    import json
+
+    import torch
+
+    from nnmass.models.network import network_for_data
+
+    model, shape, spec = network_for_data("dense-mlp", {"depth": "4"}, seed=3, data=digits)
+    assert (spec.input_dim, spec.num_classes, spec.depth, shape) == (64, 10, 4, (1, 64))
+    # Weights are those of the fitted spec built with the seed.
+    expected = build(fit_spec_to_data(DenseMLPSpec(depth=4), digits), seed=3)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), expected.state_dict().values()))
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in expected.parameters())
+    with pytest.raises(UsageError, match="num_classes=3 does not fit dataset digits"):
+        network_for_data("dense-mlp", {"num_classes": "3"}, data=digits)
+    open_file = tmp_path / "open.json"
+    open_file.write_text(json.dumps({"family": "dense-mlp", "width": 8, "depth": 3, "tc": 4}))
+    assert network_for_data(str(open_file), data=digits)[2].input_dim == 64
+    fixed_file = tmp_path / "fixed.json"
+    fixed_file.write_text(json.dumps({"family": "dense-mlp", "width": 8, "depth": 3, "tc": 4, "input_dim": 784}))
+    with pytest.raises(UsageError, match="input_dim=784 does not fit dataset digits"):
+        network_for_data(str(fixed_file), data=digits)
+    assert network_for_data(str(fixed_file))[2].input_dim == 784  # no data: as named
+
+
 def test_mlp_learns_digits_and_history_is_numbers(digits):
     spec = fit_spec_to_data(DenseMLPSpec(width=16, depth=3, tc=8), digits)
     config = default_config("digits", "dense-mlp", epochs=2, batch_size=32, lr=1e-2)
@@ -148,12 +175,13 @@ def test_cli_train_json(capsys):
 def test_cli_lists_every_dataset_without_importing_torch():
     import subprocess
     import sys
-    from nnmass.cli.train import DATASET_NAMES
-    from nnmass.data import DATASETS
-    assert DATASET_NAMES == DATASETS
+    from nnmass.data.loading import DATASETS
     code = ("import argparse, sys; from nnmass.cli import train; "
-            "train.add_arguments(argparse.ArgumentParser()); sys.exit('torch' in sys.modules)")
-    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+            "p = argparse.ArgumentParser(); train.add_arguments(p); print(p.format_help()); "
+            "sys.exit('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0
+    assert "oneof:" + ",".join(DATASETS) + "(default" in "".join(out.stdout.split())  # help wraps at hyphens
 
 
 @pytest.mark.parametrize("argv,needle", [

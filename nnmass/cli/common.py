@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 
 from ..table import format_table, human  # noqa: F401  (re-exported for subcommands)
 from ..errors import UsageError
@@ -85,15 +86,35 @@ def resolve_spec(args):
     return spec_for(args.model, parse_sets(args.sets))
 
 
+@contextmanager
+def model_errors(doing: str):
+    """Any error in the block other than a :class:`UsageError` is the model itself failing
+    on this input: one line, ``{doing}: {error type}: {its first line}``."""
+    try:
+        yield
+    except UsageError:
+        raise
+    except Exception as e:
+        raise UsageError(f"{doing}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+
+
+def inputs_data(args):
+    """The data set ``--inputs`` names (from ``--data-root``, on ``--device``), or None
+    for Gaussian inputs."""
+    if args.inputs == "gaussian":
+        return None
+    from ..data import load_dataset
+    return load_dataset(args.inputs, root=args.data_root, device=args.device)
+
+
 def print_json(obj) -> None:
     json.dump(obj, sys.stdout, indent=2, default=_default)
     sys.stdout.write("\n")
 
 
 def _default(o):
-    import numpy as np
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    from ..json_values import plain
+    value = plain(o)
+    if value is o:
+        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    return value

@@ -138,7 +138,7 @@ def _train(spec, args) -> dict:
     from ..data import load_dataset
     from ..models import build
     from ..train import default_config, fit_spec_to_data, train
-    from .train import DATA_KEYS
+    from ..spec.data_fit import DATA_KEYS
     data = load_dataset(args.dataset, root=args.data_root, device=args.device)
     # The designed numbers hold only for the designed shapes: refuse to adapt them.
     spec = fit_spec_to_data(spec, data, fixed=DATA_KEYS)

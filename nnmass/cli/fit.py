@@ -27,8 +27,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..rank.report import sweep_proxy_rows
-    from ..report import jsonable, load_rows, paper_reference, proxy_json_rows, select_rows, summary_rows
+    from ..json_values import jsonable
+    from ..report import load_rows, paper_reference, proxy_json_rows, select_rows, summary_rows, sweep_proxy_rows
     from ..stats import check_enough_architectures, fit_table
     from ..stats.proxy_fits import proxy_table
 

@@ -11,7 +11,8 @@ its output flows into; the classifier is left out.
 from __future__ import annotations
 
 from ..validate import MAX_LDI_BATCH
-from .common import add_device_arg, add_model_args, format_table, int_at_least, print_json, resolve_spec, seed_type
+from .common import (add_device_arg, add_model_args, format_table, inputs_data, int_at_least, print_json, resolve_spec,
+                     seed_type)
 
 
 HELP = "layerwise dynamical isometry: Jacobian singular values at init"
@@ -36,30 +37,26 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..families import FAMILIES, parse_sets
+    from ..families import parse_sets
     from ..spec import DenseMLPSpec
 
-    spec = resolve_spec(args)
+    resolve_spec(args)  # a family or spec file (no module source), refused before any data is read
 
     import torch
 
     from ..ldi import measure
     from ..mass import spec_mass
     from ..ldi.inputs import dataset_batch, gaussian_inputs
-    from ..models import build
+    from ..models.network import network_for_data
 
-    if args.inputs == "gaussian":
+    data = inputs_data(args)
+    # Input sizes follow the data unless the user fixed them (then they must match).
+    model, _, spec = network_for_data(args.model, parse_sets(args.sets), args.seed, data)
+    model = model.to(args.device)
+    if data is None:
         x = gaussian_inputs(spec, args.batch, args.seed, args.device)
     else:
-        from ..data import load_dataset
-        from ..train.adapt import fit_spec_to_data
-
-        data = load_dataset(args.inputs, root=args.data_root, device=args.device)
-        # Input sizes follow the data unless the user fixed them (then they must match).
-        fixed = set(parse_sets(args.sets)) if args.model in FAMILIES else set(spec.to_dict())
-        spec = fit_spec_to_data(spec, data, fixed)
         x = dataset_batch(data, args.batch, args.seed, args.device)
-    model = build(spec, seed=args.seed).to(args.device)
     report = measure(model, x, include_input_layer=args.include_input_layer, positions=args.positions,
                  generator=torch.Generator().manual_seed(args.seed),
                  progress=_progress_bar() if args.progress and not isinstance(spec, DenseMLPSpec) else None)

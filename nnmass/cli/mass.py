@@ -4,7 +4,7 @@ NN-Mass (Eq. 2-3), cell densities, average degree, #params and MACs.
 """
 from __future__ import annotations
 
-from .common import add_device_arg, add_model_args, print_json, resolve_spec
+from .common import add_device_arg, add_model_args, model_errors, print_json, resolve_spec
 
 
 HELP = "NN-Mass of a model family, spec file or any PyTorch model"
@@ -89,18 +89,12 @@ def _spec_graph_report(args, spec):
 def _trace(args, model, shape, spec):
     import torch
 
-    from ..errors import UsageError
     from ..mass import measure
     model = model.to(args.device)
     x = torch.zeros(shape, device=args.device)
-    try:
+    with model_errors(f"cannot trace {args.model} at input shape {','.join(map(str, shape))}"):
         report = measure(model, x, shortcuts=args.shortcuts or getattr(spec, "shortcuts", "all"),
                          pool_links=args.pool_links == "yes", parallel=args.parallel, method=args.tracer,
                          name=args.model, allow_unclassified=args.allow_unclassified)
-    except UsageError:
-        raise
-    except Exception as e:  # the model itself failed on this input
-        raise UsageError(f"cannot trace {args.model} at input shape {','.join(map(str, shape))}: "
-                         f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
     report.spec = spec.to_dict() if spec is not None else None
     return report

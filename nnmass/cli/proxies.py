@@ -8,7 +8,8 @@ network is nan (null in --json). Torch runs one thread on a CPU unless --threads
 """
 from __future__ import annotations
 
-from .common import add_device_arg, format_table, int_at_least, print_json, seed_type, threads_type
+from .common import (add_device_arg, format_table, inputs_data, int_at_least, model_errors, print_json, seed_type,
+                     threads_type)
 
 
 HELP = "training-free (zero-cost) proxies of a network at init"
@@ -17,7 +18,8 @@ HELP = "training-free (zero-cost) proxies of a network at init"
 def add_arguments(p) -> None:
     p.add_argument("model", metavar="MODEL",
                    help="anything `nnmass mass` takes (family, spec .json, torchvision:, timm:, file.py:F), "
-                        "or nb201:ARCH (--set num_classes=N)")
+                        "or SPACE:ARCH of a benchmark's space (nb201:, nb101:, nb301:/darts:, tnb-micro:, "
+                        "tnb-macro:; --set task=...)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="set one spec key (once per key; lists are comma-separated)")
     p.add_argument("--proxies", default="all", metavar="LIST|all",
@@ -42,28 +44,14 @@ def add_arguments(p) -> None:
 
 def _network(args):
     """The module, one sample's shape and the dataset (or None) the batch comes from."""
-    import torch
+    from ..families import parse_sets
+    from ..models.network import network_for_data
+    from ..models.sources import parse_shape
 
-    from ..families import FAMILIES, parse_sets
-    from ..models import build, input_shape
-    from ..models.sources import model_from, parse_shape
-
-    sets = parse_sets(args.sets)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(args.seed)  # module sources (nb201:, torchvision:, ...) init from the global generator
-        model, shape, spec = model_from(args.model, sets, args.seed)
-    data = None
-    if args.inputs != "gaussian":
-        from ..data import load_dataset
-        data = load_dataset(args.inputs, root=args.data_root, device=args.device)
-        if spec is not None:
-            from ..train.adapt import fit_spec_to_data
-            fixed = set(sets) if args.model in FAMILIES else set(spec.to_dict())
-            fitted = fit_spec_to_data(spec, data, fixed)
-            if fitted != spec:
-                spec, model, shape = fitted, build(fitted, seed=args.seed), input_shape(fitted)
-        else:
-            shape = (1, *data.input_shape)
+    data = inputs_data(args)
+    model, shape, spec = network_for_data(args.model, parse_sets(args.sets), args.seed, data)
+    if data is not None and spec is None:
+        shape = (1, *data.input_shape)
     if args.input_shape:
         shape = parse_shape(args.input_shape)
     return model.to(args.device), tuple(shape[1:]), data
@@ -88,7 +76,7 @@ def _score(args, names, model, sample_shape, data):
     from ..proxies.fused import score_fused
     from ..rank.scoring import logits_width
 
-    try:
+    with model_errors(f"cannot score {args.model} on inputs of shape {','.join(map(str, sample_shape))}"):
         classes = logits_width(model, sample_shape, args.device)
         if data is None:
             batch = gaussian_batch(sample_shape, batch_size=args.batch, num_classes=classes, seed=args.seed,
@@ -99,16 +87,11 @@ def _score(args, names, model, sample_shape, data):
                                  f"{classes} logits (set num_classes)")
             batch = data_batch(data, args.batch, seed=args.seed, sample_shape=sample_shape)
         return batch, score_fused(model, batch, names)
-    except UsageError:
-        raise
-    except Exception as e:  # the model itself failed on this input
-        raise UsageError(f"cannot score {args.model} on inputs of shape {','.join(map(str, sample_shape))}: "
-                         f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
 
 
 def run(args) -> int:
-    from ..rank.names import parse_proxy_names
-    from ..rank.report import jsonable
+    from ..json_values import jsonable
+    from ..proxies.proxy_names import parse_proxy_names
     from ..threads import torch_threads
     from ..validate import check_input_elements
 

@@ -2,8 +2,8 @@
 
 Scores every architecture of TABLE (one row each, with its measured accuracy) with every
 proxy, resumably in a SQLite score store (a killed run resumes; no score is computed
-twice), then reports per proxy: Spearman and Kendall tau-b with the target, top-10%%
-precision, Spearman partial to log #params, 95%% bootstrap intervals over architectures,
+twice), then reports per proxy: Spearman and Kendall tau-b with the target, top-10%
+precision, Spearman partial to log #params, 95% bootstrap intervals over architectures,
 the number of distinct values and seconds per architecture. Statistics run over the
 architectures where the proxy is defined (n).
 """
@@ -101,9 +101,10 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..errors import UsageError
+    from ..json_values import jsonable
+    from ..proxies.proxy_names import check_batch_for, parse_proxy_names
+    from ..rank.report import printable_rows
     from ..validate import check_input_elements, shown
-    from ..rank.names import check_batch_for, parse_proxy_names
-    from ..rank.report import jsonable, printable_rows
     from ..rank.table import read_table, subsample
 
     names = list(parse_proxy_names(args.proxies, "--proxies"))

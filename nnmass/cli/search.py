@@ -141,7 +141,7 @@ def run(args) -> int:
                          {"task": space.task(task).name, **sets})
         out["out"] = args.out
     if args.json:
-        from ..rank.report import jsonable
+        from ..json_values import jsonable
         print_json(jsonable(out))
         return 0
     print(_text(out))
@@ -149,7 +149,7 @@ def run(args) -> int:
 
 
 def _text(out: dict) -> str:
-    from ..rank.report import number_text
+    from ..table import number_text
     lines = [f"search {out['space']} ({out['task']}) by {out['score']}, {out['strategy']}: "
              f"{out['candidates']:,} candidates, {out['evaluated']:,} scored ({out['computed']:,} networks computed now, "
              f"the rest from the store), {out['seconds']:.1f} s"]

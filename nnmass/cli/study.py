@@ -41,7 +41,7 @@ def run(args) -> int:
     import sys
 
     from ..errors import UsageError
-    from ..report import jsonable
+    from ..json_values import jsonable
     from ..studies import get_study
     from ..studies.run import run_training_study, run_zoo_study
     from .common import format_table, print_json

@@ -7,24 +7,18 @@ skip links).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
-
-# Spec fields a dataset decides unless the user fixes them.
-DATA_KEYS = ("input_dim", "num_classes", "in_channels", "input_size")
-# nnmass.data.DATASETS, spelled out so that building the parser does not import torch.
-DATASET_NAMES = ("mnist-5k", "digits", "synthetic", "mnist", "fashion-mnist", "cifar10", "cifar100", "imagenet")
 
 
 HELP = "train a model on a dataset, per-epoch loss and accuracy"
 
 
 def add_arguments(p) -> None:
+    from ..data.names import DATASETS
     from .common import add_device_arg, add_model_args, int_at_least, number_type, seed_type
     add_model_args(p)
     p.add_argument("--dataset", default="mnist-5k", metavar="NAME",
-                   help=f"one of: {', '.join(DATASET_NAMES)} (default mnist-5k)")
+                   help=f"one of: {', '.join(DATASETS)} (default mnist-5k)")
     p.add_argument("--data-root", metavar="DIR", help="folder holding an on-disk dataset")
     p.add_argument("--download", action="store_true", help="let torchvision download the dataset into --data-root")
     p.add_argument("--split-seed", type=seed_type, default=0, help="seed of the embedded sets' train/test split")
@@ -43,34 +37,22 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def fixed_keys(args) -> set[str]:
-    """Data-dependent spec keys the user chose: via --set, or present in a spec file."""
-    from ..families import FAMILIES, parse_sets
-    fixed = set(parse_sets(args.sets))
-    if args.model not in FAMILIES and Path(args.model).is_file():
-        try:
-            fixed |= set(json.loads(Path(args.model).read_text()))
-        except (OSError, ValueError):
-            pass  # resolve_spec has already reported an unreadable file
-    return fixed & set(DATA_KEYS)
-
-
 def run(args) -> int:
     from ..data import load_dataset
+    from ..families import parse_sets
     from ..mass import spec_mass
-    from ..models import build
-    from ..train import default_config, fit_spec_to_data, train
+    from ..models.network import network_for_data
+    from ..train import default_config, train
     from .common import format_table, print_json, resolve_spec
 
-    spec = resolve_spec(args)
+    resolve_spec(args)  # a bad MODEL or --set is refused before the data set is read
     data = load_dataset(args.dataset, root=args.data_root, download=args.download, device=args.device,
                         split_seed=args.split_seed)
-    spec = fit_spec_to_data(spec, data, fixed=fixed_keys(args))
+    model, _, spec = network_for_data(args.model, parse_sets(args.sets), args.seed, data)
     config = default_config(args.dataset, spec.family, args.epochs, args.device, seed=args.seed,
                             batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
                             momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
                             label_smoothing=args.label_smoothing, amp=args.amp)
-    model = build(spec, seed=args.seed)
     params = sum(p.numel() for p in model.parameters())
     mass = float(spec_mass(spec))
     print(f"training {args.model} ({params:,} params, NN-Mass {mass:.4g}) on {data.name} "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import MOBILENET_V2_STAGES, cell_width
+from ..spec import make_divisible as make_divisible_array  # scalars and arrays alike
 from ..topology import dense_skip_count
 
 
@@ -21,15 +22,6 @@ def _out(x):
 def conv_out(size, kernel: int, stride: int, padding: int):
     """Spatial output size of a conv or pooling window (floor mode)."""
     return (_i64(size) + 2 * padding - kernel) // stride + 1
-
-
-def make_divisible_array(v, divisor: int = 8):
-    """torchvision's ``_make_divisible`` on arrays: round to the nearest multiple of
-    ``divisor`` (at least ``divisor``), then add one if that lost over 10%."""
-    v = np.asarray(v, dtype=np.float64)
-    # int(v + divisor/2) truncates; for v > 0 that is floor.
-    new = np.maximum(divisor, np.floor(v + divisor / 2).astype(np.int64) // divisor * divisor)
-    return np.where(new < 0.9 * v, new + divisor, new)
 
 
 def dense_mlp_cost(input_dim, width, depth, tc, num_classes, official=True):

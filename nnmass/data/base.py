@@ -14,6 +14,7 @@ from typing import Iterator
 import torch
 
 from ..errors import UsageError
+from ..validate import check_int
 from .augment import crop_flip
 
 SPLITS = ("train", "test")
@@ -92,8 +93,7 @@ class Data:
             augment: apply ``self.augment``; defaults to ``True`` for train only.
         """
         _check_split(split)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise UsageError(f"batch size must be an integer >= 1, got {batch_size!r}")
+        check_int("batch size", batch_size, 1)
         train = split == "train"
         shuffle = train if shuffle is None else shuffle
         augment = (train if augment is None else augment) and self.augment is not None

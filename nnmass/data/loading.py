@@ -7,12 +7,8 @@ from .base import Data
 from .pixels import PIXELS
 from .embedded import load_digits, load_mnist_5k
 from .synthetic import load_synthetic
-from .torchvision_sets import IN_MEMORY, load_imagenet, load_in_memory
-
-EMBEDDED = ("mnist-5k", "digits")
-SYNTHETIC = ("synthetic",)
-ON_DISK = tuple(IN_MEMORY) + ("imagenet",)
-DATASETS = EMBEDDED + SYNTHETIC + ON_DISK
+from .names import DATASETS
+from .torchvision_sets import load_imagenet, load_in_memory
 
 
 def load_dataset(name: str, root=None, download: bool = False, device="cpu", split_seed: int = 0,

@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from ..errors import UsageError
+from ..validate import check_int
 from .base import Data
 
 
@@ -20,8 +21,7 @@ def load_synthetic(seed: int = 0, num_classes: int = 10, dim: int = 32, train_si
     """
     for key, value, lo in (("num_classes", num_classes, 2), ("dim", dim, 1),
                            ("train_size", train_size, 1), ("test_size", test_size, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-            raise UsageError(f"synthetic {key} must be an integer >= {lo}, got {value!r}")
+        check_int(f"synthetic {key}", value, lo)
     if not (isinstance(separation, (int, float)) and np.isfinite(separation) and separation > 0):
         raise UsageError(f"synthetic separation must be a number > 0, got {separation!r}")
     rng = np.random.Generator(np.random.PCG64(seed))

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import UsageError
+from ..json_values import plain
 from ..validate import shown
 from .evaluate import chunk_bounds, evaluate_rows
 from .ranges import expand_range
@@ -151,7 +152,7 @@ class Space:
     def values_many(self, indices) -> list[dict]:
         """:meth:`values_at` of several candidates, decoded together."""
         digits = np.unravel_index(np.asarray(indices, dtype=np.int64), self.shape)
-        columns = [[_plain(a.values[d]) for d in ds.tolist()] for a, ds in zip(self.axes, digits)]
+        columns = [[plain(a.values[d]) for d in ds.tolist()] for a, ds in zip(self.axes, digits)]
         out = []
         for row in zip(*columns):
             values: dict = {}
@@ -177,7 +178,7 @@ class Space:
 
     def describe(self) -> dict:
         return {"space": self.name, "size": self.size, "fixed": dict(self.fixed),
-                "axes": {a.name: [_plain(v) for v in a.values] for a in self.axes}}
+                "axes": {a.name: [plain(v) for v in a.values] for a in self.axes}}
 
 
 def axis_column(codes: np.ndarray, stride: int, start: int, n: int) -> np.ndarray:
@@ -197,10 +198,6 @@ def axis_column(codes: np.ndarray, stride: int, start: int, n: int) -> np.ndarra
     if last > first:
         reps[-1] = (start + n - 1) % stride + 1
     return np.repeat(codes[np.arange(first, last + 1) % len(codes)], reps)
-
-
-def _plain(v):
-    return v.item() if isinstance(v, np.generic) else v
 
 
 def make_space(definition: SpaceDef, ranges: dict | None = None) -> Space:

@@ -1,13 +1,12 @@
 """One forward pass that records what chosen submodules saw and produced."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import torch
 from torch import nn
 
+from ..modes import in_mode
 
-@contextmanager
+
 def eval_mode(model: nn.Module):
     """Run ``model`` in eval mode, then restore every submodule's own flag.
 
@@ -15,13 +14,7 @@ def eval_mode(model: nn.Module):
     the samples: the Jacobian would then not be per sample. Eval mode uses the
     running statistics (mean 0, variance 1 at init), a fixed per-channel affine map.
     """
-    flags = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for m, flag in flags:
-            m.train(flag)
+    return in_mode(model, False)
 
 
 def capture(model: nn.Module, modules: list[nn.Module], x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:

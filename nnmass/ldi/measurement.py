@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ..errors import UsageError
+from ..validate import check_int
 from ..models.dense import DenseCNN, DenseMLP
 from .cnn import cnn_spectra
 from .mlp import mlp_spectra
@@ -25,8 +26,8 @@ def layer_spectra(model: nn.Module, inputs: torch.Tensor, *, include_input_layer
                   positions: int | None = 16, generator: torch.Generator | None = None,
                   progress: Callable[[int, int], None] | None = None) -> list[LayerSpectrum]:
     """Per-layer singular values of ``D_i W_i`` (see ``ldi`` for the arguments)."""
-    if positions is not None and (isinstance(positions, bool) or not isinstance(positions, int) or positions < 1):
-        raise UsageError(f"positions must be an integer >= 1 or None (all), got {positions!r}")
+    if positions is not None:
+        check_int("positions (or None: all)", positions, 1)
     if not isinstance(model, (DenseMLP, DenseCNN, *torchvision_types())):
         raise UsageError(f"LDI is defined here for the models nnmass builds (DenseMLP, DenseCNN and "
                          f"torchvision ResNet, MobileNetV2, VGG, DenseNet), got {type(model).__name__}")

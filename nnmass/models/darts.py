@@ -24,7 +24,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from ..spaces.darts import CONCAT, NODES
+from ..spec.darts import CONCAT, NODES
 from ..validate import check_int
 
 __all__ = ["build_darts", "DartsNetwork", "DartsCell", "FactorizedReduce", "ReLUConvBN", "make_op"]

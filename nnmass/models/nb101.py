@@ -27,7 +27,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from ..spaces.nb101 import CONV1X1, CONV3X3, MAXPOOL, format_arch, vertex_channels
+from ..spec.nb101 import CONV1X1, CONV3X3, MAXPOOL, format_arch, vertex_channels
 from ..validate import check_int
 
 __all__ = ["ConvBNReLU", "Cell", "NB101Network", "build_nb101"]

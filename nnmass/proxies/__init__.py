@@ -46,27 +46,25 @@ samples: 2), a network without parameters (all but params, macs and nn_mass), an
 one logit (the cross-entropy is 0 whatever the weights: snip, grad_norm, grasp,
 fisher, zico). Bad input (an unknown name, a model that returns no logits) raises
 ``nnmass.errors.UsageError``.
+
+The package imports lazily: the names below load every proxy module (and torch) on
+first use (:mod:`.catalog`), so ``nnmass.proxies.proxy_names`` loads without torch.
 """
-from .batch import ProxyBatch, gaussian_batch
-from .registry import PROXIES, Proxy, ProxyRun, get, names, parse_names, register_proxy, run_proxies, score_all
+from importlib import import_module
 
-# Registration order is the order of names().
-from .params import params
-from .macs import macs
-from .nn_mass import nn_mass
-from .synflow import synflow
-from .snip import snip
-from .grad_norm import grad_norm
-from .grasp import grasp
-from .fisher import fisher
-from .jacob_cov import jacob_cov
-from .nwot import nwot
-from .zen import zen
-from .zico import zico
-from .meco import meco
+#: Names the package hands on; the first use of any of them imports ``.catalog`` (every
+#: proxy module, so torch), which binds them all here.
+_EXPORTS = ("ProxyBatch", "gaussian_batch", "Proxy", "ProxyRun", "PROXIES", "DATA_FREE", "get", "names",
+            "parse_names", "register_proxy", "run_proxies", "score_all",
+            "params", "macs", "nn_mass", "synflow", "snip", "grad_norm", "grasp", "fisher", "jacob_cov",
+            "nwot", "zen", "zico", "meco")
 
-#: The proxies that read no input values (the batch gives the shape and the seed).
-DATA_FREE = tuple(name for name, proxy in PROXIES.items() if not proxy.needs_data)
 
-__all__ = ["ProxyBatch", "gaussian_batch", "Proxy", "ProxyRun", "PROXIES", "DATA_FREE", "get", "names",
-           "parse_names", "register_proxy", "run_proxies", "score_all", *PROXIES]
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import_module(".catalog", __name__)
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = list(_EXPORTS)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import UsageError
+from ..validate import check_int, check_seed
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,8 +33,7 @@ class ProxyBatch:
                              f"{type(x).__name__} {tuple(getattr(x, 'shape', ()))}")
         if x.shape[0] < 1:
             raise UsageError("batch inputs must hold at least one sample")
-        if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int) or self.num_classes < 1:
-            raise UsageError(f"num_classes must be an integer >= 1, got {self.num_classes!r}")
+        check_int("num_classes", self.num_classes, 1)
         if not isinstance(y, torch.Tensor) or y.dim() != 1 or y.shape[0] != x.shape[0] \
                 or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
             raise UsageError(f"batch targets must be an integer tensor [{x.shape[0]}], got "
@@ -41,8 +41,7 @@ class ProxyBatch:
         if int(y.min()) < 0 or int(y.max()) >= self.num_classes:
             raise UsageError(f"batch targets must lie in [0, {self.num_classes}), got "
                              f"{int(y.min())}..{int(y.max())}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2 ** 63:
-            raise UsageError(f"seed must be an integer in [0, 2^63), got {self.seed!r}")
+        check_seed("seed", self.seed)
 
     @property
     def size(self) -> int:
@@ -67,12 +66,9 @@ def gaussian_batch(sample_shape=(3, 32, 32), *, batch_size: int = 64, num_classe
         seed: seeds the inputs, the labels and the batch's own ``seed``.
         device: where the tensors go (default CPU).
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise UsageError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise UsageError(f"num_classes must be an integer >= 1, got {num_classes!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 63:
-        raise UsageError(f"seed must be an integer in [0, 2^63), got {seed!r}")
+    check_int("batch_size", batch_size, 1)
+    check_int("num_classes", num_classes, 1)
+    check_seed("seed", seed)
     gen = torch.Generator().manual_seed(seed)
     inputs = torch.randn((batch_size, *sample_shape), generator=gen)
     targets = torch.randint(0, num_classes, (batch_size,), generator=gen)

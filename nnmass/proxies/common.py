@@ -17,6 +17,7 @@ from torch import nn
 from torch.func import functional_call
 
 from ..errors import UsageError
+from ..modes import in_mode
 from .batch import ProxyBatch
 
 #: The layers whose weights the per-weight proxies sum over. zero-cost-nas and NASLib
@@ -141,19 +142,6 @@ def seeded_model_rng(seed: int, device: torch.device) -> Iterator[None]:
             with torch.cuda.device(index):
                 torch.cuda.manual_seed(seed)
         yield
-
-
-@contextmanager
-def in_mode(model: nn.Module, train: bool) -> Iterator[None]:
-    """Every submodule in train (or eval) mode for the block; each flag restored after."""
-    flags = [(m, m.training) for m in model.modules()]
-    try:
-        for m, _ in flags:
-            m.training = train
-        yield
-    finally:
-        for m, training in flags:
-            m.training = training
 
 
 @contextmanager

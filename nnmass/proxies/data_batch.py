@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 
 from ..errors import UsageError
-from ..ldi.inputs import dataset_examples
+from ..validate import check_int
+from ..data.examples import dataset_examples
 from .batch import ProxyBatch
 
 
@@ -12,7 +13,7 @@ def data_batch(data, batch_size: int, *, seed: int = 0, split: str = "train",
                sample_shape: tuple[int, ...] | None = None) -> ProxyBatch:
     """``batch_size`` examples of ``data``'s ``split`` (an ``nnmass.data.Data``) with their
     labels, drawn without replacement by ``torch.randperm`` on a CPU generator seeded
-    with ``seed`` (``nnmass.ldi.inputs.dataset_examples``, the draw LDI uses).
+    with ``seed`` (``nnmass.data.examples.dataset_examples``, the draw LDI uses).
 
     Args:
         sample_shape: reshape each example to this shape (e.g. ``(784,)`` for an MLP);
@@ -22,9 +23,7 @@ def data_batch(data, batch_size: int, *, seed: int = 0, split: str = "train",
     Raises:
         UsageError: a batch larger than the split, or a shape of another size.
     """
-    n = data.size(split)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
-        raise UsageError(f"batch must be in 1..{n} for {data.name} (its {split} examples), got {batch_size!r}")
+    check_int("batch", batch_size, 1)  # dataset_examples bounds it by the split's size
     x, y = dataset_examples(data, batch_size, seed, split)
     if sample_shape is not None and tuple(sample_shape) != tuple(x.shape[1:]):
         if math.prod(sample_shape) != math.prod(x.shape[1:]):

@@ -43,7 +43,7 @@ from .grasp import grasp_from_gradient
 from .jacob_cov import correlation_score
 from .meco import SmallestEigenvalues
 from .nwot import CodeKernel, relu_modules
-from .registry import PROXIES, ProxyRun, parse_names
+from .catalog import PROXIES, ProxyRun, parse_names
 
 #: The proxies served by the one shared data pass.
 DATA_PASS = ("snip", "grad_norm", "fisher", "grasp", "jacob_cov", "nwot", "meco")

@@ -10,9 +10,9 @@ from typing import Callable, Iterable
 
 from torch import nn
 
-from ..errors import UsageError
 from .batch import ProxyBatch
 from .common import UndefinedScore
+from .proxy_names import parse_proxy_names, unknown_proxy
 
 ProxyFn = Callable[[nn.Module, ProxyBatch], float]
 
@@ -88,36 +88,22 @@ def names() -> list[str]:
     return list(PROXIES)
 
 
-def _unknown(name: str) -> UsageError:
-    return UsageError(f"unknown proxy {name!r}; valid: {', '.join(PROXIES)} (or all)")
-
-
 def get(name: str) -> Proxy:
-    """The record registered under ``name``."""
-    try:
-        return PROXIES[name]
-    except KeyError:
-        raise _unknown(name) from None
+    """The record registered under ``name``.
+
+    Raises:
+        UsageError: ``name`` is not a proxy, in the words of ``parse_proxy_names``.
+    """
+    if name not in PROXIES or name == "all":
+        raise unknown_proxy(name, "proxy", tuple(PROXIES))
+    return PROXIES[name]
 
 
 def parse_names(spec: str | Iterable[str]) -> list[str]:
     """``"synflow,snip"`` (or a list of names) as a list of names, in the given order
-    without repeats; ``"all"`` is every registered name."""
-    items = spec.split(",") if isinstance(spec, str) else list(spec)
-    out: list[str] = []
-    for item in items:
-        name = str(item).strip().lower()
-        if name == "all":
-            wanted = list(PROXIES)
-        elif name in PROXIES:
-            wanted = [name]
-        else:
-            raise _unknown(name) if name else UsageError(
-                f"empty proxy name in {spec!r}; valid: {', '.join(PROXIES)} (or all)")
-        out.extend(n for n in wanted if n not in out)
-    if not out:
-        raise UsageError(f"no proxy named; valid: {', '.join(PROXIES)} (or all)")
-    return out
+    without repeats; ``"all"`` is every proxy (``parse_proxy_names`` as a list)."""
+    items = spec if isinstance(spec, str) else list(spec)
+    return list(parse_proxy_names(items, valid=tuple(PROXIES)))
 
 
 @dataclass

@@ -3,16 +3,17 @@ accuracies -> every proxy's score (fused, resumable, in a SQLite score store) ->
 statistics per proxy (Spearman, Kendall, top-10%, partial to size, intervals).
 
 ``nnmass rank TABLE.csv`` and ``nnmass study nb201-proxies`` run it. Modules:
-``names`` (the proxy names, torch-free), ``table`` (reading the CSV), ``scoring``
-(settings, building a network, its batch), ``store`` (the score store), ``runner``
-(resumable, parallel scoring), ``statistics`` (numpy), ``ranking`` (all of it for
-one table), ``report`` (tables and figures). Names are imported on first use, so
-``nnmass.rank.names`` and ``nnmass.rank.statistics`` load without torch.
+``table`` (reading the CSV), ``scoring`` (settings, building a network, its batch),
+``store`` (the score store), ``runner`` (resumable, parallel scoring), ``statistics``
+(numpy), ``ranking`` (all of it for one table), ``report`` (printable rows). The proxy
+names live in ``nnmass.proxies.proxy_names`` (handed on here as ``PROXY_NAMES`` and
+``parse_proxy_names``). Names are imported on first use, so ``nnmass.rank`` and
+``nnmass.rank.statistics`` load without torch.
 """
 from ..lazy import lazy_exports
 
 _LAZY = {
-    "PROXY_NAMES": ".names", "parse_proxy_names": ".names", "ScoreSetting": ".scoring",
+    "PROXY_NAMES": "..proxies.proxy_names", "parse_proxy_names": "..proxies.proxy_names", "ScoreSetting": ".scoring",
     "NB201_DATASETS": ".scoring", "ScoreStore": ".store", "score_networks": ".runner",
     "read_table": ".table", "rank_table": ".statistics", "rank_row": ".statistics",
     "rank_networks": ".ranking", "RankResult": ".ranking",

@@ -21,7 +21,7 @@ from functools import partial
 from dataclasses import asdict, dataclass
 from typing import Iterable, Iterator, Sequence
 
-from ..sweep.worker_pool import results_in_workers
+from ..parallel.worker_pool import results_in_workers
 from ..threads import torch_threads
 from ..validate import check_int
 from .scoring import ScoreSetting, Scored, score_network

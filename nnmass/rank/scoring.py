@@ -139,14 +139,8 @@ def build_network(network: str, setting: ScoreSetting, data=None):
                 sets.setdefault("num_classes", setting.num_classes)
             # No fixed shape with a dataset: its examples keep their own (make_batch).
             return space.build(space.parse(network), setting.task, sets), setting.input_shape
-        from ..models.sources import model_from
-        model, shape, spec = model_from(network, None, setting.seed)
-    if data is not None and spec is not None:
-        from ..models import build, input_shape
-        from ..train.adapt import fit_spec_to_data
-        fitted = fit_spec_to_data(spec, data)
-        if fitted != spec:
-            model, shape = build(fitted, seed=setting.seed), input_shape(fitted)
+    from ..models.network import network_for_data
+    model, shape, _ = network_for_data(network, None, setting.seed, data)
     return model, setting.input_shape or tuple(shape[1:])
 
 

@@ -19,9 +19,8 @@ import math
 from typing import Mapping, Sequence
 
 import numpy as np
-from scipy import stats as _sp
 
-from ..stats import bootstrap_ci, partial_spearman, spearman, top_precision
+from ..stats import bootstrap_ci, kendall_tau_b, partial_spearman, spearman, top_precision
 
 STATS = ("spearman", "kendall", "partial_spearman")
 """The statistics that get bootstrap intervals (``<name>_lo`` / ``<name>_hi``)."""
@@ -36,7 +35,7 @@ def rank_stats(score, target, log_size, which: Sequence[str] = STATS) -> list[fl
     if score.size < 3 or np.ptp(score) == 0 or np.ptp(target) == 0:
         return [math.nan] * len(which)
     compute = {"spearman": lambda: spearman(score, target),
-               "kendall": lambda: float(_sp.kendalltau(score, target).statistic),  # tau-b, O(n log n)
+               "kendall": lambda: kendall_tau_b(score, target),
                "partial_spearman": lambda: partial_spearman(score, target, log_size)
                if np.ptp(log_size) > 0 else math.nan}
     return [compute[name]() for name in which]

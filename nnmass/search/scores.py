@@ -14,7 +14,7 @@ NAMED = {"mass_size": ("nn_mass", "params")}
 
 def members(expression: str) -> tuple[str, ...]:
     """The proxies an expression needs (``synflow``, ``nn_mass+params``, ``mass_size``)."""
-    from ..rank.names import PROXY_NAMES
+    from ..proxies.proxy_names import PROXY_NAMES
     if not isinstance(expression, str) or not expression.strip():
         raise UsageError(f"a score must be a proxy name or NAME+NAME..., got {shown(expression)}")
     text = expression.strip().lower()

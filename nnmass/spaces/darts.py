@@ -24,18 +24,8 @@ from typing import Any, Mapping
 
 from ..errors import UsageError
 from ..validate import parse_int, shown
+from ..spec.darts import CONCAT, NODES, OPS
 from .base import SearchSpace, Task
-
-OPS = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
-       "dil_conv_3x3", "dil_conv_5x5")
-"""NB301's ops, in NASLib's op-id order (``conversions.convert_compact_to_genotype``).
-NB301 has no ``none`` op."""
-
-NODES = 4
-"""Intermediate nodes per cell; node ``2 + k`` reads states ``0 .. k + 1``."""
-
-CONCAT = (2, 3, 4, 5)
-"""The nodes every NB301 cell concatenates into its output."""
 
 MAX_TEXT = 4000
 """Longer text is refused before it is parsed: no genotype string comes near it."""

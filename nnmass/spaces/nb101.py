@@ -27,99 +27,8 @@ import json
 
 from ..errors import UsageError
 from ..validate import parse_int, shown
+from ..spec.nb101 import (INPUT, OUTPUT, OPS, NASLIB_OPS, MAX_VERTICES, FORMS, Arch, bad_cell, make_arch, format_arch)
 from .base import SearchSpace, Task
-
-INPUT, OUTPUT = "input", "output"
-CONV1X1, CONV3X3, MAXPOOL = "conv1x1-bn-relu", "conv3x3-bn-relu", "maxpool3x3"
-OPS = (CONV1X1, CONV3X3, MAXPOOL)
-"""The ops an interior vertex may take."""
-NASLIB_OPS = (INPUT, OUTPUT, MAXPOOL, CONV1X1, CONV3X3)
-"""NASLib's op ids: the position of each op in this tuple."""
-MAX_VERTICES = 7
-MAX_EDGES = 9
-FORMS = ('NB101 JSON {"matrix": [[0, 1, ...], ...], "ops": ["input", ..., "output"]} '
-         "or NASLib's (matrix row by row, then op ids 0-4)")
-
-Arch = tuple  # (matrix: tuple of row tuples, ops: tuple of op names), pruned
-
-
-def _bad(what: str) -> UsageError:
-    return UsageError(f"bad NB101 cell: {what}")
-
-
-def make_arch(matrix, ops) -> Arch:
-    """The pruned architecture of a cell given as a matrix and ops, checked as NB101 checks it.
-
-    Raises:
-        UsageError: one line naming what is wrong (size, an entry not 0/1, a back edge
-            or self-loop, a wrong op, an output the input does not reach, too many edges).
-    """
-    n = len(ops)
-    if not 2 <= n <= MAX_VERTICES:
-        raise _bad(f"{n} vertices; NB101 cells have 2 to {MAX_VERTICES}")
-    if len(matrix) != n or any(len(row) != n for row in matrix):
-        raise _bad(f"the matrix must be {n}x{n} for {n} ops")
-    if any(v not in (0, 1) or isinstance(v, float) for row in matrix for v in row):
-        raise _bad("matrix entries must be 0 or 1")
-    for i, j in itertools.product(range(n), repeat=2):
-        if matrix[i][j] and j <= i:
-            raise _bad(f"edge {i} -> {j} is a {'self-loop' if i == j else 'back edge'} (a cycle); "
-                       "the matrix must be strictly upper-triangular")
-    if ops[0] != INPUT or ops[-1] != OUTPUT:
-        raise _bad(f"the first op must be {INPUT!r} and the last {OUTPUT!r}, got {shown(ops[0])} and {shown(ops[-1])}")
-    for op in ops[1:-1]:
-        if op not in OPS:
-            raise _bad(f"unknown op {shown(op)}; interior ops: {', '.join(OPS)}")
-    keep = _on_paths([[int(v) for v in row] for row in matrix])
-    if n - 1 not in keep:
-        raise _bad("the output is not reachable from the input")
-    pruned = tuple(tuple(int(matrix[i][j]) for j in keep) for i in keep)
-    edges = sum(map(sum, pruned))
-    if edges > MAX_EDGES:
-        raise _bad(f"{edges} edges; NB101 allows at most {MAX_EDGES}")
-    return pruned, tuple(ops[i] for i in keep)
-
-
-def _on_paths(matrix) -> list[int]:
-    """The vertices on some input -> output path (none when the output is unreachable)."""
-    n = len(matrix)
-    ahead = {0}
-    for j in range(1, n):
-        if any(matrix[i][j] for i in ahead):
-            ahead.add(j)
-    behind = {n - 1}
-    for i in range(n - 2, -1, -1):
-        if any(matrix[i][j] for j in behind):
-            behind.add(i)
-    on = ahead & behind
-    return sorted(on) if n - 1 in on else []
-
-
-def format_arch(arch: Arch) -> str:
-    """NB101's JSON form, sorted keys and no spaces."""
-    matrix, ops = arch
-    return json.dumps({"matrix": [list(r) for r in matrix], "ops": list(ops)}, sort_keys=True,
-                      separators=(",", ":"))
-
-
-def vertex_channels(matrix, c_in: int, c_out: int) -> list[int]:
-    """NB101's channels of each vertex of a (pruned) cell: the output's ``c_out`` split
-    as evenly as possible over the vertices that feed it (earlier vertices take the
-    remainder, one each); any other interior vertex takes the most channels among the
-    interior vertices it feeds; vertex 0 has ``c_in``."""
-    n = len(matrix)
-    ch = [0] * n
-    ch[0], ch[-1] = c_in, c_out
-    feeding = [v for v in range(1, n - 1) if matrix[v][n - 1]]
-    if feeding:
-        share, extra = divmod(c_out, len(feeding))
-        for k, v in enumerate(feeding):
-            ch[v] = share + (1 if k < extra else 0)
-    for v in range(n - 2, 0, -1):
-        if not matrix[v][n - 1]:
-            ch[v] = max(ch[d] for d in range(v + 1, n - 1) if matrix[v][d])
-    return ch
-
 
 class NB101Space(SearchSpace):
     """NAS-Bench-101: one cell of up to 7 vertices and 9 edges, 3 interior ops."""
@@ -238,9 +147,9 @@ def _parse_json(text: str) -> Arch:
     matrix, ops = value["matrix"], value["ops"]
     if not (isinstance(matrix, list) and all(isinstance(r, list) for r in matrix)
             and all(isinstance(v, int) and not isinstance(v, bool) for r in matrix for v in r)):
-        raise _bad("matrix must be a list of rows of 0/1 integers")
+        raise bad_cell("matrix must be a list of rows of 0/1 integers")
     if not (isinstance(ops, list) and all(isinstance(o, str) for o in ops)):
-        raise _bad("ops must be a list of op names")
+        raise bad_cell("ops must be a list of op names")
     return make_arch(matrix, ops)
 
 
@@ -259,7 +168,7 @@ def _parse_naslib(text: str) -> Arch:
     n = sizes[len(values)]
     ids = values[n * n:]
     if any(not 0 <= i < len(NASLIB_OPS) for i in ids):
-        raise _bad(f"NASLib op ids must be 0-{len(NASLIB_OPS) - 1} "
+        raise bad_cell(f"NASLib op ids must be 0-{len(NASLIB_OPS) - 1} "
                    f"({', '.join(f'{k} {op}' for k, op in enumerate(NASLIB_OPS))}), got {ids}")
     return make_arch([values[i * n:(i + 1) * n] for i in range(n)], [NASLIB_OPS[i] for i in ids])
 

@@ -6,7 +6,8 @@ import dataclasses
 import json
 from typing import ClassVar
 
-import numpy as np
+from ..json_values import jsonable
+
 
 class Spec:
     """Behaviour shared by every spec dataclass."""
@@ -16,7 +17,7 @@ class Spec:
     def to_dict(self) -> dict:
         d = {"family": self.family}
         for f in dataclasses.fields(self):
-            d[f.name] = _jsonable(getattr(self, f.name))
+            d[f.name] = jsonable(getattr(self, f.name))
         return d
 
     def to_json(self, **kw) -> str:
@@ -30,14 +31,6 @@ class Spec:
                 k for k, v in changes.items() if getattr(self, k) != v}:
             changes["skips"] = None
         return dataclasses.replace(self, **changes)
-
-
-def _jsonable(v):
-    if isinstance(v, tuple):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
 
 
 def as_tuple(v):

@@ -1,9 +1,11 @@
 """Specs of the standard architectures torchvision builds (MobileNetV2, ResNet and
-Wide-ResNet, DenseNet, VGG), with the block tables the closed forms walk. Pure Python."""
+Wide-ResNet, DenseNet, VGG), with the block tables the closed forms walk. Pure Python and numpy."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar, Iterator
+
+import numpy as np
 
 from ..errors import UsageError
 from ..validate import MAX_INPUT_SIZE, MAX_WIDTH, check_choice, check_counts, check_int, check_multiplier, shown
@@ -22,13 +24,16 @@ VGG_CONFIGS = {
 SHORTCUTS = ("identity", "all")
 
 
-def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
-    """torchvision's channel rounding for MobileNets (never drops more than 10%)."""
+def make_divisible(v, divisor: int = 8, min_value: int | None = None):
+    """torchvision's ``_make_divisible`` channel rounding for MobileNets: the nearest
+    multiple of ``divisor`` (at least ``min_value``, default ``divisor``), plus one more
+    where that lost over 10%. An int for a number, an int64 array for an array."""
     min_value = divisor if min_value is None else min_value
-    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
-    if new_v < 0.9 * v:
-        new_v += divisor
-    return new_v
+    v = np.asarray(v, dtype=np.float64)
+    # torchvision's int(v + divisor / 2) truncates; for v > 0 that is floor.
+    new = np.maximum(min_value, np.floor(v + divisor / 2).astype(np.int64) // divisor * divisor)
+    new = np.where(new < 0.9 * v, new + divisor, new)
+    return int(new) if new.ndim == 0 else new
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ RANKED = ("spearman", "kendall")
 
 def proxy_names(rows: Sequence[dict]) -> list[str]:
     """The proxies the trials carry (``proxies_json``), in the registry's order."""
-    from ..rank.names import PROXY_NAMES
+    from ..proxies.proxy_names import PROXY_NAMES
 
     names = {name for r in rows for name in _scores(r) if name not in PREDICTORS}
     order = {n: i for i, n in enumerate(PROXY_NAMES)}

@@ -53,24 +53,10 @@ from ..errors import UsageError
 from ..files.writing import write_atomically
 from .opening import (ClosesOnExit, Transaction, check_store_file, check_writable, connect_for_writing, connect_readonly,
                       describe, side_files)
+from .columns import ADDED_IN, COLUMN_NAMES, COLUMNS, FINISHED, SCHEMA_VERSION, STATUSES
 from .rows import split_rows
 from ..validate import shown
 
-SCHEMA_VERSION = 2
-STATUSES = ("done", "diverged", "failed")
-FINISHED = ("done", "diverged")  # a resumed sweep does not run these again
-
-# (column, SQLite type); the order is the export order.
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("key", "TEXT"), ("sweep", "TEXT"), ("status", "TEXT"), ("family", "TEXT"), ("dataset", "TEXT"),
-    ("seed", "INTEGER"), ("spec_json", "TEXT"), ("point_json", "TEXT"), ("train_json", "TEXT"),
-    ("nn_mass", "REAL"), ("params", "INTEGER"), ("macs", "INTEGER"), ("ldi_mean", "REAL"),
-    ("ldi_std", "REAL"), ("ldi_prop2_mean", "REAL"), ("ldi_prop2_std", "REAL"), ("test_acc", "REAL"), ("train_acc", "REAL"), ("history_json", "TEXT"),
-    ("depth", "INTEGER"), ("width", "INTEGER"), ("seconds", "REAL"), ("error", "TEXT"),
-    ("finished_at", "TEXT"), ("proxies_json", "TEXT"),
-)
-_ADDED_IN = {2: ("proxies_json", "TEXT")}  # version -> the column it appended
-COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
 _REQUIRED = ("key", "status")
 
 _CREATE = (
@@ -141,7 +127,7 @@ class ResultStore(ClosesOnExit):
         if not (row[0].isdigit() and 1 <= int(row[0]) <= SCHEMA_VERSION):
             raise UsageError(f"store {str(self.path)!r} has schema version {shown(row[0])}; "
                              f"this nnmass reads versions 1 to {SCHEMA_VERSION}")
-        added_later = {_ADDED_IN[v][0] for v in range(int(row[0]) + 1, SCHEMA_VERSION + 1)}
+        added_later = {ADDED_IN[v][0] for v in range(int(row[0]) + 1, SCHEMA_VERSION + 1)}
         cols = [r[1] for r in self._db.execute("PRAGMA table_info(trials)")]
         self._columns = tuple(c for c in COLUMN_NAMES if c not in added_later)
         if tuple(cols) != self._columns:
@@ -163,7 +149,7 @@ class ResultStore(ClosesOnExit):
         """Append the columns later versions added (inside the open transaction)."""
         have = [r[1] for r in self._db.execute("PRAGMA table_info(trials)")]
         for later in range(version + 1, SCHEMA_VERSION + 1):
-            name, kind = _ADDED_IN[later]
+            name, kind = ADDED_IN[later]
             if name not in have:
                 self._db.execute(f"ALTER TABLE trials ADD COLUMN {name} {kind}")
         self._db.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),))

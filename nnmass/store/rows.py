@@ -13,6 +13,7 @@ import json
 import sys
 
 from ..validate import shown
+from .columns import COLUMNS, STATUSES
 
 # JSON columns and the type their top level must have.
 JSON_COLUMNS = {"spec_json": dict, "point_json": dict, "train_json": dict, "history_json": list}
@@ -24,8 +25,6 @@ def _short(value) -> str:
 
 def row_problem(row: dict) -> str | None:
     """Why ``row`` does not fit the store's columns, or None when it does."""
-    from .results import COLUMNS, STATUSES
-
     if not isinstance(row.get("key"), str) or row.get("status") not in STATUSES:
         return f"key {_short(row.get('key'))} with status {_short(row.get('status'))}"
     for name, kind in COLUMNS:

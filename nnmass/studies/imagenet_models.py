@@ -172,9 +172,13 @@ def zoo_records(names: list[str] | None = None, cache: str | Path | None = None,
 def _read_cache(cache, stamp: dict) -> dict:
     if cache is None or not Path(cache).is_file():
         return {}
+    from ..errors import UsageError
+    from ..files.reading import read_text_file
     try:
-        data = json.loads(Path(cache).read_text())
-    except (OSError, json.JSONDecodeError):
+        data = json.loads(read_text_file(cache, "zoo cache"))
+    except (UsageError, json.JSONDecodeError, RecursionError):
+        return {}  # a cache that cannot be read is measured again
+    if not isinstance(data, dict):
         return {}
     return data.get("models", {}) if data.get("stamp") == stamp else {}
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..report import code, heading, image, para, prepare_out_dir, summary_rows, table, write_blocks
+from ..render import code, heading, image, para, prepare_out_dir, table, write_blocks
+from ..report import summary_rows
 from .wrn_paper import FAMILY as WRN_FAMILY
 
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..files.writing import write_text_atomically
 from ..validate import cpu_cores
-from ..report import code, heading, image, para, prepare_out_dir, table, write_blocks
+from ..render import code, heading, image, para, prepare_out_dir, table, write_blocks
 from .nb201_data import DATASETS, load_nb201_sample
 
 BATCH = 16  # see the README: 1.6 s per network for all 13 proxies on one core fits the 30-minute budget
@@ -115,7 +115,7 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
         seed: the bootstrap generator's seed.
         tables: dataset -> RankTable to run instead of the sample (tests).
     """
-    from ..rank.names import PROXY_NAMES
+    from ..proxies.proxy_names import PROXY_NAMES
     from ..rank.ranking import rank_networks
     from ..rank.scoring import ScoreSetting
     from ..rank.store import ScoreStore
@@ -150,7 +150,7 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
     report = write_study_report(results, record, out, command, n_boot, seed)
     import json
 
-    from ..rank.report import jsonable
+    from ..json_values import jsonable
     write_text_atomically(out / "results.json", "--out", json.dumps(jsonable(record), indent=2) + "\n")
     summary = [{"dataset": d, "proxy": row["proxy"], "n": row["n"], "rho": row["spearman"],
                 "NASLib rho (same archs)": next((c["naslib_spearman"] for c in comparison[d]
@@ -166,7 +166,8 @@ def write_study_report(results: dict, record: dict, out: Path, command: str, n_b
     """``report.md`` / ``report.html`` with the agreement, accuracy and comparison tables
     and one figure per dataset."""
     from ..plots.proxies import plot_proxy_ranking
-    from ..rank.report import number_text, printable_rows, with_ci
+    from ..rank.report import printable_rows
+    from ..table import number_text, with_ci
 
     datasets = list(results)
     memory, agree = record["peak_memory_mb"], record["agreement"]

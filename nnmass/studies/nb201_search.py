@@ -77,14 +77,14 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
         scores, datasets: instead of the study's (tests); ``pool``: the first ``pool``
             architectures of a seeded permutation of the space instead of all (tests).
     """
-    from ..rank.names import PROXY_NAMES
+    from ..proxies.proxy_names import PROXY_NAMES
     from ..rank.ranking import stored_arrays
-    from ..rank.report import jsonable
+    from ..json_values import jsonable
     from ..rank.runner import score_networks
     from ..rank.scoring import ScoreSetting, canonical_network
     from ..rank.statistics import rank_row
     from ..rank.store import ScoreStore
-    from ..report import prepare_out_dir
+    from ..render import prepare_out_dir
     from ..search.scores import combine, members
     from ..spaces.nb201_full import load_nb201_full
     from ..validate import check_device_available, check_int
@@ -101,6 +101,8 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
     datasets = list(datasets or (QUICK_DATASETS if quick else ("cifar10", "cifar100", "ImageNet16-120")))
     needed = list(dict.fromkeys(m for s in scores + [CASCADE_SCREEN, "params"] for m in members(s)))
     start, record = time.perf_counter(), {"quick": quick, "batch": BATCH, "seed": SEED, "scores": scores,
+                                          "repeats": REPEATS, "cascade_screen": CASCADE_SCREEN,
+                                          "cascade_keep": CASCADE_KEEP,
                                           "datasets": {}, "workers": workers, "device": device}
     with ScoreStore(store) as db:
         for dataset in datasets:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..report import code, heading, image, para, table, write_blocks
+from ..render import code, heading, image, para, table, write_blocks
 
 
 def plot_accuracy_vs_time(record: dict, dataset: str, path: Path) -> Path:
@@ -31,14 +31,14 @@ def plot_accuracy_vs_time(record: dict, dataset: str, path: Path) -> Path:
 
 
 def write_search_report(record: dict, out: Path, command: str, n_boot: int, seed: int) -> Path:
-    from ..rank.report import number_text, with_ci
-    from .nb201_search import CASCADE_KEEP, CASCADE_SCREEN, REPEATS
+    from ..table import number_text, with_ci
 
     blocks = [para(
         "Each score picks one architecture of NAS-Bench-201; the table gives its validation accuracy (NB201's "
         "200-epoch numbers; cifar10 is NB201's cifar10-valid). Zero-shot protocol: the best-scored of N uniform "
-        f"draws, {REPEATS} seeded repeats, mean ± std. Whole space: the best-scored of every architecture, alone "
-        f"and with a cascade (screened by {CASCADE_SCREEN}, the best {CASCADE_KEEP:.0%} scored). A combination "
+        f"draws, {record['repeats']} seeded repeats, mean ± std. Whole space: the best-scored of every architecture, alone "
+        f"and with a cascade (screened by {record['cascade_screen']}, the best {record['cascade_keep']:.0%} "
+        "scored). A combination "
         "is aggregated over the population searched. Scores at initialization on a batch of "
         f"{record['batch']} Gaussian inputs, seed {record['seed']}. Intervals: {n_boot} bootstrap resamples "
         f"over architectures, seed {seed}.")]

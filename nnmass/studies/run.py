@@ -42,8 +42,7 @@ def run_training_study(name: str, *, quick: bool = False, store: str | Path | No
         batched: train the seeds of one dense-mlp shape as one model (None: on CUDA only).
         grid: a :class:`nnmass.sweep.grid.Grid` to run instead of the packaged one (tests).
     """
-    from ..rank.report import sweep_proxy_rows
-    from ..report import PAPER_R2, load_rows, summary_rows, write_report
+    from ..report import PAPER_R2, load_rows, summary_rows, sweep_proxy_rows, write_report
     from ..stats import fit_table
     from ..stats.proxy_fits import proxy_table
     from ..store import ResultStore
@@ -86,7 +85,7 @@ def run_zoo_study(*, out: str | Path | None = None, names: list[str] | None = No
     from .imagenet_models import zoo_fits, zoo_records
     from .imagenet_report import write_zoo_report, zoo_summary_rows
     from .wrn_paper import paper_records
-    from ..report import prepare_out_dir
+    from ..render import prepare_out_dir
 
     out = prepare_out_dir(Path(out) if out else default_dir("imagenet-zoo", False) / "report")
     start = time.perf_counter()

@@ -87,7 +87,7 @@ def task_table(task: SuiteTask, quick: bool):
 
 def task_proxies(task: SuiteTask, quick: bool) -> list[str]:
     """The scores a task gets: all of them, or the data-free ones on a quick heavy task."""
-    from ..rank.names import PROXY_NAMES
+    from ..proxies.proxy_names import PROXY_NAMES
     return list(DATA_FREE) if quick and task.heavy else list(PROXY_NAMES)
 
 
@@ -113,10 +113,10 @@ def run_suite_zero_study(*, quick: bool = False, store: str | Path | None = None
         tasks: the :class:`SuiteTask` list to run instead of every task (tests).
     """
     from ..rank.ranking import rank_networks
-    from ..rank.report import jsonable
+    from ..json_values import jsonable
     from ..rank.scoring import ScoreSetting
     from ..rank.store import ScoreStore
-    from ..report import prepare_out_dir
+    from ..render import prepare_out_dir
     from ..validate import check_device_available, check_int
     from .run import StudyResult, default_dir
     from .suite_zero_report import write_suite_report
@@ -138,7 +138,8 @@ def run_suite_zero_study(*, quick: bool = False, store: str | Path | None = None
                                    desc=task.label)
             results[task.label], agree[task.label] = result, agreement(result, n_boot, seed)
     seconds = time.perf_counter() - start
-    record = {"quick": quick, "batch": BATCH, "seed": SEED, "workers": workers, "device": device,
+    record = {"quick": quick, "batch": BATCH, "seed": SEED, "quick_archs": QUICK_ARCHS,
+              "quick_tnb_archs": QUICK_TNB_ARCHS, "data_free": list(DATA_FREE), "workers": workers, "device": device,
               "seconds": seconds, "peak_memory_mb": peak_memory_mb(),
               "tasks": [t.label for t in tasks],
               "scoring": {label: r.summary.to_dict() for label, r in results.items()},

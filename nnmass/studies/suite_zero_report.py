@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..report import code, heading, image, para, table, write_blocks
+from ..render import code, heading, image, para, table, write_blocks
 
 
 def rho_matrix(results: dict) -> dict[str, dict[str, float]]:
@@ -21,8 +21,8 @@ def rho_matrix(results: dict) -> dict[str, dict[str, float]]:
 def write_suite_report(results: dict, record: dict, out: Path, command: str, n_boot: int, seed: int) -> Path:
     """``report.md`` / ``report.html`` and the heat map ``rho_heatmap.png``."""
     from ..plots.heatmap import plot_rho_heatmap
-    from ..rank.report import number_text, printable_rows, with_ci
-    from .suite_zero import BATCH, DATA_FREE, QUICK_ARCHS, QUICK_TNB_ARCHS, SEED
+    from ..rank.report import printable_rows
+    from ..table import number_text, with_ci
 
     labels = list(results)
     rho = rho_matrix(results)
@@ -30,14 +30,14 @@ def write_suite_report(results: dict, record: dict, out: Path, command: str, n_b
                      title="Spearman rho with each task's validation metric")
     cell = {label: {row["proxy"]: row for row in r.rows} for label, r in results.items()}
     memory = record["peak_memory_mb"]
-    quick = (f" Quick subset: {QUICK_ARCHS} architectures per NB101/NB201/NB301 task, {QUICK_TNB_ARCHS} per "
-             f"TransNAS-Bench-101 task scored with the data-free scores and NN-Mass only ({', '.join(DATA_FREE)})."
-             if record["quick"] else "")
+    quick = (f" Quick subset: {record['quick_archs']} architectures per NB101/NB201/NB301 task, "
+             f"{record['quick_tnb_archs']} per TransNAS-Bench-101 task scored with the data-free scores and NN-Mass "
+             f"only ({', '.join(record['data_free'])})." if record["quick"] else "")
     blocks = [
         para("Every proxy and NN-Mass on the tasks of NASLib's zero-cost samples (NAS-Bench-Suite-Zero), each "
              "network built as its benchmark trained it and scored at initialization on a batch of "
-             f"{BATCH} Gaussian inputs with uniform random labels at the task's input size, weights and batch "
-             f"from seed {SEED}. Target: each task's validation metric as NASLib stores it (higher is better; "
+             f"{record['batch']} Gaussian inputs with uniform random labels at the task's input size, weights and "
+             f"batch from seed {record['seed']}. Target: each task's validation metric as NASLib stores it (higher is better; "
              "room_layout's loss is negated). Statistics run over the architectures where a score is defined "
              f"(n). Intervals: 95% percentile bootstrap over architectures ({n_boot} resamples, seed {seed})."
              + quick),

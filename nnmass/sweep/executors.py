@@ -20,7 +20,7 @@ from ..errors import UsageError
 from ..threads import torch_threads
 from ..validate import check_workers
 from .grid import TrialSpec
-from .worker_pool import init_worker, results_in_workers
+from ..parallel.worker_pool import init_worker, results_in_workers
 from .trial import base_row, finish, run_trial, run_trial_group
 
 _DATA_CACHE: dict = {}  # datasets loaded in this process, reused by every unit it runs

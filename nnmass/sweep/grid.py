@@ -54,7 +54,7 @@ from ..families import FAMILIES, settable_keys, spec_for
 from ..spec import Spec
 from ..train.config import coerce_settings
 from ..files.reading import parse_yaml_or_json, read_text_file
-from ..validate import MAX_GRID_TRIALS, MAX_LDI_BATCH, MAX_SEED, int_problem, shown
+from ..validate import MAX_GRID_TRIALS, MAX_LDI_BATCH, MAX_SEED, int_problem, is_int_in, shown
 
 REQUIRED = ("model", "dataset", "epochs")
 OPTIONAL = ("name", "grid", "fixed", "seeds", "data_root", "pixels", "train", "ldi", "proxies", "proxy_batch")
@@ -177,6 +177,22 @@ def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") ->
     missing = [k for k in REQUIRED if k not in data]
     if missing:
         raise bad(f"missing required key(s) {', '.join(missing)}")
+    model, dataset, epochs, name, data_root = _top_level(data, default_name, bad)
+    grid, fixed, seeds = _axes(data, bad)
+    train = _train_settings(data, grid, fixed, bad)
+    ldi = _ldi_settings(data, bad)
+    pixels = data.get("pixels", "standardised")
+    if pixels not in PIXELS:
+        raise bad(f"pixels must be one of {', '.join(PIXELS)}, got {shown(pixels)}")
+    proxies, proxy_batch = _proxies(data, bad)
+
+    return Grid(name=name, model=model, dataset=dataset, epochs=epochs, grid=grid, fixed=fixed,
+                seeds=tuple(seeds), data_root=data_root, pixels=pixels, train=train, ldi=ldi, source=source,
+                proxies=proxies, proxy_batch=proxy_batch)
+
+
+def _top_level(data: dict, default_name: str, bad) -> tuple:
+    """``(model, dataset, epochs, name, data_root)``, checked."""
     model = data["model"]
     # A spec .json (e.g. from `nnmass design --out`) is read by spec_for like a family.
     if model not in FAMILIES and not (isinstance(model, str) and model.endswith(".json")):
@@ -185,7 +201,7 @@ def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") ->
     if not isinstance(dataset, str) or not dataset:
         raise bad(f"dataset must be a dataset name, got {shown(dataset)}")
     epochs = data["epochs"]
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+    if not is_int_in(epochs, 1):
         raise bad(f"epochs {int_problem(epochs, 1)}")
     name = data.get("name", default_name)
     if not isinstance(name, str) or not name:
@@ -193,7 +209,12 @@ def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") ->
     data_root = data.get("data_root")
     if data_root is not None and not isinstance(data_root, str):
         raise bad(f"data_root must be a folder path, got {shown(data_root)}")
+    return model, dataset, epochs, name, data_root
 
+
+def _axes(data: dict, bad) -> tuple[dict, dict, list]:
+    """``(grid, fixed, seeds)``: the swept keys, the fixed ones and the seeds, checked,
+    and the number of trials they cross to bounded before anything is crossed."""
     grid = _mapping(data.get("grid"), "grid", bad)
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
@@ -206,15 +227,18 @@ def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") ->
         raise bad("set seeds with the top-level 'seeds' list, not as a spec key")
 
     seeds = data.get("seeds", [0])
-    if (not isinstance(seeds, list) or not seeds
-            or any(isinstance(s, bool) or not isinstance(s, int) or not 0 <= s <= MAX_SEED for s in seeds)):
+    if not isinstance(seeds, list) or not seeds or not all(is_int_in(s, 0, MAX_SEED) for s in seeds):
         raise bad(f"seeds must be a non-empty list of integers in 0..{MAX_SEED}, got {shown(seeds)}")
     if len(set(seeds)) != len(seeds):
         raise bad(f"seeds lists a seed twice: {shown(seeds)}")
     trials = len(seeds) * math.prod(len(v) for v in grid.values())  # counted before anything is crossed
     if trials > MAX_GRID_TRIALS:
         raise bad(f"crosses to {trials:,} trials, over the {MAX_GRID_TRIALS:,} one grid may hold; split it")
+    return grid, fixed, seeds
 
+
+def _train_settings(data: dict, grid: dict, fixed: dict, bad) -> dict:
+    """The fixed ``train`` settings, checked against the swept ``train.`` keys of ``grid``."""
     train = _mapping(data.get("train"), "train", bad)
     swept = {k[len(TRAIN_PREFIX):]: v for k, v in grid.items() if k.startswith(TRAIN_PREFIX)}
     if set(train) & set(swept):
@@ -227,30 +251,28 @@ def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") ->
     for key, value in [*train.items(), *((k, v) for k, vs in swept.items() for v in vs)]:
         if isinstance(value, (dict, list)):
             raise bad(f"train.{shown(key)[1:-1]} takes single values, got {shown(value)}")
+    return train
+
+
+def _ldi_settings(data: dict, bad) -> dict:
+    """The ``ldi`` settings over :data:`LDI_DEFAULTS`, checked."""
     ldi = {**LDI_DEFAULTS, **_mapping(data.get("ldi"), "ldi", bad)}
     if set(ldi) != set(LDI_DEFAULTS):
         raise bad(f"unknown ldi key(s) {shown(', '.join(sorted(set(ldi) - set(LDI_DEFAULTS))))[1:-1]}; "
                   f"valid: {', '.join(LDI_DEFAULTS)}")
     for key, lo, hi in (("batch", 1, MAX_LDI_BATCH), ("seed", 0, MAX_SEED)):
-        if isinstance(ldi[key], bool) or not isinstance(ldi[key], int) or not lo <= ldi[key] <= (hi or ldi[key]):
+        if not is_int_in(ldi[key], lo, hi):
             raise bad(f"ldi.{key} {int_problem(ldi[key], lo, hi)}")
     if ldi["split"] not in ("train", "test"):
         raise bad(f"ldi.split must be one of train, test, got {shown(ldi['split'])}")
     if not isinstance(ldi["input_layer"], bool):
         raise bad(f"ldi.input_layer must be true or false, got {shown(ldi['input_layer'])}")
-    pixels = data.get("pixels", "standardised")
-    if pixels not in PIXELS:
-        raise bad(f"pixels must be one of {', '.join(PIXELS)}, got {shown(pixels)}")
-    proxies, proxy_batch = _proxies(data, bad)
-
-    return Grid(name=name, model=model, dataset=dataset, epochs=epochs, grid=grid, fixed=fixed,
-                seeds=tuple(seeds), data_root=data_root, pixels=pixels, train=train, ldi=ldi, source=source,
-                proxies=proxies, proxy_batch=proxy_batch)
+    return ldi
 
 
 def _proxies(data: dict, bad) -> tuple[tuple, int]:
     """The grid's ``proxies`` list and ``proxy_batch``, checked (torch-free)."""
-    from ..rank.names import check_batch_for, parse_proxy_names
+    from ..proxies.proxy_names import check_batch_for, parse_proxy_names
 
     listed = data.get("proxies")
     batch = data.get("proxy_batch", PROXY_BATCH)
@@ -268,7 +290,7 @@ def _proxies(data: dict, bad) -> tuple[tuple, int]:
     if stored:
         raise bad(f"proxies lists {', '.join(stored)}, which every trial stores already (columns "
                   f"{', '.join(STORED_ANYWAY)}); leave them out")
-    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_LDI_BATCH:
+    if not is_int_in(batch, 1, MAX_LDI_BATCH):
         raise bad(f"proxy_batch {int_problem(batch, 1, MAX_LDI_BATCH)}")
     try:
         check_batch_for(names, batch, "proxy_batch")

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 from .grid import Grid, TrialSpec
 from ..errors import UsageError
-from ..train.adapt import fit_spec_to_data
+from ..spec.data_fit import fit_spec_to_data
 from ..store import ResultStore
 from .executors import _DATA_CACHE
 from .trial import load_data, make_train_config

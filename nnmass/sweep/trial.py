@@ -86,7 +86,7 @@ def measure(trial: TrialSpec, data, device: str = "cpu"):
 
     from ..ldi import measure as measure_ldi
     from ..models import build
-    from ..train.adapt import fit_spec_to_data
+    from ..spec.data_fit import fit_spec_to_data
 
     spec = fit_spec_to_data(trial.spec, data)
     columns = spec_columns(spec)

@@ -16,8 +16,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..mass.graph import LayerGraph, Node
-from .ops import (call_details, conv_macs, is_elementwise, is_split, layout, linear_macs, module_op,
-                  out_channel_dim, split_ranges)
+from .ops import (add_feature, call_details, conv_macs, is_elementwise, is_split, linear_macs, module_op,
+                  split_ranges)
 
 
 def default_leaf_modules() -> tuple[type, ...]:
@@ -193,16 +193,10 @@ class _Converter:
             with self.counter:
                 out = torch.func.functional_call(m, state, tuple(args), kwargs)
         self.env[node] = out
-        if ins and _tuple_of_tensors(out):
-            # e.g. attention returning (output, weights): the first is the feature.
-            self.add(node, "other", out[0], ins, params=sum(p.numel() for p in m.parameters()),
-                     target=type(m).__name__)
-            self.feat[node] = ("tuple", self.feat[node])
-            return
-        if not ins or not isinstance(out, torch.Tensor) or out.dim() < 2:
+        params = sum(p.numel() for p in m.parameters())
+        if not self.is_feature(node, out, ins, params, type(m).__name__):
             return
         op, extra = module_op(m)
-        params = sum(p.numel() for p in m.parameters())
         macs = 0
         if op == "conv":
             macs = conv_macs(m.weight.shape, out.shape) if shape is not None else 0
@@ -233,25 +227,27 @@ class _Converter:
             return
         params = sum(v.numel() for a in node.all_input_nodes
                      if isinstance(v := self.real.get(a), nn.Parameter))
-        if ins and _tuple_of_tensors(out):
-            self.add(node, "other", out[0], ins, params=params, target=name)
-            self.feat[node] = ("tuple", self.feat[node])
-            return
-        if not ins or not isinstance(out, torch.Tensor) or out.dim() < 2:
+        if not self.is_feature(node, out, ins, params, name):
             return
         # index_select's index is a buffer: fx holds it as a get_attr node, whose real value we kept.
         idx = self.real.get(node.args[2]) if len(node.args) > 2 and isinstance(node.args[2], torch.fx.Node) else None
         op, extra = call_details(fn, args, kwargs, len(ins), out, cdim, idx)
         self.add(node, op, out, ins, target=name, call=(fn, args, kwargs), params=params, **extra)
 
+    def is_feature(self, node, out, ins, params: int, target: str) -> bool:
+        """Whether ``out`` is a feature map the caller adds. A tuple of tensors (e.g.
+        attention's (output, weights)) is added here by its first item, the feature; an
+        output that reads no feature or has no channels is not added."""
+        if ins and _tuple_of_tensors(out):
+            self.add(node, "other", out[0], ins, params=params, target=target)
+            self.feat[node] = ("tuple", self.feat[node])
+            return False
+        return bool(ins) and isinstance(out, torch.Tensor) and out.dim() >= 2
+
     def add(self, node, op, out, ins, call=(None, (), {}), **kw):
         name = self.name(node)
-        in_cdim, in_shape = self.dims[ins[0]] if ins else (None, None)
-        cdim = out_channel_dim(op, *call, in_cdim, in_shape, tuple(out.shape))
-        channels, spatial = layout(out.shape, cdim)
-        self.graph.add(Node(name, op, inputs=ins, channels=channels, spatial=spatial, **kw))
+        add_feature(self.graph, self.dims, name, op, out, ins, call, **kw)
         self.feat[node] = name
-        self.dims[name] = (cdim, tuple(out.shape))
 
 
 def fx_graph(model: nn.Module, example_input, leaf_modules=None) -> tuple[LayerGraph, int]:

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..mass.graph import Node
+
 _NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm)
 _POOLS = (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd, nn.modules.pooling._AdaptiveAvgPoolNd,
           nn.modules.pooling._AdaptiveMaxPoolNd, nn.Upsample)
@@ -264,3 +266,15 @@ def linear_macs(weight_shape, out_shape) -> int:
     for s in out_shape:
         n *= int(s)
     return n * int(weight_shape[1])
+
+
+def add_feature(graph, dims: dict, name: str, op: str, out: torch.Tensor, ins: list, call=(None, (), {}),
+                **kw) -> None:
+    """Add the feature ``out`` to ``graph`` as node ``name`` (its channels and spatial size
+    read along the channel dim the op leaves), and record that dim and the shape in
+    ``dims``. Both front ends (fx and recording) add every feature this way."""
+    in_cdim, in_shape = dims[ins[0]] if ins else (None, None)
+    cdim = out_channel_dim(op, *call, in_cdim, in_shape, tuple(out.shape))
+    channels, spatial = layout(out.shape, cdim)
+    graph.add(Node(name, op, inputs=ins, channels=channels, spatial=spatial, **kw))
+    dims[name] = (cdim, tuple(out.shape))

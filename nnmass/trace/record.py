@@ -14,7 +14,8 @@ from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from ..mass.graph import LayerGraph, Node
-from .ops import call_details, fn_name, is_split, layout, out_channel_dim, split_ranges
+from ..modes import in_mode
+from .ops import add_feature, call_details, fn_name, is_split, split_ranges
 
 
 class _Recorder(TorchFunctionMode):
@@ -37,11 +38,7 @@ class _Recorder(TorchFunctionMode):
 
     def add(self, base, op, out, ins, call=(None, (), {}), **kw) -> None:
         name = self.fresh(base)
-        in_cdim, in_shape = self.dims[ins[0]] if ins else (None, None)
-        cdim = out_channel_dim(op, *call, in_cdim, in_shape, tuple(out.shape))
-        channels, spatial = layout(out.shape, cdim)
-        self.graph.add(Node(name, op, inputs=ins, channels=channels, spatial=spatial, **kw))
-        self.dims[name] = (cdim, tuple(out.shape))
+        add_feature(self.graph, self.dims, name, op, out, ins, call, **kw)
         self.names[id(out)] = name
         self.alive.append(out)
 
@@ -98,16 +95,12 @@ def record_graph(model: nn.Module, example_input) -> tuple[LayerGraph, int]:
     counter = FlopCounterMode(display=False)
     # Inference mode: BN must not update the caller's running statistics, and a
     # batch of one must pass; the topology is the same.
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
     try:
-        with torch.no_grad(), counter, rec:
+        with in_mode(model, False), torch.no_grad(), counter, rec:
             out = model(*xs)
     finally:
         for h in handles:
             h.remove()
-        for m, training in modes.items():
-            m.train(training)
     outs = out if isinstance(out, (tuple, list)) else [out]
     rec.graph.add(Node("output", "output", inputs=[n for n in map(rec.feature, outs) if n]))
     return rec.graph, counter.get_total_flops() // 2

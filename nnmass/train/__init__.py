@@ -10,7 +10,7 @@ _LAZY = {
     "TrainConfig": ".config", "default_config": ".config", "coerce_settings": ".config",
     "TrainResult": ".result", "train": ".loop", "evaluate": ".loop",
     "train_many": ".batched", "train_stacked": ".batched", "StackedDenseMLP": ".batched", "shape_key": ".batched",
-    "fit_spec_to_data": ".adapt",
+    "fit_spec_to_data": "..spec.data_fit",
 }
 
 

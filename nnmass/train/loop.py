@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..modes import in_mode
 from .config import TrainConfig
 from .result import TrainResult
 
@@ -52,11 +53,9 @@ def evaluate(model: nn.Module, data, split: str = "test", batch_size: int = 1024
 def evaluate_stacked(module: nn.Module, forward: Forward, data, split: str, batch_size: int,
                      amp: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-model mean loss and accuracy ``(M,)`` on ``split`` (one sync at the end)."""
-    was_training = module.training
-    module.eval()
     loss_sum = correct = None
     n = 0
-    with torch.no_grad():
+    with in_mode(module, False), torch.no_grad():
         for xb, yb in data.batches(split, batch_size, shuffle=False, augment=False):
             with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=amp):
                 logits = forward(xb)
@@ -64,7 +63,6 @@ def evaluate_stacked(module: nn.Module, forward: Forward, data, split: str, batc
             loss_sum = losses if loss_sum is None else loss_sum + losses
             correct = hits if correct is None else correct + hits
             n += len(yb)
-    module.train(was_training)
     return (loss_sum / n).cpu(), (correct.double() / n).cpu()
 
 

@@ -1,8 +1,9 @@
 """What training returns: numbers per epoch, plain floats."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
+
+from ..json_values import jsonable
 
 
 @dataclass
@@ -34,12 +35,8 @@ class TrainResult:
 
     def to_dict(self) -> dict:
         """JSON-ready: NaN/inf (a diverged loss) become ``None``."""
-        history = [{k: _finite(v) for k, v in rec.items()} for rec in self.history]
-        return {"test_acc": _finite(self.test_acc), "train_acc": _finite(self.train_acc),
-                "test_loss": _finite(self.test_loss), "train_loss": _finite(self.train_loss),
+        history = [{k: jsonable(v) for k, v in rec.items()} for rec in self.history]
+        return {"test_acc": jsonable(self.test_acc), "train_acc": jsonable(self.train_acc),
+                "test_loss": jsonable(self.test_loss), "train_loss": jsonable(self.train_loss),
                 "diverged": self.diverged, "seconds": self.seconds, "history": history,
                 "config": dict(self.config)}
-
-
-def _finite(v):
-    return v if not isinstance(v, float) or math.isfinite(v) else None

@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 from ..errors import UsageError
-from ..spec import DenseCNNSpec, DenseMLPSpec, Spec
+from .base import Spec
+from .dense import DenseCNNSpec, DenseMLPSpec
+
+DATA_KEYS = ("input_dim", "num_classes", "in_channels", "input_size")
+"""The spec fields a data set decides, unless the user fixes them."""
 
 
 def fit_spec_to_data(spec: Spec, data, fixed=()) -> Spec:

@@ -1,6 +1,7 @@
-"""The proxy names, torch-free: grids and command lines check ``proxies`` lists with
-these before anything imports torch. ``nnmass.proxies`` registers the functions under
-the same names (a test checks the two lists are equal)."""
+"""The proxy names and the one parser of name lists, torch-free: grids and command
+lines check ``proxies`` lists with these before anything imports torch.
+``nnmass.proxies`` registers the functions under the same names, in this order (a test
+checks the two lists are equal), and its ``parse_names`` and ``get`` call this parser."""
 from __future__ import annotations
 
 from typing import Iterable
@@ -30,9 +31,11 @@ def check_batch_for(names: Iterable[str], batch: int, what: str = "--batch") -> 
                          f"samples; use a batch of {need} or more, or leave them out")
 
 
-def parse_proxy_names(spec: str | Iterable[str], what: str = "proxies") -> tuple[str, ...]:
+def parse_proxy_names(spec: str | Iterable[str], what: str = "proxies",
+                      valid: tuple[str, ...] = PROXY_NAMES) -> tuple[str, ...]:
     """``"synflow,snip"``, ``"all"`` or a list of names as a tuple of names in the given
-    order, without repeats (the rule of ``nnmass.proxies.parse_names``).
+    order, without repeats; ``valid`` is every name, in the order ``"all"`` gives (the
+    registry passes its own, which may hold proxies registered by the user).
 
     Raises:
         UsageError: an unknown or empty name, or no name at all; one line.
@@ -47,18 +50,23 @@ def parse_proxy_names(spec: str | Iterable[str], what: str = "proxies") -> tuple
     for item in items:
         name = item.strip().lower() if isinstance(item, str) else None
         if name == "all":
-            wanted = list(PROXY_NAMES)
-        elif name in PROXY_NAMES:
+            wanted = list(valid)
+        elif name in valid:
             wanted = [name]
         else:
-            problem = "empty proxy name" if name == "" else f"unknown proxy {shown(item)}"
-            raise UsageError(f"{what}: {problem}; valid: {', '.join(PROXY_NAMES)} (or all)")
+            raise unknown_proxy(item, what, valid)
         out.extend(n for n in wanted if n not in out)
     if not out:
-        raise UsageError(f"{what}: no proxy named; valid: {', '.join(PROXY_NAMES)} (or all)")
+        raise UsageError(f"{what}: no proxy named; valid: {', '.join(valid)} (or all)")
     return tuple(out)
 
 
 MIN_BATCH = {"jacob_cov": 2, "nwot": 2, "zico": 2}
 """The proxies that compare samples, and the fewest they need (every other needs 1):
 the registry's ``Proxy.min_batch``, torch-free for grid checks (a test checks they agree)."""
+
+
+def unknown_proxy(item: object, what: str = "proxies", valid: tuple[str, ...] = PROXY_NAMES) -> UsageError:
+    """The one-line error for a name that is not among ``valid`` (or is empty)."""
+    problem = "empty proxy name" if isinstance(item, str) and item.strip() == "" else f"unknown proxy {shown(item)}"
+    return UsageError(f"{what}: {problem}; valid: {', '.join(valid)} (or all)")
