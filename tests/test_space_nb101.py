@@ -15,7 +15,7 @@ import torch
 from nnmass.errors import UsageError
 from nnmass.models.nb101 import Cell, build_nb101
 from nnmass.spaces import get_space
-from nnmass.spaces.nb101 import NASLIB_OPS, OPS, make_arch, vertex_channels
+from nnmass.spec.nb101 import NASLIB_OPS, OPS, make_arch, vertex_channels
 from nnmass.spaces.samples import load_naslib_sample
 
 ROOT = Path(__file__).resolve().parents[1]

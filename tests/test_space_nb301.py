@@ -14,7 +14,8 @@ import torch
 from nnmass.cli import main
 from nnmass.errors import UsageError
 from nnmass.spaces import get_space
-from nnmass.spaces.darts import OPS, SPACE
+from nnmass.spaces.darts import SPACE
+from nnmass.spec.darts import OPS
 from nnmass.spaces.samples import load_naslib_sample
 
 ROOT = Path(__file__).resolve().parents[1]

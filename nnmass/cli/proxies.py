@@ -60,7 +60,8 @@ def _network(args):
 def _refuse_small_batch(names: list[str], batch: int) -> None:
     """One line when the batch is smaller than a named proxy needs (the registry's ``min_batch``)."""
     from ..errors import UsageError
-    from ..proxies.registry import PROXIES, min_batch
+    from ..proxies import PROXIES  # the package face loads every proxy into the registry
+    from ..proxies.registry import min_batch
     small = [n for n in names if PROXIES[n].min_batch > batch]
     if small:
         least = min_batch(small)
