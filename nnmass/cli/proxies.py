@@ -68,7 +68,10 @@ def _network(args):
 
 def run(args) -> int:
     from ..errors import UsageError
+    from ..rank.combined import refuse_combinations
     from ..rank.names import parse_proxy_names
+    refuse_combinations(args.proxies, "--proxies", "ranks networks against a population, and this scores one "
+                        "network (use nnmass rank)")
     names = parse_proxy_names(args.proxies, "--proxies")
     if "zico" in names and args.batch < 2:
         raise UsageError("zico splits the batch in two halves: give --batch 2 or more, or leave zico out")

@@ -30,7 +30,9 @@ def add_arguments(p) -> None:
                    help="keep the rows of this value of a 'dataset' column; with a space it also sets the "
                         "task (classes, input size, head): NB201 cifar10 (the default), cifar100, "
                         "ImageNet16-120 (16x16); TransNAS-Bench-101 one of its 7 tasks")
-    p.add_argument("--proxies", default="all", metavar="LIST|all", help="comma-separated names, or all (default)")
+    p.add_argument("--proxies", default="all", metavar="LIST|all",
+                   help="comma-separated proxy names or combinations (nn_mass+params, mass_size; see the "
+                        "README), or all (default)")
     p.add_argument("--limit", type=int_at_least(1), default=None, metavar="N",
                    help="rank a seeded random subsample of N rows (a larger N keeps a superset)")
     p.add_argument("--seed", type=seed_type, default=0, metavar="S",
@@ -71,17 +73,21 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..errors import UsageError
-    from ..rank.names import parse_proxy_names
+    from ..rank.combined import Combination, parse_scores
     from ..rank.report import jsonable, printable_rows
     from ..rank.table import read_table, subsample
 
-    names = list(parse_proxy_names(args.proxies, "--proxies"))
+    names = list(parse_scores(args.proxies, "--proxies"))
     if args.inputs != "gaussian":
         from ..data import DATASETS
         if args.inputs not in DATASETS:
             raise UsageError(f"--inputs must be gaussian or a dataset ({', '.join(DATASETS)}), got {args.inputs!r}")
     table = read_table(args.table, args.arch_column, args.target, space=args.space, dataset=args.dataset)
     table = table.subset(subsample(len(table), args.limit, args.seed))
+    combined = [n.expression for n in names if isinstance(n, Combination)]
+    if combined and len(table) < 2:
+        raise UsageError(f"--proxies: {combined[0]} is a combined score, ranked over the table's rows; it needs "
+                         f"at least 2 rows, the table has {len(table)}")
     setting = setting_for(args, table.dataset)
     store_path = Path(args.store)
     if args.store == DEFAULT_STORE:
@@ -102,7 +108,7 @@ def run(args) -> int:
                          f"({next(iter(result.errors))})")
     if args.plot:
         from ..plots.proxies import plot_proxy_ranking
-        plot_proxy_ranking(result.scores, table.target, result.rows, args.plot, target_label=args.target,
+        plot_proxy_ranking({n: result.scores[n] for n in result.names}, table.target, result.rows, args.plot, target_label=args.target,
                            title=f"{Path(args.table).name}: {len(table)} architectures")
     note = (f"{len(table)} rows, {summary.networks} networks: {summary.scored} scored now, {summary.reused} "
             f"already in {store_path} ({summary.seconds:.1f} s)"

@@ -48,3 +48,190 @@ of one network has no ranks: a combination refuses it.
   0.005 adds nothing the sample can see, only cost.
 - ``tools/choose_ensemble.py`` runs the procedure on a score store and prints the path.
 """
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+from scipy.stats import rankdata
+
+from ..errors import UsageError
+from ..validate import shown
+from .names import PROXY_NAMES
+
+NAMED: dict[str, tuple[str, ...]] = {
+    "mass_size": ("nn_mass", "params"),
+}
+"""The shipped combinations: name -> members."""
+
+
+@dataclass(frozen=True)
+class Combination:
+    """Proxies ranked together over a population (see the module docstring).
+
+    Attributes:
+        expression: its canonical text, the ``proxy`` of its rows: a shipped name
+            (``mass_size``, ``ensemble-nn_mass``) or members joined by ``+``.
+        members: the proxies, in the order written.
+    """
+
+    expression: str
+    members: tuple[str, ...]
+
+    def combine(self, scores: Mapping[str, Sequence[float]]) -> np.ndarray:
+        """The combined score of each network, from ``scores`` (proxy -> one value per
+        network of the population, aligned)."""
+        return combine([scores[m] for m in self.members])
+
+
+def combine(members: Sequence[Sequence[float]]) -> np.ndarray:
+    """The aggregation of the module docstring: per network, the sum over members of
+    log(rank / n), ranks ascending over the population (average ranks for ties,
+    non-finite values last); nan where every member is undefined.
+
+    Args:
+        members: one array per member, each with one value per network, aligned.
+
+    Raises:
+        UsageError: no member, arrays of different lengths, or fewer than 2 networks.
+    """
+    columns = [np.asarray(v, dtype=float).ravel() for v in members]
+    if not columns:
+        raise UsageError("a combined score needs at least one member")
+    n = columns[0].size
+    if any(c.size != n for c in columns):
+        raise UsageError(f"the members' score arrays differ in length: {[c.size for c in columns]}")
+    if n < 2:
+        raise UsageError(f"a combined score ranks networks against each other: it needs a population of at "
+                         f"least 2 networks, got {n}")
+    total = np.zeros(n)
+    for column in columns:
+        defined = np.isfinite(column)
+        # -inf sorts below every defined value, and rankdata averages the ranks of equal keys.
+        total += np.log(rankdata(np.where(defined, column, -np.inf), method="average") / n)
+    total[~np.any([np.isfinite(c) for c in columns], axis=0)] = np.nan
+    return total
+
+
+def _valid() -> str:
+    return f"valid: {', '.join(PROXY_NAMES)}; combinations: {', '.join(NAMED)} or names joined by '+'"
+
+
+def _named(text: str, what: str) -> Combination:
+    """A shipped combination, or ``NAME-member[-member...]``: it without those members."""
+    name, *dropped = text.split("-")
+    if name not in NAMED:
+        raise UsageError(f"{what}: {shown(text)}: only a shipped combination ({', '.join(NAMED)}) can drop "
+                         f"members with '-'")
+    members = list(NAMED[name])
+    for member in dropped:
+        if member not in members:
+            raise UsageError(f"{what}: {shown(text)}: {shown(member)} is not a member of {name} "
+                             f"({'+'.join(NAMED[name])})")
+        members.remove(member)
+    if not members:
+        raise UsageError(f"{what}: {shown(text)} drops every member of {name}")
+    return Combination(text, tuple(members))
+
+
+def parse_score(text: str, what: str = "--proxies") -> str | Combination:
+    """One proxy name (returned as the name) or one combination expression.
+
+    Raises:
+        UsageError: an empty or unknown name, a repeated member, or a shipped
+            combination inside a ``+`` expression; one line.
+    """
+    if not isinstance(text, str):
+        raise UsageError(f"{what}: expected a proxy name or a combination, got {shown(text)}; {_valid()}")
+    expression = "".join(text.split()).lower()  # whitespace is ignored
+    if expression in PROXY_NAMES:
+        return expression
+    if "+" not in expression:
+        if "-" in expression or expression in NAMED:
+            return _named(expression, what)
+        problem = "empty proxy name" if not expression else f"unknown proxy {shown(text)}"
+        raise UsageError(f"{what}: {problem}; {_valid()}")
+    members = expression.split("+")
+    for member in members:
+        if member == "":
+            raise UsageError(f"{what}: empty member in {shown(text)}; {_valid()}")
+        if member.split("-")[0] in NAMED:
+            raise UsageError(f"{what}: {shown(text)} puts the combination {member} inside another; write its "
+                             f"members instead ({'+'.join(NAMED[member.split('-')[0]])})")
+        if member not in PROXY_NAMES:
+            raise UsageError(f"{what}: unknown proxy {shown(member)} in {shown(text)}; {_valid()}")
+        if members.count(member) > 1:
+            raise UsageError(f"{what}: {shown(text)} names {member} twice; each member counts once")
+    return Combination(expression, tuple(members))
+
+
+def parse_scores(spec: str | Iterable[str], what: str = "--proxies") -> tuple[str | Combination, ...]:
+    """``"synflow,mass_size,nn_mass+zico"``, ``"all"`` (every proxy) or a list of such
+    items as proxy names and :class:`Combination` objects, in the given order, without
+    repeats.
+
+    Raises:
+        UsageError: any bad item (see :func:`parse_score`), or nothing named; one line.
+    """
+    if isinstance(spec, str):
+        items = spec.split(",")
+    elif isinstance(spec, (list, tuple)):
+        items = list(spec)
+    else:
+        raise UsageError(f"{what} must be a comma-separated list of names or 'all', got {shown(spec)}")
+    out: list[str | Combination] = []
+    for item in items:
+        if isinstance(item, Combination):
+            wanted = [item]
+        elif isinstance(item, str) and item.strip().lower() == "all":
+            wanted = list(PROXY_NAMES)
+        else:
+            wanted = [parse_score(item, what)]
+        out.extend(w for w in wanted if label(w) not in {label(o) for o in out})
+    if not out:
+        raise UsageError(f"{what}: nothing named; {_valid()}")
+    return tuple(out)
+
+
+def label(score: str | Combination) -> str:
+    """The name a score's rows carry: the proxy name or the combination's expression."""
+    return score.expression if isinstance(score, Combination) else score
+
+
+def members_to_score(requested: str | Iterable[str | Combination]) -> tuple[str, ...]:
+    """The proxies to compute for ``requested`` (as :func:`parse_scores` takes it): each
+    single proxy and each combination's members, once each, in order of first use."""
+    out: list[str] = []
+    for score in parse_scores(requested):
+        for name in (score.members if isinstance(score, Combination) else (score,)):
+            if name not in out:
+                out.append(name)
+    return tuple(out)
+
+
+def add_combined(requested, scores: dict, seconds: dict | None = None) -> list[str]:
+    """Add each requested combination's values (and per-network seconds: the sum of its
+    members') to ``scores`` (and ``seconds``), keyed by its expression; return the labels
+    of ``requested`` in order. ``scores`` holds every member, one value per network of the
+    population."""
+    labels = []
+    for score in parse_scores(requested):
+        if isinstance(score, Combination):
+            scores[score.expression] = score.combine(scores)
+            if seconds is not None:
+                seconds[score.expression] = np.sum([np.asarray(seconds[m], dtype=float) for m in score.members],
+                                                   axis=0)
+        labels.append(label(score))
+    return labels
+
+
+def refuse_combinations(spec, what: str, why: str) -> None:
+    """Raise a one-line UsageError if ``spec`` (a ``--proxies`` value or list) names a
+    combination, where only single proxies make sense (``why`` says why)."""
+    items = spec.split(",") if isinstance(spec, str) else spec if isinstance(spec, (list, tuple)) else []
+    for item in items:
+        text = "".join(item.split()).lower() if isinstance(item, str) else ""
+        if "+" in text or text.split("-")[0] in NAMED:
+            raise UsageError(f"{what}: {shown(item)} is a combined score, which {why}; list single proxies "
+                             f"({', '.join(PROXY_NAMES)})")

@@ -250,6 +250,7 @@ def grid_from_dict(data, source: str = "<grid>", default_name: str = "sweep") ->
 
 def _proxies(data: dict, bad) -> tuple[tuple, int]:
     """The grid's ``proxies`` list and ``proxy_batch``, checked (torch-free)."""
+    from ..rank.combined import refuse_combinations
     from ..rank.names import parse_proxy_names
 
     listed = data.get("proxies")
@@ -261,6 +262,8 @@ def _proxies(data: dict, bad) -> tuple[tuple, int]:
     if not isinstance(listed, list) or not listed:
         raise bad(f"proxies must be a non-empty list of proxy names, got {shown(listed)}")
     try:
+        refuse_combinations(listed, "proxies", "ranks networks against a population, and each trial is scored "
+                            "alone")
         names = parse_proxy_names(listed, "proxies")
     except UsageError as e:
         raise bad(str(e)) from None
