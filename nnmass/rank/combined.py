@@ -65,6 +65,9 @@ NAMED: dict[str, tuple[str, ...]] = {
 }
 """The shipped combinations: name -> members."""
 
+STUDY_COMBINATIONS = ("mass_size",)
+"""The combined scores every study table ranks beside the single proxies."""
+
 
 @dataclass(frozen=True)
 class Combination:
