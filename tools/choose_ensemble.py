@@ -8,7 +8,8 @@ store that ``nnmass rank`` filled with every proxy of the shipped NB201 sample::
     python tools/choose_ensemble.py --store X.sqlite
 
 It prints the chosen members and the rho path (on the selection half, on the other
-half and on the whole sample) and writes nothing: the store is opened read-only.
+half and on both; the other half's columns use its networks scored so far) and writes
+nothing: the store is opened read-only.
 """
 from __future__ import annotations
 
@@ -34,8 +35,9 @@ SELECTION_SEED = 0
 MIN_GAIN = 0.005
 
 
-def stored_scores(store: Path, networks: list[str]) -> dict[str, np.ndarray]:
-    """proxy -> one value per network (nan: undefined), read-only from the score store."""
+def stored_scores(store: Path, networks: list[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """proxy -> one value per network (nan: undefined), read-only from the score store, and
+    whether each network has every proxy stored."""
     key = ScoreSetting.for_space("nb201", DATASET, inputs="gaussian", batch=16, seed=0).key()  # rank defaults
     db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     try:
@@ -44,12 +46,10 @@ def stored_scores(store: Path, networks: list[str]) -> dict[str, np.ndarray]:
     finally:
         db.close()
     found = {(n, p): v for n, p, v in rows}
-    missing = [(n, p) for n in set(networks) for p in PROXY_NAMES if (n, p) not in found]
-    if missing:
-        sys.exit(f"choose_ensemble: {len(missing)} (network, proxy) scores missing from {store}, e.g. "
-                 f"{missing[0]}; run the nnmass rank command of the docstring first")
-    return {p: np.array([np.nan if found[n, p] is None else found[n, p] for n in networks], dtype=float)
-            for p in PROXY_NAMES}
+    complete = np.array([all((n, p) in found for p in PROXY_NAMES) for n in networks])
+    scores = {p: np.array([np.nan if found.get((n, p)) is None else found[n, p] for n in networks], dtype=float)
+              for p in PROXY_NAMES}
+    return scores, complete
 
 
 def rho(members: list[str], scores: dict, target: np.ndarray, rows: np.ndarray) -> float:
@@ -82,13 +82,18 @@ def main() -> None:
     if not args.store.is_file():
         sys.exit(f"choose_ensemble: no score store at {args.store}")
     table = read_table(args.table, "arch", "val_accuracy", space="nb201", dataset=DATASET)
-    scores = stored_scores(args.store, table.networks)
+    scores, complete = stored_scores(args.store, table.networks)
     n = len(table)
     selection = np.array(subsample(n, SELECTION_ROWS, SELECTION_SEED))
-    held = np.setdiff1d(np.arange(n), selection)
-    everything = np.arange(n)
+    if not complete[selection].all():
+        sys.exit(f"choose_ensemble: {int((~complete[selection]).sum())} networks of the selection half lack "
+                 f"scores in {args.store}; run the nnmass rank command of the docstring first")
+    # The check columns use the other half's networks scored so far (all of them once rank has finished).
+    held = np.setdiff1d(np.flatnonzero(complete), selection)
+    everything = np.sort(np.concatenate([selection, held]))
     print(f"NB201 {DATASET}: {n} networks; selection half {selection.size} rows (--limit {SELECTION_ROWS} "
-          f"--seed {SELECTION_SEED}), other half {held.size}; stop when a member adds < {MIN_GAIN}")
+          f"--seed {SELECTION_SEED}); other half {held.size} of {n - selection.size} rows scored; "
+          f"stop when a member adds < {MIN_GAIN}")
     chosen, path = forward_selection(scores, table.target, selection)
     print(f"{'step':>4}  {'member':<10} {'rho selection':>13} {'gain':>7} {'rho other half':>14} {'rho all':>8}")
     members, previous = [], np.nan

@@ -1,7 +1,8 @@
 """Combined scores: several proxies ranked together over a population. numpy, no torch.
 
 A combination is written ``a+b+c`` with proxy names (whitespace is ignored), or by
-the name of a shipped combination; a single name is a plain proxy. It is not a proxy:
+the name of a shipped combination, which may drop members (``ensemble-nn_mass``); a
+single name is a plain proxy. A combination cannot hold another one. It is not a proxy:
 one network alone has no rank, so a combination has a value only relative to the
 population being ranked or searched.
 
