@@ -85,7 +85,12 @@ def test_expressions_parse_to_proxies_and_combinations():
     assert parse_score(" NN_mass + params ") == Combination("nn_mass+params", ("nn_mass", "params"))
     assert parse_score("mass_size") == Combination("mass_size", ("nn_mass", "params"))
     assert parse_score("mass_size-nn_mass") == Combination("mass_size-nn_mass", ("params",))
-    assert NAMED["mass_size"] == ("nn_mass", "params")
+    assert NAMED["mass_size"] == ("nn_mass", "params") and NAMED["ensemble"] == ("meco",)
+    # A one-member combination is that member's log(rank / n): meco's order, undefined values last.
+    # Its undefined network is undefined in the combination (every member is).
+    got = parse_score("ensemble").combine({"meco": [0.3, np.nan, 0.9, 0.1]})  # ranks 3, (1: last), 4, 2
+    assert got[[0, 2, 3]] == pytest.approx([math.log(3 / 4), 0.0, math.log(2 / 4)], abs=1e-12)
+    assert math.isnan(got[1])
     parsed = parse_scores("synflow,mass_size,nn_mass+params+zico,synflow")
     assert [getattr(p, "expression", p) for p in parsed] == ["synflow", "mass_size", "nn_mass+params+zico"]
     assert members_to_score(parsed) == ("synflow", "nn_mass", "params", "zico")
@@ -104,6 +109,8 @@ def test_expressions_parse_to_proxies_and_combinations():
     ("mass_size-zico", "'zico' is not a member of mass_size"),
     ("mass_size-nn_mass-params", "drops every member of mass_size"),
     ("params-nn_mass", "only a shipped combination"),
+    ("ensemble+nn_mass", "puts the combination ensemble inside another"),
+    ("ensemble-nn_mass", "'nn_mass' is not a member of ensemble \\(meco\\)"),
 ])
 def test_bad_expressions_are_one_line_with_the_valid_names(text, match):
     with pytest.raises(UsageError, match=match) as info:
@@ -168,7 +175,8 @@ def test_proxies_of_one_network_refuse_a_combination_in_one_line():
     assert "'mass_size' is a combined score, which ranks networks against a population" in out.stderr
 
 
-@pytest.mark.parametrize("listed", [["snip", "mass_size"], ["synflow + snip"], ["mass_size-params"]])
+@pytest.mark.parametrize("listed", [["snip", "mass_size"], ["synflow + snip"], ["mass_size-params"],
+                                    ["ensemble"]])
 def test_a_grid_refuses_a_combination_in_one_line(listed):
     base = {"name": "p", "model": "dense-mlp", "dataset": "digits", "epochs": 1, "grid": {"depth": [4]}}
     with pytest.raises(UsageError, match="is a combined score, which ranks networks against a population, and "

@@ -95,12 +95,12 @@ def main() -> None:
           f"--seed {SELECTION_SEED}); other half {held.size} of {n - selection.size} rows scored; "
           f"stop when a member adds < {MIN_GAIN}")
     chosen, path = forward_selection(scores, table.target, selection)
-    print(f"{'step':>4}  {'member':<10} {'rho selection':>13} {'gain':>7} {'rho other half':>14} {'rho all':>8}")
+    print(f"{'step':>4}  {'member':<10} {'rho selection':>13} {'gain':>8} {'rho other half':>14} {'rho all':>8}")
     members, previous = [], np.nan
     for step, (proxy, value, taken) in enumerate(path, 1):
         trial = members + [proxy]
         gain = value - previous if members else np.nan
-        print(f"{step:>4}  {('+' if members else '') + proxy:<10} {value:>13.4f} {gain:>7.4f} "
+        print(f"{step:>4}  {('+' if members else '') + proxy:<10} {value:>13.4f} {gain:>8.5f} "
               f"{rho(trial, scores, table.target, held):>14.4f} {rho(trial, scores, table.target, everything):>8.4f}"
               + ("" if taken else "   (not taken: gain below the threshold)"))
         if taken:

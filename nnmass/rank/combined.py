@@ -1,7 +1,7 @@
 """Combined scores: several proxies ranked together over a population. numpy, no torch.
 
 A combination is written ``a+b+c`` with proxy names (whitespace is ignored), or by
-the name of a shipped combination, which may drop members (``ensemble-nn_mass``); a
+the name of a shipped combination, which may drop members (``mass_size-params``); a
 single name is a plain proxy. A combination cannot hold another one. It is not a proxy:
 one network alone has no rank, so a combination has a value only relative to the
 population being ranked or searched.
@@ -48,6 +48,12 @@ of one network has no ranks: a combination refuses it.
   interval on this sample is about ±0.02 to ±0.04, so a member that adds less than
   0.005 adds nothing the sample can see, only cost.
 - ``tools/choose_ensemble.py`` runs the procedure on a score store and prints the path.
+
+**What it chose:** ``meco`` alone. Rho on the selection half: meco 0.8807; the best
+addition, zico, gives 0.8856, a gain of 0.00498, below the 0.005 threshold, so the
+selection stopped after one member. ``ensemble`` is therefore a one-member combination:
+meco's rank, log(rank / n), which orders networks as meco does (undefined values last).
+The study tables show ``meco+nn_mass`` beside it, what NN-Mass adds to it.
 """
 from __future__ import annotations
 
@@ -63,10 +69,19 @@ from .names import PROXY_NAMES
 
 NAMED: dict[str, tuple[str, ...]] = {
     "mass_size": ("nn_mass", "params"),
+    "ensemble": ("meco",),  # tools/choose_ensemble.py on NB201 CIFAR-10; never re-tuned (see above)
 }
 """The shipped combinations: name -> members."""
 
-STUDY_COMBINATIONS = ("mass_size",)
+
+def _with_and_without_nn_mass() -> str:
+    """``ensemble`` without NN-Mass, or, where it has no NN-Mass, with it: the row that
+    shows what NN-Mass adds to the recommended combination."""
+    members = NAMED["ensemble"]
+    return "ensemble-nn_mass" if "nn_mass" in members else "+".join((*members, "nn_mass"))
+
+
+STUDY_COMBINATIONS = ("mass_size", "ensemble", _with_and_without_nn_mass())
 """The combined scores every study table ranks beside the single proxies."""
 
 
@@ -76,7 +91,7 @@ class Combination:
 
     Attributes:
         expression: its canonical text, the ``proxy`` of its rows: a shipped name
-            (``mass_size``, ``ensemble-nn_mass``) or members joined by ``+``.
+            (``mass_size``, ``mass_size-params``) or members joined by ``+``.
         members: the proxies, in the order written.
     """
 

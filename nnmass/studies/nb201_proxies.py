@@ -213,8 +213,8 @@ def write_study_report(results: dict, record: dict, out: Path, command: str, n_b
         blocks += [heading(f"{d}: every proxy against validation accuracy"),
                    table(printable_rows(r.rows)),
                    para(f"{', '.join(STUDY_COMBINATIONS)}: combined scores (nnmass.rank.combined), the sum over "
-                        "their members of log(rank / n), ranked over these architectures; ensemble-nn_mass is "
-                        "ensemble without NN-Mass."),
+                        "their members of log(rank / n), ranked over these architectures; the last shows what "
+                        "NN-Mass adds to ensemble."),
                    para("Undefined (nan) scores: " + (", ".join(f"{k} {v}" for k, v in undefined.items()) or "none")
                         + f". Scoring: {record['scoring'][d]['scored']} networks scored now, "
                           f"{record['scoring'][d]['reused']} reused from the store, {record['scoring'][d]['failed']} "
