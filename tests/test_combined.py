@@ -183,3 +183,23 @@ def test_a_grid_refuses_a_combination_in_one_line(listed):
                                          "each trial is scored alone") as info:
         grid_from_dict({**base, "proxies": listed}, source="g.yaml")
     assert "\n" not in str(info.value)
+
+
+def test_forward_selection_of_choose_ensemble_takes_the_informative_members_and_stops():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("choose_ensemble", ROOT / "tools" / "choose_ensemble.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    rng = np.random.default_rng(3)
+    n = 300
+    target = rng.normal(size=n)
+    scores = {p: rng.normal(size=n) for p in PROXY_NAMES}  # noise, except two noisy views of the target
+    scores["zico"], scores["meco"] = target + rng.normal(size=n), target + 1.2 * rng.normal(size=n)
+    chosen, path = tool.forward_selection(scores, target, np.arange(n))
+    single = {p: sp.spearmanr(scores[p], target).statistic for p in PROXY_NAMES}
+    first = max(single, key=single.get)
+    assert first in ("zico", "meco") and chosen == [first, {"zico": "meco", "meco": "zico"}[first]]
+    assert path[0][1] == pytest.approx(single[first], abs=1e-12)
+    both = np.log(sp.rankdata(scores["zico"]) / n) + np.log(sp.rankdata(scores["meco"]) / n)
+    assert path[1][1] == pytest.approx(sp.spearmanr(both, target).statistic, abs=1e-12)
+    assert path[-1][2] is False and path[-1][1] - path[1][1] < tool.MIN_GAIN  # stopped by the threshold
