@@ -108,8 +108,8 @@ def run(args) -> int:
                          f"({next(iter(result.errors))})")
     if args.plot:
         from ..plots.proxies import plot_proxy_ranking
-        plot_proxy_ranking({n: result.scores[n] for n in result.names}, table.target, result.rows, args.plot, target_label=args.target,
-                           title=f"{Path(args.table).name}: {len(table)} architectures")
+        plot_proxy_ranking({n: result.scores[n] for n in result.names}, table.target, result.rows, args.plot,
+                           target_label=args.target, title=f"{Path(args.table).name}: {len(table)} architectures")
     note = (f"{len(table)} rows, {summary.networks} networks: {summary.scored} scored now, {summary.reused} "
             f"already in {store_path} ({summary.seconds:.1f} s)"
             + (f"; {failed} failed, e.g. {next(iter(result.errors))}: {next(iter(result.errors.values()))}"
