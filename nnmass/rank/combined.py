@@ -61,7 +61,6 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
-from scipy.stats import rankdata
 
 from ..errors import UsageError
 from ..validate import shown
@@ -124,6 +123,8 @@ def combine(members: Sequence[Sequence[float]]) -> np.ndarray:
     if n < 2:
         raise UsageError(f"a combined score ranks networks against each other: it needs a population of at "
                          f"least 2 networks, got {n}")
+    from scipy.stats import rankdata  # here, so that checking a grid's names does not load scipy
+
     total = np.zeros(n)
     for column in columns:
         defined = np.isfinite(column)
