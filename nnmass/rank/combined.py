@@ -51,7 +51,7 @@ of one network has no ranks: a combination refuses it.
 
 **What it chose:** ``meco`` alone. Rho on the selection half: meco 0.8807; the best
 addition, zico, gives 0.8856, a gain of 0.00498, below the 0.005 threshold, so the
-selection stopped after one member. ``ensemble`` is therefore a one-member combination:
+selection stopped after one member (on the other half: 0.8712 and 0.8781). ``ensemble`` is therefore a one-member combination:
 meco's rank, log(rank / n), which orders networks as meco does (undefined values last).
 The study tables show ``meco+nn_mass`` beside it, what NN-Mass adds to it.
 """
