@@ -10,6 +10,8 @@ def test_closed_form_modules_leave_torch_out():
             "import nnmass.topology, nnmass.spec, nnmass.mass, nnmass.mass.closed_form, nnmass.cost\n"
             "import nnmass.mass.graph, nnmass.mass.layers, nnmass.mass.cells, nnmass.mass.mobilenet\n"
             "import nnmass.families, nnmass.validate, nnmass.design, nnmass.bounds, nnmass.stats\n"
+            "import nnmass.proxies.combined\n"
+            "nnmass.proxies.combined.combine([[1.0, 2.0], [2.0, 1.0]])\n"
             "import nnmass.sweep, nnmass.sweep.grid, nnmass.train, nnmass.train.config\n"
             "from nnmass.train import TrainConfig, default_config\n"
             "from nnmass.cost import spec_cost\n"

@@ -161,6 +161,7 @@ def test_cifar10_cnn_study_end_to_end_on_cifar_files(tmp_path, tiny_cifar):
 
 def test_nb201_proxy_study_scores_ranks_compares_with_naslib_and_resumes(tmp_path, monkeypatch):
 
+    from nnmass.proxies.combined import STUDY_COMBINATIONS
     from nnmass.proxies.proxy_names import PROXY_NAMES
     from nnmass.studies import nb201_proxies as study
 
@@ -175,7 +176,8 @@ def test_nb201_proxy_study_scores_ranks_compares_with_naslib_and_resumes(tmp_pat
     first = study.run_nb201_proxy_study(**kw)
     record = json.loads((tmp_path / "rep" / "results.json").read_text())
     assert record["batch"] == 2 and record["scoring"]["cifar10"]["scored"] == 4
-    assert [r["proxy"] for r in record["rank"]["ImageNet16-120"]] == list(PROXY_NAMES)
+    assert [r["proxy"] for r in record["rank"]["ImageNet16-120"]] == [*PROXY_NAMES, *STUDY_COMBINATIONS]
+    assert all(r["n"] == 4 for r in record["rank"]["cifar10"] if r["proxy"] in STUDY_COMBINATIONS)
     assert set(record["agreement"]["cifar10"]) == set(study.NASLIB_NAMES)
     params = record["agreement"]["cifar100"]["params"]
     assert params["n"] == 4 and params["spearman"] == pytest.approx(1.0)  # the same parameter counts

@@ -92,10 +92,13 @@ def _score(args, names, model, sample_shape, data):
 
 def run(args) -> int:
     from ..json_values import jsonable
+    from ..proxies.combined import refuse_combinations
     from ..proxies.proxy_names import parse_proxy_names
     from ..threads import torch_threads
     from ..validate import check_input_elements
 
+    refuse_combinations(args.proxies, "--proxies", "ranks networks against a population, and this scores one "
+                        "network (use nnmass rank)")
     names = parse_proxy_names(args.proxies, "--proxies")
     _refuse_small_batch(names, args.batch)
     with torch_threads(args.threads, args.device):

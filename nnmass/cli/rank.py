@@ -34,7 +34,9 @@ def add_arguments(p) -> None:
     p.add_argument("--as-written", dest="canonical", action="store_false",
                    help="score each architecture as its string is written, instead of once per canonical "
                         "network (architectures computing the same function share one network and score)")
-    p.add_argument("--proxies", default="all", metavar="LIST|all", help="comma-separated names, or all (default)")
+    p.add_argument("--proxies", default="all", metavar="LIST|all",
+                   help="comma-separated proxy names or combinations (nn_mass+params, mass_size; see the "
+                        "README), or all (default)")
     p.add_argument("--limit", type=int_at_least(1), default=None, metavar="N",
                    help="rank a seeded random subsample of N rows (a larger N keeps a superset)")
     p.add_argument("--shard", default=None, metavar="K/N",
@@ -102,13 +104,14 @@ def run(args) -> int:
 
     from ..errors import UsageError
     from ..json_values import jsonable
-    from ..proxies.proxy_names import check_batch_for, parse_proxy_names
+    from ..proxies.combined import Combination, members_to_score, parse_scores
+    from ..proxies.proxy_names import check_batch_for
     from ..rank.report import printable_rows
-    from ..validate import check_input_elements, shown
     from ..rank.table import read_table, subsample
+    from ..validate import check_input_elements, shown
 
-    names = list(parse_proxy_names(args.proxies, "--proxies"))
-    check_batch_for(names, args.batch)
+    names = list(parse_scores(args.proxies, "--proxies"))
+    check_batch_for(members_to_score(names), args.batch)
     check_paths(args)
     if args.inputs != "gaussian":
         from ..data import DATASETS
@@ -126,6 +129,10 @@ def run(args) -> int:
         table = table.subset([i for i, net in enumerate(table.networks) if shard_of(net, n, args.seed) == k])
         if not len(table):
             raise UsageError(f"shard {k}/{n} holds none of the table's networks; use fewer shards")
+    combined = [n.expression for n in names if isinstance(n, Combination)]
+    if combined and len(table) < 2:
+        raise UsageError(f"--proxies: {combined[0]} is a combined score, ranked over the table's rows; it needs "
+                         f"at least 2 rows, the table has {len(table)}")
     setting = setting_for(args, table.dataset)
     store_path = Path(args.store)
     if args.store == DEFAULT_STORE:
@@ -152,8 +159,8 @@ def run(args) -> int:
                          f"({next(iter(result.errors))})")
     if args.plot:
         from ..plots.proxies import plot_proxy_ranking
-        plot_proxy_ranking(result.scores, table.target, result.rows, args.plot, target_label=args.target,
-                           title=f"{Path(args.table).name}: {len(table)} architectures")
+        plot_proxy_ranking({n: result.scores[n] for n in result.names}, table.target, result.rows, args.plot,
+                           target_label=args.target, title=f"{Path(args.table).name}: {len(table)} architectures")
     note = (f"{len(table)} rows, {summary.networks} networks: {summary.scored} scored now, {summary.reused} "
             f"already in {store_path} ({summary.seconds:.1f} s)"
             + (f"; {failed} failed, e.g. {next(iter(result.errors))}: {next(iter(result.errors.values()))}"

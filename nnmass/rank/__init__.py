@@ -5,9 +5,10 @@ statistics per proxy (Spearman, Kendall, top-10%, partial to size, intervals).
 ``nnmass rank TABLE.csv`` and ``nnmass study nb201-proxies`` run it. Modules:
 ``table`` (reading the CSV), ``scoring`` (settings, building a network, its batch),
 ``store`` (the score store), ``runner`` (resumable, parallel scoring), ``statistics``
-(numpy), ``ranking`` (all of it for one table), ``report`` (printable rows). The proxy
-names live in ``nnmass.proxies.proxy_names`` (handed on here as ``PROXY_NAMES`` and
-``parse_proxy_names``). Names are imported on first use, so ``nnmass.rank`` and
+(numpy), ``ranking`` (all of it for one table), ``report`` (printable rows), ``merge``
+(score stores of shards joined). The proxy names live in ``nnmass.proxies.proxy_names``
+(handed on here as ``PROXY_NAMES`` and ``parse_proxy_names``) and combined scores in
+``nnmass.proxies.combined``. Names are imported on first use, so ``nnmass.rank`` and
 ``nnmass.rank.statistics`` load without torch.
 """
 from ..lazy import lazy_exports
@@ -16,7 +17,8 @@ _LAZY = {
     "PROXY_NAMES": "..proxies.proxy_names", "parse_proxy_names": "..proxies.proxy_names", "ScoreSetting": ".scoring",
     "NB201_DATASETS": ".scoring", "ScoreStore": ".store", "score_networks": ".runner",
     "read_table": ".table", "rank_table": ".statistics", "rank_row": ".statistics",
-    "rank_networks": ".ranking", "RankResult": ".ranking",
+    "rank_networks": ".ranking", "RankResult": ".ranking", "Combination": ".combined",
+    "parse_scores": ".combined", "members_to_score": ".combined", "combine": ".combined",
 }
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..proxies.combined import add_combined, members_to_score
 from .identity import network_keys
 from .runner import ScoringSummary, score_networks
 from .scoring import ScoreSetting
@@ -21,8 +22,10 @@ class RankResult:
     """The scores and statistics of one ranked table.
 
     Attributes:
-        rows: one statistics row per proxy (see ``nnmass.rank.statistics``).
-        scores, seconds: proxy -> one value per table row (nan: undefined or failed).
+        names: the rows' proxies and combinations' expressions, in order.
+        rows: one statistics row per proxy or combination (see ``nnmass.rank.statistics``).
+        scores, seconds: proxy or combination -> one value per table row (nan: undefined
+            or failed); a combination's seconds are the sum of its members'.
         errors: network -> error text, for networks whose scoring raised.
     """
 
@@ -58,13 +61,17 @@ def rank_networks(table: RankTable, names: list[str], setting: ScoreSetting, sto
     the partial correlations), then rank.
 
     Args:
+        names: proxies and combinations (``nnmass.proxies.combined``); each member is scored
+            once, and a combination ranks the table's rows as its population.
         seed: the bootstrap generator's seed (the scores use ``setting.seed``).
         threads: torch threads of each scoring process on a CPU.
     """
-    scored = list(names) + ([SIZE_PROXY] if SIZE_PROXY not in names else [])
+    members = list(members_to_score(names))
+    scored = members + ([SIZE_PROXY] if SIZE_PROXY not in members else [])
     summary = score_networks(table.networks, scored, setting, store, workers=workers, device=device,
                              progress=progress, desc=desc, threads=threads)
     scores, seconds, errors = stored_arrays(store, setting, table.networks, scored)
-    rows = rank_table({n: scores[n] for n in names}, table.target, scores[SIZE_PROXY],
-                      {n: seconds[n] for n in names}, n_boot=n_boot, seed=seed)
-    return RankResult(table, setting, list(names), rows, scores, seconds, summary, errors)
+    labels = add_combined(names, scores, seconds)
+    rows = rank_table({n: scores[n] for n in labels}, table.target, scores[SIZE_PROXY],
+                      {n: seconds[n] for n in labels}, n_boot=n_boot, seed=seed)
+    return RankResult(table, setting, labels, rows, scores, seconds, summary, errors)

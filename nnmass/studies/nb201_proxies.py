@@ -10,7 +10,9 @@ per dataset, the same ones on all three, drawn from the cifar10 list by
 ``PCG64(QUICK_SEED)``.
 
 NASLib's values of failed scores (``-inf``, ``-1e8``) are read as undefined, like our
-nan; every statistic runs over the architectures where its score is defined.
+nan; every statistic runs over the architectures where its score is defined. Every table
+also ranks the combined scores of ``nnmass.proxies.combined.STUDY_COMBINATIONS``, each over
+its dataset's architectures as the population.
 """
 from __future__ import annotations
 
@@ -115,6 +117,7 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
         seed: the bootstrap generator's seed.
         tables: dataset -> RankTable to run instead of the sample (tests).
     """
+    from ..proxies.combined import STUDY_COMBINATIONS
     from ..proxies.proxy_names import PROXY_NAMES
     from ..rank.ranking import rank_networks
     from ..rank.scoring import ScoreSetting
@@ -134,8 +137,9 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
     with ScoreStore(store) as db:
         for dataset, tab in tables.items():
             setting = ScoreSetting.nb201(dataset, batch=BATCH, seed=SEED)
-            results[dataset] = rank_networks(tab, list(PROXY_NAMES), setting, db, workers=workers, device=device,
-                                             progress=progress, n_boot=n_boot, seed=seed, desc=dataset)
+            results[dataset] = rank_networks(tab, [*PROXY_NAMES, *STUDY_COMBINATIONS], setting, db,
+                                             workers=workers, device=device, progress=progress, n_boot=n_boot,
+                                             seed=seed, desc=dataset)
             timings[dataset] = results[dataset].summary.to_dict()
     agreement = {d: {name: agreement_row(r.scores[name], naslib_values(r.table.rows, theirs), n_boot, seed)
                      for name, theirs in NASLIB_NAMES.items()} for d, r in results.items()}
@@ -166,6 +170,7 @@ def write_study_report(results: dict, record: dict, out: Path, command: str, n_b
     """``report.md`` / ``report.html`` with the agreement, accuracy and comparison tables
     and one figure per dataset."""
     from ..plots.proxies import plot_proxy_ranking
+    from ..proxies.combined import STUDY_COMBINATIONS
     from ..rank.report import printable_rows
     from ..table import number_text, with_ci
 
@@ -208,6 +213,9 @@ def write_study_report(results: dict, record: dict, out: Path, command: str, n_b
         undefined = {row["proxy"]: row["undefined"] for row in r.rows if row["undefined"]}
         blocks += [heading(f"{d}: every proxy against validation accuracy"),
                    table(printable_rows(r.rows)),
+                   para(f"{', '.join(STUDY_COMBINATIONS)}: combined scores (nnmass.proxies.combined), the sum over "
+                        "their members of log(rank / n), ranked over these architectures; the last shows what "
+                        "NN-Mass adds to ensemble."),
                    para("Undefined (nan) scores: " + (", ".join(f"{k} {v}" for k, v in undefined.items()) or "none")
                         + f". Scoring: {record['scoring'][d]['scored']} networks scored now, "
                           f"{record['scoring'][d]['reused']} reused from the store, {record['scoring'][d]['failed']} "

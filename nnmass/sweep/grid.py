@@ -272,6 +272,7 @@ def _ldi_settings(data: dict, bad) -> dict:
 
 def _proxies(data: dict, bad) -> tuple[tuple, int]:
     """The grid's ``proxies`` list and ``proxy_batch``, checked (torch-free)."""
+    from ..proxies.combined import refuse_combinations
     from ..proxies.proxy_names import check_batch_for, parse_proxy_names
 
     listed = data.get("proxies")
@@ -283,6 +284,8 @@ def _proxies(data: dict, bad) -> tuple[tuple, int]:
     if not isinstance(listed, list) or not listed:
         raise bad(f"proxies must be a non-empty list of proxy names, got {shown(listed)}")
     try:
+        refuse_combinations(listed, "proxies", "ranks networks against a population, and each trial is scored "
+                            "alone")
         names = parse_proxy_names(listed, "proxies")
     except UsageError as e:
         raise bad(str(e)) from None
