@@ -45,6 +45,13 @@ def grasp_from_gradient(forward: Callable, x: torch.Tensor, y: torch.Tensor, wei
     ``forward`` is the model on its stand-ins (inside ``run_on``, so a second forward
     draws the model's randomness after the first, as in :func:`grasp`)."""
     grad_graph = torch.autograd.grad(loss_of(forward(x), y), weights, create_graph=True, allow_unused=True)
+    return grasp_from_graph(weights, grad, grad_graph)
+
+
+def grasp_from_graph(weights: list[torch.Tensor], grad, grad_graph) -> float:
+    """``-sum W * (H g)`` from the gradient ``g`` (taken as a constant) and the second
+    pass's gradient ``grad_graph``, computed with ``create_graph=True``; one backward
+    pass through ``grad_graph``'s graph gives the Hessian-vector product."""
     used = [i for i, (g, h) in enumerate(zip(grad, grad_graph)) if g is not None and h is not None]
     if not used:
         return 0.0
