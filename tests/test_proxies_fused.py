@@ -12,6 +12,7 @@ from nnmass import proxies
 from nnmass.models.nb201 import build_nb201
 from nnmass.proxies import fused
 from nnmass.proxies.fused import DATA_PASS, score_fused
+from nnmass.proxies.common import loss_of, run_on, stand_ins, weight_names
 from nnmass.proxies.repeatable import repeatable_modules
 from test_proxies_contract import batch201, tiny201
 
@@ -123,3 +124,27 @@ def test_a_hook_makes_a_model_unrepeatable():
     finally:
         handle.remove()
     assert repeatable_modules(model)
+
+
+def two_pass_grasp(model, batch):
+    """grasp as its references compute it: g from one forward pass, the Hessian-vector
+    product through a second forward pass, ``-sum W * Hg``."""
+    tensors = stand_ins(model)
+    weights = [tensors[name] for name in weight_names(model)]
+    with run_on(model, tensors, seed=batch.seed) as forward:
+        g = torch.autograd.grad(loss_of(forward(batch.inputs), batch.targets), weights, allow_unused=True)
+        h = torch.autograd.grad(loss_of(forward(batch.inputs), batch.targets), weights, create_graph=True,
+                                allow_unused=True)
+        used = [i for i in range(len(weights)) if g[i] is not None and h[i] is not None]
+        inner = sum((g[i].detach() * h[i]).sum() for i in used)
+        hg = torch.autograd.grad(inner, [weights[i] for i in used], allow_unused=True)
+    with torch.no_grad():
+        return float(-sum((weights[i] * v).sum() for i, v in zip(used, hg) if v is not None))
+
+
+@pytest.mark.parametrize("arch", ARCHS[:2])
+def test_one_pass_grasp_is_the_two_pass_value_bit_for_bit(arch):
+    model, batch = small_nb201(arch, seed=6), proxies.gaussian_batch((3, 8, 8), batch_size=6, num_classes=5, seed=7)
+    reference = two_pass_grasp(model, batch)
+    assert reference != 0.0
+    assert proxies.grasp(model, batch) == reference == score_fused(model, batch, "grasp,snip").scores["grasp"]
