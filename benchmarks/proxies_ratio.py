@@ -9,9 +9,10 @@ machine's load cancels out of the ratio as far as it can. Networks: NB201 as the
 benchmark defines it (``build_nb201``, C=16, N=5, weights from torch seed 0),
 architectures drawn by ``PCG64(--seed)`` from the shipped NASLib sample. Batch:
 --batch Gaussian inputs (16, the study's), the dataset's classes. One torch thread.
-Each network is timed --runs times; the medians over every (network, run) are
-reported, with each proxy's median seconds (a pass shared by several proxies is split
-evenly among them, see ``nnmass.proxies.fused``).
+Each network is timed --runs times, the plain pass and the scoring in turn; its
+ratio is the median scoring time over the median plain time, and the median over
+the networks is reported, with each proxy's median seconds (a pass shared by several
+proxies is split evenly among them, see ``nnmass.proxies.fused``).
 
     python benchmarks/proxies_ratio.py [--networks 8] [--runs 3] [--dataset cifar10] [--batch 16]
 """
@@ -79,14 +80,16 @@ def main() -> None:
     plain, total, ratios, per_proxy = [], [], [], {n: [] for n in proxies.names()}
     for arch in archs:
         model = build(arch)
+        t_plain, t_all = [], []
         for _ in range(args.runs):
-            t_plain = plain_pass(model, batch)
-            t_all, run = scored(model, batch)
-            plain.append(t_plain)
-            total.append(t_all)
-            ratios.append(t_all / t_plain)
-            for name, seconds in run.seconds.items():
-                per_proxy[name].append(seconds)
+            t_plain.append(plain_pass(model, batch))
+            seconds, run = scored(model, batch)
+            t_all.append(seconds)
+            for name, s in run.seconds.items():
+                per_proxy[name].append(s)
+        plain.append(statistics.median(t_plain))
+        total.append(statistics.median(t_all))
+        ratios.append(total[-1] / plain[-1])
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     print(f"device: cpu ({platform.processor() or platform.machine()}), 1 torch thread, torch {torch.__version__}")
@@ -95,9 +98,9 @@ def main() -> None:
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
     print(f"networks: {len(archs)} NB201 architectures of the NASLib {args.dataset} sample (seed {args.seed}), "
           f"{classes} classes, batch {args.batch} x {'x'.join(map(str, shape))} Gaussian, {args.runs} run(s) each")
-    print(f"plain forward+backward: median {statistics.median(plain):.4f} s")
-    print(f"all {len(per_proxy)} proxies (score_fused): median {statistics.median(total):.4f} s")
-    print(f"ratio (per run, then median): {statistics.median(ratios):.2f}  "
+    print(f"plain forward+backward: median {statistics.median(plain):.4f} s per network")
+    print(f"all {len(per_proxy)} proxies (score_fused): median {statistics.median(total):.4f} s per network")
+    print(f"ratio: median over networks {statistics.median(ratios):.2f} "
           f"[min {min(ratios):.2f}, max {max(ratios):.2f}]")
     print("per proxy, median s: " + ", ".join(f"{n} {statistics.median(v):.4f}" for n, v in per_proxy.items()))
 
