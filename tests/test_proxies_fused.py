@@ -118,6 +118,9 @@ def test_a_hook_makes_a_model_unrepeatable():
     handle = model.cells[0].register_forward_hook(lambda m, i, o: o * 2)
     assert not repeatable_modules(model)
     handle.remove()
+    handle = model.classifier.register_full_backward_hook(lambda m, gi, go: None)
+    assert not repeatable_modules(model)
+    handle.remove()
     handle = torch.nn.modules.module.register_module_forward_hook(lambda m, i, o: None)
     try:
         assert not repeatable_modules(model)

@@ -8,7 +8,8 @@ That holds when
 - every module is of a type whose train-mode forward reads only its input, its
   parameters and its submodules (:data:`REPEATABLE`): BatchNorm writes its running
   statistics, but in train mode it normalises with the batch's own, and
-- no hook, the model's own or a global one, could change what a module returns, and
+- no hook, the model's own or a global one, could change what a module returns or
+  passes back, and
 - the first pass drew nothing from torch's generators (:func:`generator_states`
   before and after), so dropout and other random layers make the check fail.
 
@@ -33,16 +34,17 @@ REPEATABLE = frozenset({
     nb201.NB201Network, nb201.Cell, nb201.ReductionBlock, nb201.ReLUConvBN, nb201.Zero,
 })
 
-_GLOBAL_HOOKS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_forward_hooks_always_called",
-                 "_global_forward_hooks_with_kwargs")
+_GLOBAL_HOOKS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
+                 "_global_backward_pre_hooks")
 
 
 def repeatable_modules(model: nn.Module) -> bool:
-    """Every module of a :data:`REPEATABLE` type (subclasses excluded) and no forward hook
-    on any of them, nor a global one."""
+    """Every module of a :data:`REPEATABLE` type (subclasses excluded) and no forward or
+    backward hook on any of them, nor a global one."""
     if any(getattr(_module, name, None) for name in _GLOBAL_HOOKS):
         return False
-    return all(type(m) in REPEATABLE and not m._forward_hooks and not m._forward_pre_hooks
+    return all(type(m) in REPEATABLE and not (m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
+                                               or m._backward_pre_hooks)
                for m in model.modules())
 
 
