@@ -48,14 +48,19 @@ def repeatable_modules(model: nn.Module) -> bool:
                for m in model.modules())
 
 
-def generator_states(device: torch.device) -> list[torch.Tensor]:
-    """The states of torch's generators a model on ``device`` draws from."""
+def generator_states(device: torch.device) -> list[torch.Tensor] | None:
+    """The states of torch's generators a model on ``device`` draws from; None on a
+    device whose generator is not read here (then no pass is taken as repeatable)."""
+    if device.type not in ("cpu", "cuda"):
+        return None
     states = [torch.random.default_generator.get_state()]
     if device.type == "cuda":
         states.append(torch.cuda.get_rng_state(device))
     return states
 
 
-def same_states(before: list[torch.Tensor], after: list[torch.Tensor]) -> bool:
+def same_states(before: list[torch.Tensor] | None, after: list[torch.Tensor] | None) -> bool:
     """Whether no draw happened between the two :func:`generator_states`."""
+    if before is None or after is None:
+        return False
     return all(torch.equal(a, b) for a, b in zip(before, after))
