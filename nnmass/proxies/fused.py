@@ -10,8 +10,15 @@ test checks every proxy for equality), in less time. What is shared:
   the weight gradients (snip, grad_norm, and grasp's first pass) together with the
   layer-output gradients (fisher); a second backward pass through the same graph, of
   the summed logits to the input, gives jacob_cov's Jacobian.
-- **grasp's second pass** (the Hessian-vector product) follows in the same run, as in
-  :func:`nnmass.proxies.grasp`.
+- **grasp's second pass.** grasp's definition runs the batch twice: the gradient
+  ``g``, then ``d(g^T dL/dW)/dW`` through a second forward pass. Where that second
+  pass is bound to repeat the first one value for value (every module of a known,
+  repeatable type, no hooks, no random draw in the first pass: see
+  :mod:`nnmass.proxies.repeatable`), the shared pass's backward is taken with
+  ``create_graph=True`` and grasp's Hessian-vector product runs through it, which
+  saves a forward and a backward pass; the gradients of a ``create_graph`` backward
+  are the plain backward's, bit for bit (a test checks the scores). Otherwise the
+  second pass follows in the same run, as in :func:`nnmass.proxies.grasp`.
 - The others run as their own functions, since their passes differ: ``params``
   (no pass), ``macs`` and ``nn_mass`` (eval mode, one sample), ``synflow``
   (``|theta|`` in float64, BatchNorm bypassed), ``zen`` (Gaussian weights) and
@@ -39,11 +46,12 @@ from .common import (UndefinedScore, batch_on, hooked, logits_of, loss_of, run_o
                      stand_ins, weight_names)
 from .fisher import LayerOutputs
 from .grad_norm import grad_norm_from_gradients
-from .grasp import grasp_from_gradient
+from .grasp import grasp_from_gradient, grasp_from_graph
 from .jacob_cov import correlation_score
 from .meco import SmallestEigenvalues
 from .nwot import CodeKernel, relu_modules
 from .catalog import PROXIES, ProxyRun, parse_names
+from .repeatable import generator_states, repeatable_modules, same_states
 
 #: The proxies served by the one shared data pass.
 DATA_PASS = ("snip", "grad_norm", "fisher", "grasp", "jacob_cov", "nwot", "meco")
@@ -79,14 +87,19 @@ def _data_pass(model: nn.Module, batch: ProxyBatch, wanted: list[str], clock: _C
     if "meco" in wanted:
         hooks.append((list(model.modules()), smallest.record, False))
     backward = [n for n in _LOSS_GRADIENTS if n in wanted]
+    fold_grasp = "grasp" in wanted and repeatable_modules(model)
     scores: dict[str, float] = {}
     if backward and not weights:  # nothing to score: undefined, as in each proxy's function
         scores.update((n, math.nan) for n in backward)
         backward = []
+    fold_grasp = fold_grasp and "grasp" in backward
+    graph_grads = None  # the weight gradients with their graph, where grasp's pass is folded in
     clock.charge([])  # the stand-ins and hooks above are charged to no one (microseconds)
     with run_on(model, tensors, seed=batch.seed) as forward:
+        before = generator_states(x.device) if fold_grasp else None
         with _hooks(hooks):
             output = forward(x) if (backward or "jacob_cov" in wanted) else _no_grad(forward, x)
+        fold_grasp = fold_grasp and same_states(before, generator_states(x.device))
         clock.charge(wanted)
         if backward:
             try:
@@ -96,14 +109,18 @@ def _data_pass(model: nn.Module, batch: ProxyBatch, wanted: list[str], clock: _C
                 backward = []
         if backward:
             targets = weights + kept.outputs
-            grads = torch.autograd.grad(loss, targets, allow_unused=True, retain_graph="jacob_cov" in wanted)
+            grads = torch.autograd.grad(loss, targets, allow_unused=True,
+                                        retain_graph="jacob_cov" in wanted or fold_grasp,
+                                        create_graph=fold_grasp)
+            graph_grads = grads[:len(weights)]
+            grads = [None if g is None else g.detach() for g in grads]
             weight_grads, output_grads = grads[:len(weights)], grads[len(weights):]
             clock.charge(backward)
         if "jacob_cov" in wanted:
-            (jac,) = torch.autograd.grad(logits_of(output).sum(), x)
+            (jac,) = torch.autograd.grad(logits_of(output).sum(), x, retain_graph=fold_grasp)
             scores["jacob_cov"] = correlation_score(jac.reshape(len(x), -1))
             clock.charge(["jacob_cov"])
-        del output  # frees the graph before grasp builds its own
+        del output  # frees the graph before grasp builds its own (a folded grasp keeps it)
         if "snip" in backward:
             scores["snip"] = saliency_sum(weights, weight_grads)
             clock.charge(["snip"])
@@ -114,9 +131,13 @@ def _data_pass(model: nn.Module, batch: ProxyBatch, wanted: list[str], clock: _C
             scores["fisher"] = kept.fisher(output_grads)
             clock.charge(["fisher"])
         if "grasp" in backward:
-            xg = x.detach() if "jacob_cov" in wanted else x
-            scores["grasp"] = grasp_from_gradient(forward, xg, y, weights, weight_grads)
+            if fold_grasp:
+                scores["grasp"] = grasp_from_graph(weights, weight_grads, graph_grads)
+            else:
+                xg = x.detach() if "jacob_cov" in wanted else x
+                scores["grasp"] = grasp_from_gradient(forward, xg, y, weights, weight_grads)
             clock.charge(["grasp"])
+        del graph_grads
     if "nwot" in wanted:
         scores["nwot"] = kernel.nwot()
     if "meco" in wanted:
