@@ -32,6 +32,17 @@ def test_closed_form_costs_equal_the_built_networks():
         assert (params[i], macs[i]) == network_costs(NB201, archs[i], "cifar100")
 
 
+def test_closed_form_costs_hold_on_transnas_micro_cells_too():
+    micro = get_space("tnb-micro")
+    rng = np.random.default_rng(1)
+    archs = [micro.sample(rng) for _ in range(30)]
+    sets = {"channels": 8}  # a narrow encoder keeps the 31 builds cheap; the rule is the same
+    params, macs, how = candidate_costs(micro, archs, "class_object", sets)
+    assert how == "closed form"
+    for i in (0, 29):
+        assert (params[i], macs[i]) == network_costs(micro, archs[i], "class_object", sets)
+
+
 def test_uniform_sample_is_seeded_and_distinct():
     a, b = uniform_sample(NB201, 50, seed=3), uniform_sample(NB201, 50, seed=3)
     assert a == b and len({NB201.format(x) for x in a}) == 50

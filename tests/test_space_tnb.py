@@ -218,3 +218,18 @@ def test_forward_shapes_per_task_on_a_reduced_input(space, arch):
         assert y.shape == ((2, classes, 64, 64) if task in ("segmentsemantic", "normal", "autoencoder")
                            else (2, classes))
         assert torch.isfinite(y).all()
+
+
+def test_micro_canonical_key_drops_dead_edges_and_relabels_the_two_inner_nodes():
+    from nnmass.spaces import get_space
+    micro = get_space("tnb-micro")
+    key = lambda text: micro.canonical_key(micro.parse(text))  # noqa: E731
+    # Node 2 reads only none edges: it is zero, so its edge into node 3 is dead whatever its op.
+    assert key("64-41414-3_00_301") == key("64-41414-3_00_303") == key("64-41414-3_00_300")
+    # Swapping nodes 1 and 2: 1<-0 conv3x3 and 3<-1 skip, against 2<-0 conv3x3 and 3<-2 skip.
+    assert key("64-41414-3_00_010") == key("64-41414-0_30_001")
+    assert key("64-41414-3_33_333") == "64-41414-3_33_333" and key("64-41414-0_00_000") == "64-41414-0_00_000"
+    assert key("64-41414-2_00_010") != key("64-41414-3_00_010")
+    keys = {micro.canonical_key(a) for a in micro.enumerate()}
+    assert all(key(k) == k for k in keys)  # a key is its own key
+    assert len(keys) < micro.size()

@@ -1,8 +1,8 @@
 """Parameters and MACs of a search's candidates, for the ``--max-params`` /
 ``--max-macs`` budget, before any score is computed.
 
-Where a space's cost is a sum over its edges (every NB201 edge op has its own weights
-and work, whatever the other edges hold), the cost is a closed form: the cost of the
+Where a space's cost is a sum over its edges (every NB201 or TransNAS-Bench-101 micro
+edge op has its own weights and work, whatever the other edges hold), the cost is a closed form: the cost of the
 all-``none`` cell plus, per edge, what its op adds. The terms are measured once on
 built networks (1 + edges x ops builds). Elsewhere each candidate is built and counted.
 Counts follow the ``params`` and ``macs`` proxies: ``sum(p.numel())``, and the
@@ -16,7 +16,7 @@ import numpy as np
 
 from ..spaces import SearchSpace
 
-ADDITIVE_REFERENCE = {"nb201": "none"}
+ADDITIVE_REFERENCE = {"nb201": "none", "tnb-micro": 0}
 """Spaces whose architectures are tuples of per-edge ops with additive costs, and the op
 that adds nothing (the reference cell)."""
 

@@ -98,6 +98,7 @@ def run_search(plan: SearchPlan, setting, store, *, workers: int = 1, device: st
     ``top`` best."""
     space, start, stages = plan.space, time.perf_counter(), []
     task = setting.task if setting.space != "nb201" else _nb201_task(setting)
+    sets = dict(setting.sets or ()) or None  # the space's --set values: its networks, so their costs
 
     computed = [0]
 
@@ -127,7 +128,7 @@ def run_search(plan: SearchPlan, setting, store, *, workers: int = 1, device: st
     cost: dict[str, tuple[float, float]] = {}
     if plan.max_params is not None or plan.max_macs is not None:
         t = time.perf_counter()
-        params, macs, how = candidate_costs(space, [parsed[a] for a in archs], task)
+        params, macs, how = candidate_costs(space, [parsed[a] for a in archs], task, sets)
         cost.update((a, (p, m)) for a, p, m in zip(archs, params, macs))
         archs = [a for a in archs if (plan.max_params is None or cost[a][0] <= plan.max_params)
                  and (plan.max_macs is None or cost[a][1] <= plan.max_macs)]
@@ -150,7 +151,7 @@ def run_search(plan: SearchPlan, setting, store, *, workers: int = 1, device: st
     ranked = [archs[i] for i in order]
     shown = [a for a in ranked[:top] if a not in cost]  # costs of the reported ones only
     if shown:
-        params, macs, _ = candidate_costs(space, [parsed[a] for a in shown], task)
+        params, macs, _ = candidate_costs(space, [parsed[a] for a in shown], task, sets)
         cost.update((a, (p, m)) for a, p, m in zip(shown, params, macs))
     nan = (math.nan, math.nan)
     return SearchResult(space.name, plan.score, plan.strategy, ranked, values[order],

@@ -64,6 +64,15 @@ class TransNASMicroSpace(SearchSpace):
     def naslib_key(self, arch) -> str:
         return "(" + ", ".join(map(str, arch)) + ")"
 
+    def canonical_key(self, arch) -> str:
+        """The cell with its dead edges dropped and its two intermediate nodes in the
+        smallest order (:func:`nnmass.spaces.cell_dag.canonical_ops`), as a string: the
+        cell sums its inputs at each node, as NB201's does, with the same edge order."""
+        from ..spec.nb201 import EDGES
+        from .cell_dag import canonical_ops
+        ops = canonical_ops(4, EDGES, [OPS[c] for c in arch])
+        return self.format(tuple(OPS.index(op) for op in ops))
+
     def build(self, arch, task=None, sets=None):
         from ..models.transnas import build_transnas
         sets = self.check_sets(sets)
