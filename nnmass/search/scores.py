@@ -2,48 +2,29 @@
 population of networks through the resumable score store of ``nnmass rank``."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..errors import UsageError
-from ..validate import shown
-
-NAMED = {"mass_size": ("nn_mass", "params")}
+from ..proxies.combined import parse_score
 
 
 def members(expression: str) -> tuple[str, ...]:
-    """The proxies an expression needs (``synflow``, ``nn_mass+params``, ``mass_size``)."""
-    from ..proxies.proxy_names import PROXY_NAMES
-    if not isinstance(expression, str) or not expression.strip():
-        raise UsageError(f"a score must be a proxy name or NAME+NAME..., got {shown(expression)}")
-    text = expression.strip().lower()
-    if text in NAMED:
-        return NAMED[text]
-    names = tuple(m.strip() for m in text.split("+"))
-    for name in names:
-        if name not in PROXY_NAMES:
-            raise UsageError(f"score {shown(expression)}: unknown proxy {shown(name)}; valid: "
-                             f"{', '.join(PROXY_NAMES + tuple(NAMED))}, or several joined by +")
-    if len(set(names)) != len(names):
-        raise UsageError(f"score {shown(expression)} names a proxy twice")
-    return names
+    """The proxies a score needs: a proxy name, or a combination (``nn_mass+params``,
+    ``mass_size``, ``ensemble``; :mod:`nnmass.proxies.combined`).
+
+    Raises:
+        UsageError: not a proxy or a combination, one line.
+    """
+    parsed = parse_score(expression, "--score")
+    return (parsed,) if isinstance(parsed, str) else parsed.members
 
 
-def combine(arrays: Sequence[np.ndarray]) -> np.ndarray:
-    """Rank aggregation: the sum over members of log(rank / n), ascending ranks with ties
-    averaged and undefined values ranked last; nan where every member is undefined."""
-    from scipy.stats import rankdata
-    arrays = [np.asarray(a, dtype=float) for a in arrays]
-    if len(arrays) == 1:
-        return arrays[0]
-    n = arrays[0].size
-    total = np.zeros(n)
-    for a in arrays:
-        filled = np.where(np.isfinite(a), a, -np.inf)
-        total += np.log(rankdata(filled, method="average") / n)
-    total[~np.any([np.isfinite(a) for a in arrays], axis=0)] = np.nan
-    return total
+def values(expression: str, scores: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The score of each network of the population: a proxy's own values, or a
+    combination ranked over the population (``scores``: proxy -> aligned values)."""
+    parsed = parse_score(expression, "--score")
+    return np.asarray(scores[parsed], dtype=float) if isinstance(parsed, str) else parsed.combine(scores)
 
 
 def population_scores(networks: Sequence[str], expression: str, setting, store, *, workers: int = 1,
@@ -61,5 +42,4 @@ def population_scores(networks: Sequence[str], expression: str, setting, store, 
     summary = score_networks(canonical, names, setting, store, workers=workers, device=device,
                              progress=progress, desc=desc)
     scores, seconds, _ = stored_arrays(store, setting, canonical, names)
-    values = combine([scores[n] for n in names])
-    return values, np.nansum([seconds[n] for n in names], axis=0), summary
+    return values(expression, scores), np.nansum([seconds[n] for n in names], axis=0), summary

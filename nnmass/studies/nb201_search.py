@@ -77,6 +77,7 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
         scores, datasets: instead of the study's (tests); ``pool``: the first ``pool``
             architectures of a seeded permutation of the space instead of all (tests).
     """
+    from ..proxies.combined import STUDY_COMBINATIONS
     from ..proxies.proxy_names import PROXY_NAMES
     from ..rank.ranking import stored_arrays
     from ..json_values import jsonable
@@ -85,7 +86,7 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
     from ..rank.statistics import rank_row
     from ..rank.store import ScoreStore
     from ..render import prepare_out_dir
-    from ..search.scores import combine, members
+    from ..search.scores import members, values as score_values
     from ..spaces.nb201_full import load_nb201_full
     from ..validate import check_device_available, check_int
     from .nb201_proxies import default_workers, peak_memory_mb
@@ -97,7 +98,7 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
     store = Path(store) if store else home / "scores.sqlite"
     out = prepare_out_dir(Path(out) if out else home / "report")
     store.parent.mkdir(parents=True, exist_ok=True)
-    scores = list(scores or (QUICK_SCORES if quick else list(PROXY_NAMES) + ["mass_size"]))
+    scores = list(scores or (QUICK_SCORES if quick else list(PROXY_NAMES) + list(STUDY_COMBINATIONS)))
     datasets = list(datasets or (QUICK_DATASETS if quick else ("cifar10", "cifar100", "ImageNet16-120")))
     needed = list(dict.fromkeys(m for s in scores + [CASCADE_SCREEN, "params"] for m in members(s)))
     start, record = time.perf_counter(), {"quick": quick, "batch": BATCH, "seed": SEED, "scores": scores,
@@ -121,7 +122,7 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
 
             def values(expression, index=None):
                 pick = slice(None) if index is None else index
-                return combine([stored[m][pick] for m in members(expression)])
+                return score_values(expression, {m: stored[m][pick] for m in members(expression)})
 
             def cost(expression, index=None):
                 once = first if index is None else _first_of(networks, index)
