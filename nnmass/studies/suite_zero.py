@@ -86,9 +86,13 @@ def task_table(task: SuiteTask, quick: bool):
 
 
 def task_proxies(task: SuiteTask, quick: bool) -> list[str]:
-    """The scores a task gets: all of them, or the data-free ones on a quick heavy task."""
+    """The scores a task gets: all of them, or the data-free ones on a quick heavy task;
+    then each combination of the study (``mass_size``, ``ensemble``, ...) whose members
+    are all scored there."""
+    from ..proxies.combined import STUDY_COMBINATIONS, members_to_score
     from ..proxies.proxy_names import PROXY_NAMES
-    return list(DATA_FREE) if quick and task.heavy else list(PROXY_NAMES)
+    proxies = list(DATA_FREE) if quick and task.heavy else list(PROXY_NAMES)
+    return proxies + [c for c in STUDY_COMBINATIONS if set(members_to_score([c])) <= set(proxies)]
 
 
 def agreement(result, n_boot: int, seed: int) -> dict:
