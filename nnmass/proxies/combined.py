@@ -64,7 +64,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..validate import shown
-from .proxy_names import PROXY_NAMES
+from .proxy_names import PROXY_NAMES, list_items
 
 NAMED: dict[str, tuple[str, ...]] = {
     "mass_size": ("nn_mass", "params"),
@@ -194,12 +194,7 @@ def parse_scores(spec: str | Iterable[str], what: str = "--proxies") -> tuple[st
     Raises:
         UsageError: any bad item (see :func:`parse_score`), or nothing named; one line.
     """
-    if isinstance(spec, str):
-        items = spec.split(",")
-    elif isinstance(spec, (list, tuple)):
-        items = list(spec)
-    else:
-        raise UsageError(f"{what} must be a comma-separated list of names or 'all', got {shown(spec)}")
+    items = list_items(spec, what)
     out: list[str | Combination] = []
     for item in items:
         if isinstance(item, Combination):

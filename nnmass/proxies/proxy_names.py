@@ -31,6 +31,19 @@ def check_batch_for(names: Iterable[str], batch: int, what: str = "--batch") -> 
                          f"samples; use a batch of {need} or more, or leave them out")
 
 
+def list_items(spec, what: str) -> list:
+    """The items of ``"a,b,c"`` or of a list: what every name list of nnmass starts from.
+
+    Raises:
+        UsageError: neither a string nor a list, one line.
+    """
+    if isinstance(spec, str):
+        return spec.split(",")
+    if isinstance(spec, (list, tuple)):
+        return list(spec)
+    raise UsageError(f"{what} must be a comma-separated list of names or 'all', got {shown(spec)}")
+
+
 def parse_proxy_names(spec: str | Iterable[str], what: str = "proxies",
                       valid: tuple[str, ...] = PROXY_NAMES) -> tuple[str, ...]:
     """``"synflow,snip"``, ``"all"`` or a list of names as a tuple of names in the given
@@ -40,12 +53,7 @@ def parse_proxy_names(spec: str | Iterable[str], what: str = "proxies",
     Raises:
         UsageError: an unknown or empty name, or no name at all; one line.
     """
-    if isinstance(spec, str):
-        items = spec.split(",")
-    elif isinstance(spec, (list, tuple)):
-        items = list(spec)
-    else:
-        raise UsageError(f"{what} must be a comma-separated list of names or 'all', got {shown(spec)}")
+    items = list_items(spec, what)
     out: list[str] = []
     for item in items:
         name = item.strip().lower() if isinstance(item, str) else None

@@ -7,18 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
-class ReLUConvBN(nn.Module):
-    """ReLU, bias-free conv, BN: the benchmark's conv op (odd kernels, 'same' padding)."""
-
-    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1):
-        super().__init__()
-        self.relu = nn.ReLU()
-        self.conv = nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False)
-        self.bn = nn.BatchNorm2d(c_out)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.bn(self.conv(self.relu(x)))
+from ..nb201 import ReLUConvBN  # the same op: ReLU, bias-free 'same' conv, BN
 
 
 class Zero(nn.Module):
