@@ -305,3 +305,12 @@ def test_rank_on_dataset_inputs_fits_families_to_the_data_as_nnmass_proxies_does
         out = json.loads(capsys.readouterr().out)["scores"]
         assert scores["snip"][i] == out["snip"]
         assert (out["nwot"] is None and math.isnan(scores["nwot"][i])) or scores["nwot"][i] == out["nwot"]
+
+
+def test_conflicting_repeats_are_refused_or_averaged_on_request(tmp_path):
+    path = write_csv(tmp_path / "t.csv", [[A, "80"], [B, "70"], [f" {A}", "90"], [A, "91"]])
+    with pytest.raises(UsageError, match="twice with different targets: 80 \\(line 2\\) and 90 \\(line 4\\)"):
+        read_table(path, "arch", "acc", space="nb201")
+    table = read_table(path, "arch", "acc", space="nb201", conflicts="mean", canonical=False)
+    assert table.networks == [A, B] and table.duplicates == 2
+    assert table.target.tolist() == [pytest.approx((80 + 90 + 91) / 3), 70.0]

@@ -31,6 +31,9 @@ def add_arguments(p) -> None:
                    help="keep the rows of this value of a 'dataset' column; with a space it also sets the "
                         "task (classes, input size, head): NB201 cifar10 (the default), cifar100, "
                         "ImageNet16-120 (16x16); TransNAS-Bench-101 one of its 7 tasks")
+    p.add_argument("--duplicates", choices=("refuse", "mean"), default="refuse",
+                   help="rows naming one architecture with different targets: refused (default), or one row "
+                        "with their mean target (repeated runs, or NB101 specs that prune to one cell)")
     p.add_argument("--as-written", dest="canonical", action="store_false",
                    help="score each architecture as its string is written, instead of once per canonical "
                         "network (architectures computing the same function share one network and score)")
@@ -118,10 +121,11 @@ def run(args) -> int:
         if args.inputs not in DATASETS:
             raise UsageError(f"--inputs must be gaussian or a dataset ({', '.join(DATASETS)}), got {args.inputs!r}")
     table = read_table(args.table, args.arch_column, args.target, space=args.space, dataset=args.dataset,
-                       canonical=args.canonical)
+                       canonical=args.canonical, conflicts=args.duplicates)
     if table.duplicates:
-        print(f"nnmass: note: table {args.table!r} repeats {table.duplicates} row(s) with the same architecture "
-              "and target; each architecture is counted once", file=sys.stderr)
+        print(f"nnmass: note: table {args.table!r} repeats {table.duplicates} row(s) of an architecture "
+              f"{'(targets averaged)' if args.duplicates == 'mean' else 'with the same target'}; each architecture "
+              "is counted once", file=sys.stderr)
     table = table.subset(subsample(len(table), args.limit, args.seed))
     if args.shard is not None:
         from ..rank.table import parse_shard, shard_of

@@ -47,13 +47,16 @@ class RankTable:
 
 
 def read_table(path: str | Path, arch_column: str, target: str, *, space: str = "nb201",
-               dataset: str | None = None, canonical: bool = True) -> RankTable:
+               dataset: str | None = None, canonical: bool = True, conflicts: str = "refuse") -> RankTable:
     """Read and check a CSV table (header row, comma-separated).
 
     Args:
         arch_column: the column naming each architecture (the space's strings, in any of
             its forms, with a search space; else a MODEL string).
         target: the column of measured accuracies (numbers).
+        conflicts: rows of one architecture with different targets are refused
+            (``"refuse"``) or become one row with their mean target (``"mean"``; NB101's
+            raw specs that prune to one cell are such rows in NASLib's sample).
         canonical: store each architecture under its space's canonical key (the default;
             see ``canonical_network``), or as written.
         dataset: keep only the rows whose ``dataset`` column has this value (a table
@@ -118,26 +121,33 @@ def read_table(path: str | Path, arch_column: str, target: str, *, space: str = 
         values.append(parse_number(row[target], f"table {where} line {line}, column {shown(target)}"))
     # Repeats are judged on the architecture as written: equivalent architectures are
     # separate rows with their own targets, which share one network and score.
-    keep, duplicates = _distinct_rows(written, values, lines, where)
+    keep, duplicates = _distinct_rows(written, values, lines, where, conflicts)
     return RankTable([networks[i] for i in keep], np.array([values[i] for i in keep], dtype=float),
                      [rows[i] for i in keep], chosen, str(path), duplicates)
 
 
-def _distinct_rows(networks: list[str], values: list[float], lines: list[int], where: str):
-    """The rows to keep (each architecture's first) and how many identical repeats were
-    dropped. Two rows of one architecture with different targets are one line."""
+def _distinct_rows(networks: list[str], values: list[float], lines: list[int], where: str,
+                   conflicts: str = "refuse"):
+    """The rows to keep (each architecture's first) and how many repeats were folded into
+    it. Two rows of one architecture with different targets are one line, or, with
+    ``conflicts="mean"``, one row holding the mean of their targets (``values`` is
+    updated in place)."""
     first: dict[str, int] = {}
-    keep, duplicates = [], 0
+    keep, duplicates, members = [], 0, {}
     for i, network in enumerate(networks):
         j = first.setdefault(network, i)
         if j == i:
             keep.append(i)
-        elif values[j] == values[i]:
-            duplicates += 1
-        else:
+            members[i] = [values[i]]
+            continue
+        duplicates += 1
+        if values[j] != values[i] and conflicts != "mean":
             raise UsageError(f"table {where} lists architecture {shown(network)} twice with different targets: "
                              f"{values[j]:g} (line {lines[j]}) and {values[i]:g} (line {lines[i]}); keep one row "
-                             "per architecture")
+                             "per architecture, or give --duplicates mean")
+        members[j].append(values[i])
+    for j, seen in members.items():
+        values[j] = sum(seen) / len(seen)
     return keep, duplicates
 
 
