@@ -172,10 +172,10 @@ def test_bootstrap_of_single_points_draws_as_the_general_loop():
     assert bootstrap_ci(x, y, stat, units=np.arange(40), n=200, seed=5)[0].tolist() == lo.tolist()
 
 
-@pytest.mark.parametrize("n", [3, 40, 512, 513, 900, 2000])  # one block, the blocked count, the bound
+@pytest.mark.parametrize("n", [3, 40, 256, 257, 900, 2000])  # one block, the blocked count, the bound
 def test_pairwise_kendall_equals_scipy_exactly_in_bounded_memory(n):
     """Whole pair sums are exact in any order, so the pairwise count, in blocks of at
-    most PAIR_BLOCK pairs beyond 512 points, gives scipy's float itself."""
+    most PAIR_BLOCK pairs beyond 256 points, gives scipy's float itself."""
     import tracemalloc
 
     from nnmass.stats.fitting import PAIR_BLOCK, kendall_tau_b

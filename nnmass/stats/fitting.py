@@ -76,8 +76,8 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
 PAIRWISE_KENDALL_MAX = 2_000
 """Up to this many points Kendall's tau-b counts all pairs with numpy, ~50x faster than
 scipy's call overhead inside a bootstrap loop; beyond it scipy's O(n log n) count."""
-PAIR_BLOCK = 1 << 17
-"""Pairs compared at once (1 MB a float column): the pairwise count's memory stays
+PAIR_BLOCK = 1 << 15
+"""Pairs compared at once (256 KB a float column): the pairwise count's memory stays
 bounded whatever the number of points, rather than growing as n^2."""
 
 
