@@ -127,3 +127,18 @@ def test_ray_address_misuse_is_one_line(tmp_path, capsys, monkeypatch, table, co
         err = capsys.readouterr().err
         assert err.startswith("nnmass: error: ") and needle in err and err.count("\n") == 1, err
     assert not (tmp_path / "s.sqlite").exists()  # refused before any work
+
+
+def test_a_failed_task_is_one_line_naming_the_remote_exception():
+    from nnmass.parallel.ray_tasks import TaskFailed
+
+    class RemoteError(Exception):  # as Ray's RayTaskError: the task's exception in .cause
+        def __init__(self, cause):
+            super().__init__("ray::_call() (pid=1)\nTraceback (most recent call last):\n  File 'x'\n" + str(cause))
+            self.cause = cause
+
+    text = "failed to import\nTraceback (most recent call last):\n  File 'y', line 1\nModuleNotFoundError: No module named 'nnmass'"
+    assert str(TaskFailed.of(RuntimeError(text))) == "RuntimeError: ModuleNotFoundError: No module named 'nnmass'"
+    assert str(TaskFailed.of(RemoteError(ValueError("bad batch\nof 2")))) == "ValueError: bad batch"
+    assert str(TaskFailed.of(RemoteError(KeyError("grasp")))) == "KeyError: 'grasp'"
+    assert str(TaskFailed.of(OSError())) == "OSError"

@@ -124,11 +124,27 @@ def results_in_ray(fn: Callable[[Item], Result], items: Iterable[Item], cluster:
                     try:
                         result = ray.get(ref)
                     except Exception as e:  # noqa: BLE001 - a lost task fails its item, not the run
-                        result = on_error(item, e)
+                        result = on_error(item, TaskFailed.of(e))
                     yield result
         finally:
             for ref in running:  # the caller stopped (Ctrl-C, an error): no task may go on
                 ray.cancel(ref, force=True)
+
+
+class TaskFailed(RuntimeError):
+    """A Ray task that failed for good, in one line: the task's own exception where Ray
+    passes it on (its first line), else the last line of Ray's text, which holds the
+    remote traceback and ends with the exception."""
+
+    @classmethod
+    def of(cls, error: BaseException) -> "TaskFailed":
+        cause = getattr(error, "cause", None)  # a RayTaskError carries the task's exception
+        lines = [line.strip() for line in str(cause or error).splitlines() if line.strip()]
+        cause = cause or error
+        what = (lines[0] if cause is not error else lines[-1]) if lines else ""
+        if not what.startswith(type(cause).__name__):
+            what = f"{type(cause).__name__}: {what}" if what else type(cause).__name__
+        return cls(what)
 
 
 _END = object()
