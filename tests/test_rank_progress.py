@@ -4,8 +4,6 @@ import math
 import re
 import sqlite3
 
-import pytest
-
 from nnmass.rank.progress import slowest_proxy
 from nnmass.spaces import get_space
 

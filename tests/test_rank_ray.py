@@ -137,7 +137,8 @@ def test_a_failed_task_is_one_line_naming_the_remote_exception():
             super().__init__("ray::_call() (pid=1)\nTraceback (most recent call last):\n  File 'x'\n" + str(cause))
             self.cause = cause
 
-    text = "failed to import\nTraceback (most recent call last):\n  File 'y', line 1\nModuleNotFoundError: No module named 'nnmass'"
+    text = ("failed to import\nTraceback (most recent call last):\n  File 'y', line 1\n"
+            "ModuleNotFoundError: No module named 'nnmass'")
     assert str(TaskFailed.of(RuntimeError(text))) == "RuntimeError: ModuleNotFoundError: No module named 'nnmass'"
     assert str(TaskFailed.of(RemoteError(ValueError("bad batch\nof 2")))) == "ValueError: bad batch"
     assert str(TaskFailed.of(RemoteError(KeyError("grasp")))) == "KeyError: 'grasp'"

@@ -18,7 +18,7 @@ from typing import Iterator
 from ..threads import torch_threads
 from ..validate import check_workers
 from .grid import TrialSpec
-from ..parallel.ray_tasks import RayCluster, check_ray_address, results_in_ray  # noqa: F401 - check_ray_address: its public home before
+from ..parallel.ray_tasks import RayCluster, results_in_ray
 from ..parallel.worker_pool import results_in_workers
 from .trial import base_row, finish, run_trial, run_trial_group
 
