@@ -143,3 +143,22 @@ def test_a_failed_task_is_one_line_naming_the_remote_exception():
     assert str(TaskFailed.of(RemoteError(ValueError("bad batch\nof 2")))) == "ValueError: bad batch"
     assert str(TaskFailed.of(RemoteError(KeyError("grasp")))) == "KeyError: 'grasp'"
     assert str(TaskFailed.of(OSError())) == "OSError"
+
+
+def test_a_retried_task_gives_one_result(tmp_path, ray_instance):
+    """A worker that dies is retried by Ray; the driver still sees one result per item,
+    so each unit's scores are committed once."""
+    from nnmass.parallel.ray_tasks import RayCluster, results_in_ray
+
+    def die_once(item):  # nested: sent by value to the Ray worker
+        import os
+        marker = os.path.join(item[0], f"tried{item[1]}")
+        if item[1] % 2 == 0 and not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(1)  # the worker process dies on the first try
+        return item[1] * 10
+
+    items = [(str(tmp_path), i) for i in range(4)]
+    results = list(results_in_ray(die_once, items, RayCluster(None, 2), lambda item, e: ("failed", str(e))))
+    assert sorted(results) == [0, 10, 20, 30]  # each once, the dead ones retried
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tried0", "tried2"]
