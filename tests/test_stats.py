@@ -170,3 +170,21 @@ def test_bootstrap_of_single_points_draws_as_the_general_loop():
     expected = np.array([np.quantile(col, [0.025, 0.975]) for col in np.array(values).T])
     np.testing.assert_allclose(np.stack([lo, hi], 1), expected, rtol=1e-13, atol=1e-15)
     assert bootstrap_ci(x, y, stat, units=np.arange(40), n=200, seed=5)[0].tolist() == lo.tolist()
+
+
+@pytest.mark.parametrize("n", [3, 40, 256, 257, 900, 2000])  # one block, the blocked count, the bound
+def test_pairwise_kendall_equals_scipy_exactly_in_bounded_memory(n):
+    """Whole pair sums are exact in any order, so the pairwise count, in blocks of at
+    most PAIR_BLOCK pairs beyond 256 points, gives scipy's float itself."""
+    import tracemalloc
+
+    from nnmass.stats.fitting import PAIR_BLOCK, kendall_tau_b
+    g = np.random.Generator(np.random.PCG64(n))
+    x = np.round(g.normal(size=n), 1)  # ties on both sides
+    y = np.round(x + g.normal(size=n), 1)
+    tracemalloc.start()
+    tau = kendall_tau_b(x, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert tau == float(sp.kendalltau(x, y).statistic)
+    assert peak < 8 * 8 * PAIR_BLOCK  # a few float columns of one block, not n^2 pairs

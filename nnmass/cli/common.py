@@ -58,6 +58,26 @@ def add_device_arg(p, what: str = "where it runs") -> None:
                    help=f"{what}: {DEVICE_FORMS} (default cpu)")
 
 
+def add_executor_args(p, what: str = "networks are scored") -> None:
+    """``--executor local|ray`` and ``--ray-address``, shared by ``sweep``, ``rank``,
+    ``search`` and the studies; :func:`executor_cluster` reads them."""
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help=f"where {what}: local processes or a Ray cluster (needs nnmass[ray])")
+    p.add_argument("--ray-address", metavar="ADDR", default=None,
+                   help="Ray cluster to join (default: start a local instance with --workers CPUs)")
+
+
+def executor_cluster(args, workers: int | None):
+    """The Ray cluster of ``--executor ray`` (a local instance of ``workers`` CPUs
+    without ``--ray-address``), or None for local processes; a bad or dead address is
+    refused here, in seconds."""
+    from ..parallel.ray_tasks import RayCluster, check_executor_args
+    cluster = check_executor_args(args.executor, args.ray_address)
+    if cluster is not None and cluster.address is None:
+        return RayCluster(None, workers)
+    return cluster
+
+
 def add_batched_arg(p) -> None:
     """``--batched/--no-batched``, shared by ``sweep`` and ``study``."""
     p.add_argument("--batched", action=argparse.BooleanOptionalAction, default=None,

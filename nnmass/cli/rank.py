@@ -10,7 +10,7 @@ architectures where the proxy is defined (n).
 from __future__ import annotations
 
 from ..validate import MAX_BOOTSTRAP
-from .common import add_device_arg, format_table, int_at_least, print_json, seed_type, threads_type, workers_type
+from .common import add_device_arg, add_executor_args, format_table, int_at_least, print_json, seed_type, threads_type, workers_type
 
 DEFAULT_STORE = "nnmass-runs/rank/scores.sqlite"
 SPACE_CHOICES = ("nb201", "nb101", "nb301", "darts", "tnb-micro", "tnb-macro", "model")  # rank.scoring.space_choices
@@ -57,6 +57,7 @@ def add_arguments(p) -> None:
                    help="parallel processes, each with --threads torch threads, at most 4 per core (default 1)")
     p.add_argument("--threads", type=threads_type, default=1, metavar="N",
                    help="torch threads per scoring process on a CPU (default 1)")
+    add_executor_args(p)
     p.add_argument("--store", default=DEFAULT_STORE, metavar="DB",
                    help=f"score store, created if missing (default {DEFAULT_STORE})")
     add_device_arg(p)
@@ -113,6 +114,8 @@ def run(args) -> int:
     from ..rank.table import read_table, subsample
     from ..validate import check_input_elements, shown
 
+    from .common import executor_cluster
+    cluster = executor_cluster(args, args.workers)  # a bad or dead --ray-address fails here, in seconds
     names = list(parse_scores(args.proxies, "--proxies"))
     check_batch_for(members_to_score(names), args.batch)
     check_paths(args)
@@ -155,7 +158,7 @@ def run(args) -> int:
                   "again", file=sys.stderr)
         result = rank_networks(table, names, setting, store, workers=args.workers, device=args.device,
                                progress=args.progress, n_boot=args.bootstrap, seed=args.seed,
-                               threads=args.threads)
+                               threads=args.threads, ray=cluster)
     summary = result.summary
     failed = len(result.errors)
     if failed == len(set(table.networks)):

@@ -13,7 +13,7 @@ architectures' measured targets and the regret against the table's best are give
 from __future__ import annotations
 
 from ..table import human
-from .common import add_device_arg, format_table, int_at_least, number_type, print_json, seed_type
+from .common import add_device_arg, add_executor_args, format_table, int_at_least, number_type, print_json, seed_type
 
 SPACE_NAMES = ("nb201", "nb101", "nb301", "darts", "tnb-micro", "tnb-macro")  # nnmass.spaces.space_names
 DEFAULT_STORE = "nnmass-runs/rank/scores.sqlite"  # shared with `nnmass rank`
@@ -48,6 +48,7 @@ def add_arguments(p) -> None:
                    help="seeds the draws, the weight init, the batch and each proxy's draws (default 0)")
     p.add_argument("--batch", type=int_at_least(2, 65536), default=16, metavar="N", help="batch size (16)")
     p.add_argument("--workers", type=int_at_least(1), default=1, metavar="N", help="scoring processes (1)")
+    add_executor_args(p)
     p.add_argument("--store", default=DEFAULT_STORE, metavar="DB", help=f"score store (default {DEFAULT_STORE})")
     add_device_arg(p)
     p.add_argument("--out", metavar="FILE.json", help="write the best as a model file (for mass, proxies)")
@@ -100,7 +101,9 @@ def run(args) -> int:
     from ..rank.store import ScoreStore
     from ..search.run import run_search
     from ..spaces import get_space
+    from .common import executor_cluster
 
+    cluster = executor_cluster(args, args.workers)  # a bad or dead --ray-address fails here, in seconds
     space = get_space(args.space)
     plan = _plan(args, space)
     sets = parse_sets(args.sets)
@@ -116,7 +119,7 @@ def run(args) -> int:
         store_path.parent.mkdir(parents=True, exist_ok=True)
     with ScoreStore(store_path) as store:
         result = run_search(plan, setting, store, workers=args.workers, device=args.device,
-                            progress=args.progress, top=args.top)
+                            progress=args.progress, top=args.top, ray=cluster)
     if not result.archs:
         raise UsageError("no candidate was scored")
     top = []

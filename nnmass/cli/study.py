@@ -10,7 +10,7 @@ all of NB201. Rerunning with the same store resumes.
 from __future__ import annotations
 
 from ..validate import MAX_BOOTSTRAP
-from .common import add_batched_arg, add_device_arg, int_at_least, seed_type, workers_type
+from .common import add_batched_arg, add_device_arg, add_executor_args, int_at_least, seed_type, workers_type
 
 STUDY_NAMES = ("mnist-mlp", "cifar10-cnn", "imagenet-zoo", "nb201-proxies", "suite-zero", "nb201-search")  # mirrors nnmass.studies.STUDIES
 
@@ -27,6 +27,7 @@ def add_arguments(p) -> None:
                    help="report folder (default ./nnmass-runs/<study>[-quick]/report)")
     p.add_argument("--workers", type=workers_type, default=None, metavar="N",
                    help="parallel worker processes (default 1; nb201-proxies, suite-zero: the usable CPUs, at most 8)")
+    add_executor_args(p, "networks are scored or trials train")
     add_device_arg(p, "where trials train")
     add_batched_arg(p)
     p.add_argument("--data-root", metavar="DIR", default=None, help="dataset folder (needed by cifar10-cnn)")
@@ -46,14 +47,21 @@ def run(args) -> int:
     from ..studies.run import run_training_study, run_zoo_study
     from .common import format_table, print_json
 
+    from contextlib import nullcontext
+
+    from ..parallel.ray_tasks import ray_session
+    from .common import executor_cluster
+
     get_study(args.name)
+    cluster = executor_cluster(args, args.workers)  # a bad or dead --ray-address fails here, in seconds
     command = "nnmass " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else \
         "nnmass study " + args.name + (" --quick" if args.quick else "")
     if args.name == "imagenet-zoo":
         unused = [flag for flag, given in (("--quick", args.quick), ("--store", args.store),
                                            ("--data-root", args.data_root), ("--workers", args.workers is not None),
                                            ("--device", args.device != "cpu"),
-                                           ("--batched", args.batched is not None)) if given]
+                                           ("--batched", args.batched is not None),
+                                           ("--executor ray", cluster is not None)) if given]
         if unused:
             raise UsageError(f"study imagenet-zoo trains nothing (it takes --out, --bootstrap, --seed, --json); "
                              f"drop {', '.join(unused)}")
@@ -70,14 +78,16 @@ def run(args) -> int:
                              f"drop {', '.join(unused)}")
         runner = {"nb201-proxies": run_nb201_proxy_study, "suite-zero": run_suite_zero_study,
                   "nb201-search": run_nb201_search_study}[args.name]
-        result = runner(quick=args.quick, store=args.store, out=args.out, workers=args.workers,
-                                       device=args.device, progress=args.progress, n_boot=args.bootstrap,
-                                       seed=args.seed, command=command)
+        with ray_session(cluster) if cluster is not None else nullcontext():  # one Ray session for every task
+            result = runner(quick=args.quick, store=args.store, out=args.out, workers=args.workers,
+                            device=args.device, progress=args.progress, n_boot=args.bootstrap,
+                            seed=args.seed, command=command, ray=cluster)
     else:
         result = run_training_study(args.name, quick=args.quick, store=args.store, out=args.out,
                                     workers=args.workers or 1, device=args.device, batched=args.batched,
                                     data_root=args.data_root,
-                                    progress=args.progress, n_boot=args.bootstrap, seed=args.seed, command=command)
+                                    progress=args.progress, n_boot=args.bootstrap, seed=args.seed, command=command,
+                                    ray=cluster)
     if args.json:
         print_json({"study": result.name, "fits": jsonable(result.fits), "report": str(result.report),
                     "store": None if result.store is None else str(result.store),

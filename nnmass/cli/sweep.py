@@ -6,7 +6,7 @@ retried). Exits 1 if a trial failed.
 """
 from __future__ import annotations
 
-from .common import add_batched_arg, add_device_arg, workers_type
+from .common import add_batched_arg, add_device_arg, add_executor_args, workers_type
 
 
 HELP = "run a grid of trials into a results store (resumable)"
@@ -17,10 +17,7 @@ def add_arguments(p) -> None:
     p.add_argument("--store", required=True, metavar="PATH", help="SQLite results store (created if absent)")
     p.add_argument("--workers", type=workers_type, default=1, metavar="N",
                    help="parallel local worker processes, at most 4 per core (default 1: run in this process)")
-    p.add_argument("--executor", choices=("local", "ray"), default="local",
-                   help="local processes or a Ray cluster (needs nnmass[ray])")
-    p.add_argument("--ray-address", metavar="ADDR", default=None,
-                   help="Ray cluster to join (default: start a local instance with --workers CPUs)")
+    add_executor_args(p, "trials run")
     add_device_arg(p, "where trials train")
     p.add_argument("--data-root", metavar="DIR", default=None,
                    help="dataset folder (overrides the grid's data_root)")
@@ -41,11 +38,8 @@ def run(args) -> int:
     from ..store import ResultStore
     from .common import format_table, print_json
 
-    if args.ray_address and args.executor != "ray":
-        raise UsageError("--ray-address needs --executor ray")
-    if args.ray_address:
-        from ..sweep.executors import check_ray_address
-        check_ray_address(args.ray_address)  # before the progress bar: a dead address fails in seconds
+    from .common import executor_cluster
+    cluster = executor_cluster(args, args.workers)  # before the progress bar: a dead address fails in seconds
     grid = load_grid(args.grid)
     data_root = args.data_root if args.data_root is not None else grid.data_root
     if data_root is not None:
@@ -61,7 +55,7 @@ def run(args) -> int:
     # A missing dataset or a bad training setting stops us here, before the store exists.
     prepare(grid.trials(), args.device, args.download)
 
-    executor = (RayExecutor(args.ray_address, num_cpus=args.workers) if args.executor == "ray"
+    executor = (RayExecutor(cluster.address, num_cpus=cluster.num_cpus) if cluster is not None
                 else LocalExecutor(args.workers))
     with ResultStore(args.store) as store:
         summary = run_sweep(grid, store, executor, device=args.device, batched=args.batched,

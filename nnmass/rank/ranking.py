@@ -56,7 +56,7 @@ def stored_arrays(store: ScoreStore, setting: ScoreSetting, networks: list[str],
 
 def rank_networks(table: RankTable, names: list[str], setting: ScoreSetting, store: ScoreStore, *, workers: int = 1,
          device: str = "cpu", progress: bool = True, n_boot: int = 1000, seed: int = 0,
-         desc: str = "scoring", threads: int = 1) -> RankResult:
+         desc: str = "scoring", threads: int = 1, ray=None) -> RankResult:
     """Score every network of ``table`` with every proxy in ``names`` (plus #params, for
     the partial correlations), then rank.
 
@@ -65,11 +65,12 @@ def rank_networks(table: RankTable, names: list[str], setting: ScoreSetting, sto
             once, and a combination ranks the table's rows as its population.
         seed: the bootstrap generator's seed (the scores use ``setting.seed``).
         threads: torch threads of each scoring process on a CPU.
+        ray: a :class:`nnmass.parallel.ray_tasks.RayCluster` to score on instead of local processes.
     """
     members = list(members_to_score(names))
     scored = members + ([SIZE_PROXY] if SIZE_PROXY not in members else [])
     summary = score_networks(table.networks, scored, setting, store, workers=workers, device=device,
-                             progress=progress, desc=desc, threads=threads)
+                             progress=progress, desc=desc, threads=threads, ray=ray)
     scores, seconds, errors = stored_arrays(store, setting, table.networks, scored)
     labels = add_combined(names, scores, seconds)
     rows = rank_table({n: scores[n] for n in labels}, table.target, scores[SIZE_PROXY],

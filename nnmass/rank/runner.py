@@ -9,23 +9,32 @@ network is claimed just before it is handed to a worker, and one another run hol
 is left to it and looked at again at the end.
 
 Workers: ``workers=1`` scores in the calling process; more starts that many 'spawn'
-processes (as :class:`nnmass.sweep.executors.LocalExecutor` does). On a CPU each
+processes (as :class:`nnmass.sweep.executors.LocalExecutor` does); with ``ray`` each
+unit is a Ray task (:mod:`nnmass.parallel.ray_tasks`), its scores coming back to this
+driver, which stores them once even when Ray retried the task. On a CPU each
 scores with one torch thread unless ``threads`` says otherwise: the networks are
 small, and one process per core beats intra-op threads on them.
+
+Memory does not grow with the space: networks are built one at a time in whichever
+process scores them and dropped with their scores returned, units are handed out
+only as workers free up, and each result is stored as it comes, so the driver holds
+the networks' names and the proxies they lack, nothing more per network.
 """
 from __future__ import annotations
 
-import sys
 import time
+from contextlib import nullcontext
 from functools import partial
 from dataclasses import asdict, dataclass
 from typing import Iterable, Iterator, Sequence
 
+from ..parallel.ray_tasks import RayCluster, ray_session, results_in_ray
 from ..parallel.worker_pool import results_in_workers
 from ..threads import torch_threads
 from ..validate import check_int
 from .scoring import ScoreSetting, Scored, score_network
 from .identity import network_keys
+from .progress import ScoringProgress
 from .store import ScoreStore, run_id
 
 CLAIM_POLL_SECONDS = 0.5  # how often a run waiting on another run's networks looks again
@@ -64,13 +73,16 @@ def _failed_unit(unit: tuple[str, list[str]], error: BaseException) -> Scored:
 
 
 def _run(units: Iterable[tuple[str, list[str]]], setting: ScoreSetting, device: str, workers: int,
-         threads: int) -> Iterator[Scored]:
+         threads: int, ray: RayCluster | None) -> Iterator[Scored]:
+    score = partial(_score_unit, setting=setting, device=device, threads=threads)
+    if ray is not None:
+        yield from results_in_ray(score, units, ray, _failed_unit, device=device, cpus_per_task=threads)
+        return
     if workers == 1:
         for network, names in units:
             yield _score(network, names, setting, device, threads)
         return
-    yield from results_in_workers(partial(_score_unit, setting=setting, device=device, threads=threads), units,
-                                  workers, _failed_unit)
+    yield from results_in_workers(score, units, workers, _failed_unit)
 
 
 def _claimed(units: list[tuple[str, list[str]]], store: ScoreStore, key: str, run: str,
@@ -90,7 +102,7 @@ def _claimed(units: list[tuple[str, list[str]]], store: ScoreStore, key: str, ru
 
 def score_networks(networks: Sequence[str], names: Sequence[str], setting: ScoreSetting, store: ScoreStore, *,
                    workers: int = 1, device: str = "cpu", progress: bool = True, desc: str = "scoring",
-                   threads: int = 1) -> ScoringSummary:
+                   threads: int = 1, ray: RayCluster | None = None) -> ScoringSummary:
     """Score every network (canonical strings) with every named proxy, skipping what the
     store already holds under ``setting``.
 
@@ -99,45 +111,47 @@ def score_networks(networks: Sequence[str], names: Sequence[str], setting: Score
     run stopped without them, scored here.
 
     Args:
-        workers: processes (1: this one).
+        workers: processes (1: this one); ignored with ``ray``.
         threads: torch threads of each process on a CPU (see the module docstring).
-        progress: a progress bar with ETA on stderr.
+        progress: a progress bar on stderr: distinct networks done of those asked for,
+            the time left, and the proxy taking most of the time.
+        ray: score as tasks on this Ray cluster instead of local processes.
     """
     check_int("--workers", workers, 1)
     check_int("--threads", threads, 1)
     start = time.perf_counter()
     key = setting.key()
-    done = store.done(key)
     ids = network_keys(networks, setting.space)  # what each network is stored under
     distinct = list(ids)
-    units = [(n, [p for p in names if p not in done.get(ids[n], set())]) for n in distinct]
-    units = [(n, missing) for n, missing in units if missing]
+    done = store.done(key, set(ids.values()))  # of these networks only: a store may hold a whole space
+    names = list(names)
+    units = [(n, missing) for n in distinct
+             for missing in [[p for p in names if p not in done[ids[n]]] if ids[n] in done else names] if missing]
+    del done
     failed, scored_here, first_error = 0, 0, None
     run = run_id()
     if units:
-        from tqdm import tqdm
-
         workers = min(workers, len(units))
-        with tqdm(total=len(units), desc=desc, unit="net", file=sys.stderr, disable=not progress,
-                  dynamic_ncols=True) as bar:
+        session = ray_session(ray) if ray is not None else nullcontext()  # one Ray session for every pass below
+        with session, ScoringProgress(len(distinct), len(distinct) - len(units), desc, progress) as bar:
             try:
                 elsewhere: list = []
                 finished: list = []
                 todo: Iterable = _claimed(units, store, key, run, elsewhere, finished, ids)
                 while True:
-                    for scored in _run(todo, setting, device, workers, threads):
+                    for scored in _run(todo, setting, device, workers, threads, ray):
                         store.put(ids[scored.network], key, scored.scores, scored.seconds, scored.error, run)
                         scored_here += 1
                         if scored.error:
                             failed += 1
                             first_error = first_error or f"{scored.network}: {scored.error}"
-                        bar.update(1)
-                    bar.update(len(finished))
+                        bar.scored(scored.seconds)
+                    bar.settled_elsewhere(len(finished))
                     finished.clear()
                     if not elsewhere:
                         break
                     todo, settled_now = _left_by_others(elsewhere, store, key, run, ids)
-                    bar.update(settled_now)
+                    bar.settled_elsewhere(settled_now)
                     if not todo and elsewhere:
                         time.sleep(CLAIM_POLL_SECONDS)
             finally:
@@ -150,7 +164,7 @@ def _left_by_others(elsewhere: list, store: ScoreStore, key: str, run: str, ids:
                     ) -> tuple[list, int]:
     """Of the units other runs held: those now free and still missing, claimed for this
     run (taken out of ``elsewhere``), and how many the other runs finished."""
-    settled = store.settled(key)
+    settled = store.settled(key, {ids[network] for network, _ in elsewhere})
     todo, finished, waiting = [], 0, []
     for network, names in elsewhere:
         if all(p in settled.get(ids[network], set()) for p in names):

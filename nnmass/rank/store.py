@@ -107,13 +107,15 @@ class ScoreStore(ClosesOnExit):
             raise UsageError(f"score store {str(self.path)!r} has a scores table with other columns than "
                              "nnmass writes")
 
-    def done(self, setting: str) -> dict[str, set[str]]:
-        """network -> the proxies it has a stored score for (errors excluded), under ``setting``."""
+    def done(self, setting: str, networks: set[str] | None = None) -> dict[str, set[str]]:
+        """network -> the proxies it has a stored score for (errors excluded), under
+        ``setting``; with ``networks``, of those networks only (a store may hold far more)."""
         out: dict[str, set[str]] = {}
         for network, proxy in self._db.execute(
                 f"SELECT network, proxy FROM scores WHERE setting = ? AND error IS NULL AND NOT {_ALTERED}",
                 (setting,)):
-            out.setdefault(network, set()).add(proxy)
+            if networks is None or network in networks:
+                out.setdefault(network, set()).add(proxy)
         return out
 
     def put(self, network: str, setting: str, scores: dict[str, float], seconds: dict[str, float],
@@ -165,12 +167,14 @@ class ScoreStore(ClosesOnExit):
         return self._db.execute(f"SELECT network, proxy FROM scores WHERE setting = ? AND {_ALTERED}",
                                 (setting,)).fetchall()
 
-    def settled(self, setting: str) -> dict[str, set[str]]:
-        """network -> the proxies with a stored row, a score or an error, under ``setting``."""
+    def settled(self, setting: str, networks: set[str] | None = None) -> dict[str, set[str]]:
+        """network -> the proxies with a stored row, a score or an error, under ``setting``;
+        with ``networks``, of those networks only."""
         out: dict[str, set[str]] = {}
         for network, proxy in self._db.execute(
                 f"SELECT network, proxy FROM scores WHERE setting = ? AND NOT {_ALTERED}", (setting,)):
-            out.setdefault(network, set()).add(proxy)
+            if networks is None or network in networks:
+                out.setdefault(network, set()).add(proxy)
         return out
 
     def insert_rows(self, rows: list[tuple]) -> None:

@@ -92,10 +92,11 @@ def _order(values: np.ndarray, archs: list[str]) -> list[int]:
 
 
 def run_search(plan: SearchPlan, setting, store, *, workers: int = 1, device: str = "cpu",
-               progress: bool = True, top: int = 10) -> SearchResult:
+               progress: bool = True, top: int = 10, ray=None) -> SearchResult:
     """Run ``plan`` with scores under ``setting`` in ``store`` (see ``nnmass.rank``);
     params and MACs are given for every candidate when a budget is set, else for the
-    ``top`` best."""
+    ``top`` best. With ``ray`` (a :class:`nnmass.parallel.ray_tasks.RayCluster`) networks
+    are scored as Ray tasks."""
     space, start, stages = plan.space, time.perf_counter(), []
     task = setting.task if setting.space != "nb201" else _nb201_task(setting)
     sets = dict(setting.sets or ()) or None  # the space's --set values: its networks, so their costs
@@ -104,7 +105,7 @@ def run_search(plan: SearchPlan, setting, store, *, workers: int = 1, device: st
 
     def scored(archs: list[str], expression: str, desc: str):
         values, seconds, summary = population_scores(archs, expression, setting, store, workers=workers,
-                                                     device=device, progress=progress, desc=desc)
+                                                     device=device, progress=progress, desc=desc, ray=ray)
         computed[0] += summary.scored
         return values, seconds, summary
 

@@ -28,11 +28,12 @@ def values(expression: str, scores: Mapping[str, np.ndarray]) -> np.ndarray:
 
 
 def population_scores(networks: Sequence[str], expression: str, setting, store, *, workers: int = 1,
-                      device: str = "cpu", progress: bool = True, desc: str = "scoring"):
+                      device: str = "cpu", progress: bool = True, desc: str = "scoring", ray=None):
     """``(values, seconds per network, summary)`` of ``expression`` over ``networks``
     (architecture strings of ``setting.space``), scoring only what the store lacks. Each
     is scored as its canonical network (``nnmass.rank.scoring.canonical_network``), so
-    strings computing the same function share one network and one score."""
+    strings computing the same function share one network and one score. With ``ray``
+    (a :class:`nnmass.parallel.ray_tasks.RayCluster`) networks are scored as Ray tasks."""
     from ..rank.ranking import stored_arrays
     from ..rank.runner import score_networks
     from ..rank.scoring import canonical_network
@@ -40,6 +41,6 @@ def population_scores(networks: Sequence[str], expression: str, setting, store, 
     names = list(members(expression))
     canonical = [canonical_network(n, setting.space) for n in networks]
     summary = score_networks(canonical, names, setting, store, workers=workers, device=device,
-                             progress=progress, desc=desc)
+                             progress=progress, desc=desc, ray=ray)
     scores, seconds, _ = stored_arrays(store, setting, canonical, names)
     return values(expression, scores), np.nansum([seconds[n] for n in names], axis=0), summary

@@ -109,13 +109,15 @@ def peak_memory_mb() -> dict:
 
 def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = None, out: str | Path | None = None,
                           workers: int | None = None, device: str = "cpu", progress: bool = True,
-                          n_boot: int = 1000, seed: int = 0, command: str = "", tables: dict | None = None):
+                          n_boot: int = 1000, seed: int = 0, command: str = "", tables: dict | None = None,
+                          ray=None):
     """Score, rank and report; returns a :class:`nnmass.studies.run.StudyResult`.
 
     Args:
         workers: scoring processes (default: the usable CPUs, at most 8).
         seed: the bootstrap generator's seed.
         tables: dataset -> RankTable to run instead of the sample (tests).
+        ray: a :class:`nnmass.parallel.ray_tasks.RayCluster` to score on instead of local processes.
     """
     from ..proxies.combined import STUDY_COMBINATIONS
     from ..proxies.proxy_names import PROXY_NAMES
@@ -139,7 +141,7 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
             setting = ScoreSetting.nb201(dataset, batch=BATCH, seed=SEED)
             results[dataset] = rank_networks(tab, [*PROXY_NAMES, *STUDY_COMBINATIONS], setting, db,
                                              workers=workers, device=device, progress=progress, n_boot=n_boot,
-                                             seed=seed, desc=dataset)
+                                             seed=seed, desc=dataset, ray=ray)
             timings[dataset] = results[dataset].summary.to_dict()
     agreement = {d: {name: agreement_row(r.scores[name], naslib_values(r.table.rows, theirs), n_boot, seed)
                      for name, theirs in NASLIB_NAMES.items()} for d, r in results.items()}
@@ -147,6 +149,7 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
     seconds = time.perf_counter() - start
     memory = peak_memory_mb()
     record = {"quick": quick, "batch": BATCH, "seed": SEED, "workers": workers, "device": device,
+              "executor": "local" if ray is None else "ray",
               "seconds": seconds, "peak_memory_mb": memory, "scoring": timings,
               "networks": {d: len(set(t.networks)) for d, t in tables.items()},
               "rank": {d: r.rows for d, r in results.items()}, "agreement": agreement, "accuracy_vs_naslib": comparison,

@@ -70,12 +70,13 @@ def zero_shot_protocol(values_of, archs: list[str], accuracy: np.ndarray, n: int
 def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = None, out: str | Path | None = None,
                            workers: int | None = None, device: str = "cpu", progress: bool = True,
                            n_boot: int = 1000, seed: int = 0, command: str = "", scores: list | None = None,
-                           datasets: list | None = None, pool: int | None = None):
+                           datasets: list | None = None, pool: int | None = None, ray=None):
     """Score, search and report; returns a :class:`nnmass.studies.run.StudyResult`.
 
     Args:
         scores, datasets: instead of the study's (tests); ``pool``: the first ``pool``
             architectures of a seeded permutation of the space instead of all (tests).
+        ray: a :class:`nnmass.parallel.ray_tasks.RayCluster` to score on instead of local processes.
     """
     from ..proxies.combined import STUDY_COMBINATIONS
     from ..proxies.proxy_names import PROXY_NAMES
@@ -104,7 +105,8 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
     start, record = time.perf_counter(), {"quick": quick, "batch": BATCH, "seed": SEED, "scores": scores,
                                           "repeats": REPEATS, "cascade_screen": CASCADE_SCREEN,
                                           "cascade_keep": CASCADE_KEEP,
-                                          "datasets": {}, "workers": workers, "device": device}
+                                          "datasets": {}, "workers": workers, "device": device,
+                                          "executor": "local" if ray is None else "ray"}
     with ScoreStore(store) as db:
         for dataset in datasets:
             rows = load_nb201_full(dataset)
@@ -116,7 +118,7 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
             setting = ScoreSetting.for_space("nb201", dataset, batch=BATCH, seed=SEED)
             networks = [canonical_network(a, "nb201") for a in archs]  # each computation scored once
             summary = score_networks(networks, needed, setting, db, workers=workers, device=device,
-                                     progress=progress, desc=dataset)
+                                     progress=progress, desc=dataset, ray=ray)
             stored, seconds, _ = stored_arrays(db, setting, networks, needed)
             first = _first_of(networks, range(len(networks)))  # a shared network's time counts once
 

@@ -34,19 +34,20 @@ def default_dir(name: str, quick: bool) -> Path:
 def run_training_study(name: str, *, quick: bool = False, store: str | Path | None = None,
                        out: str | Path | None = None, workers: int = 1, device: str = "cpu",
                        batched: bool | None = None, data_root: str | None = None, progress: bool = True,
-                       n_boot: int = 1000, seed: int = 0, command: str = "", grid=None) -> StudyResult:
+                       n_boot: int = 1000, seed: int = 0, command: str = "", grid=None, ray=None) -> StudyResult:
     """Sweep the study's grid into ``store`` (finished trials are kept, so a rerun
     resumes), fit, and write the report into ``out``.
 
     Args:
         batched: train the seeds of one dense-mlp shape as one model (None: on CUDA only).
         grid: a :class:`nnmass.sweep.grid.Grid` to run instead of the packaged one (tests).
+        ray: a :class:`nnmass.parallel.ray_tasks.RayCluster` to train on instead of local processes.
     """
     from ..report import PAPER_R2, load_rows, summary_rows, sweep_proxy_rows, write_report
     from ..stats import fit_table
     from ..stats.proxy_fits import proxy_table
     from ..store import ResultStore
-    from ..sweep import LocalExecutor, run_sweep
+    from ..sweep import LocalExecutor, RayExecutor, run_sweep
 
     study = get_study(name)
     check_int("--workers", workers, 1)
@@ -64,7 +65,8 @@ def run_training_study(name: str, *, quick: bool = False, store: str | Path | No
     store.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with ResultStore(store) as db:
-        summary = run_sweep(grid, db, LocalExecutor(workers), device=device, batched=batched,
+        executor = LocalExecutor(workers) if ray is None else RayExecutor(ray.address, ray.num_cpus)
+        summary = run_sweep(grid, db, executor, device=device, batched=batched,
                             progress=progress)
         rows = [r for r in db.trials() if r["sweep"] == grid.name]
     if not rows:

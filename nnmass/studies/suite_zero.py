@@ -108,13 +108,15 @@ def agreement(result, n_boot: int, seed: int) -> dict:
 
 def run_suite_zero_study(*, quick: bool = False, store: str | Path | None = None, out: str | Path | None = None,
                          workers: int | None = None, device: str = "cpu", progress: bool = True,
-                         n_boot: int = 1000, seed: int = 0, command: str = "", tasks: list | None = None):
+                         n_boot: int = 1000, seed: int = 0, command: str = "", tasks: list | None = None,
+                         ray=None):
     """Score, rank and report every task; returns a :class:`nnmass.studies.run.StudyResult`.
 
     Args:
         workers: scoring processes (default: the usable CPUs, at most 8).
         seed: the bootstrap generator's seed.
         tasks: the :class:`SuiteTask` list to run instead of every task (tests).
+        ray: a :class:`nnmass.parallel.ray_tasks.RayCluster` to score on instead of local processes.
     """
     from ..rank.ranking import rank_networks
     from ..json_values import jsonable
@@ -139,11 +141,12 @@ def run_suite_zero_study(*, quick: bool = False, store: str | Path | None = None
             setting = ScoreSetting.for_space(task.space, task.task, batch=BATCH, seed=SEED)
             result = rank_networks(task_table(task, quick), task_proxies(task, quick), setting, db,
                                    workers=workers, device=device, progress=progress, n_boot=n_boot, seed=seed,
-                                   desc=task.label)
+                                   desc=task.label, ray=ray)
             results[task.label], agree[task.label] = result, agreement(result, n_boot, seed)
     seconds = time.perf_counter() - start
     record = {"quick": quick, "batch": BATCH, "seed": SEED, "quick_archs": QUICK_ARCHS,
               "quick_tnb_archs": QUICK_TNB_ARCHS, "data_free": list(DATA_FREE), "workers": workers, "device": device,
+              "executor": "local" if ray is None else "ray",
               "seconds": seconds, "peak_memory_mb": peak_memory_mb(),
               "tasks": [t.label for t in tasks],
               "scoring": {label: r.summary.to_dict() for label, r in results.items()},

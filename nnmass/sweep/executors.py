@@ -12,15 +12,14 @@ thread everywhere makes a trial give the same numbers whichever executor ran it.
 """
 from __future__ import annotations
 
-import socket
 from functools import partial
 from typing import Iterator
 
-from ..errors import UsageError
 from ..threads import torch_threads
 from ..validate import check_workers
 from .grid import TrialSpec
-from ..parallel.worker_pool import init_worker, results_in_workers
+from ..parallel.ray_tasks import RayCluster, results_in_ray
+from ..parallel.worker_pool import results_in_workers
 from .trial import base_row, finish, run_trial, run_trial_group
 
 _DATA_CACHE: dict = {}  # datasets loaded in this process, reused by every unit it runs
@@ -62,13 +61,9 @@ class LocalExecutor:
         yield from results_in_workers(partial(run_unit, device=device), units, self.workers, failed_rows)
 
 
-def _ray_unit(unit: list[TrialSpec], device: str) -> list[dict]:
-    init_worker()
-    return run_unit(unit, device)
-
-
 class RayExecutor:
-    """Run units as Ray tasks; the driver alone writes the store.
+    """Run units as Ray tasks (:mod:`nnmass.parallel.ray_tasks`); the driver alone
+    writes the store.
 
     Every node of a cluster needs nnmass (``pip install 'nnmass[ray]'``) and the
     dataset files at the same ``data_root``; the driver loads the data once too,
@@ -85,49 +80,5 @@ class RayExecutor:
         self.num_cpus = num_cpus
 
     def run(self, units: list[list[TrialSpec]], device: str = "cpu") -> Iterator[list[dict]]:
-        try:
-            import ray
-        except ImportError:
-            raise UsageError("the ray executor needs Ray: pip install 'nnmass[ray]'") from None
-        started = not ray.is_initialized()
-        if started:
-            if self.address:
-                check_ray_address(self.address)
-            try:
-                # "local": always a fresh instance of our own; with no address Ray would
-                # join whatever cluster this machine last started.
-                ray.init(address=self.address or "local", num_cpus=None if self.address else self.num_cpus,
-                         include_dashboard=False, log_to_driver=False)
-            except (ConnectionError, ValueError, RuntimeError) as e:
-                what = f"reach Ray at {self.address!r}" if self.address else "start a local Ray instance"
-                raise UsageError(f"cannot {what}: {e}".splitlines()[0]) from None
-        try:
-            task = ray.remote(num_cpus=1, num_gpus=1 if str(device).startswith("cuda") else 0)(_ray_unit)
-            refs = {task.remote(unit, device): unit for unit in units}
-            pending = list(refs)
-            while pending:
-                finished, pending = ray.wait(pending, num_returns=1)
-                for ref in finished:
-                    try:
-                        yield ray.get(ref)
-                    except Exception as e:  # noqa: BLE001 - a lost task fails its unit, not the sweep
-                        yield failed_rows(refs[ref], e)
-        finally:
-            if started:
-                ray.shutdown()
-
-
-def check_ray_address(address: str, timeout: float = 5.0) -> None:
-    """Refuse an address nothing answers on, in seconds: ``ray.init`` would keep
-    retrying it for minutes. ``auto`` (read from this machine's Ray session) is
-    left to Ray, which fails fast when there is none."""
-    if address == "auto":
-        return
-    host, sep, port = address.split("://", 1)[-1].rstrip("/").rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageError(f"--ray-address must be HOST:PORT, ray://HOST:PORT or auto, got {address!r}")
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
-    except OSError as e:
-        raise UsageError(f"cannot reach Ray at {address!r}: nothing answers on {host}:{port} "
-                         f"({e.strerror or e}); start it with `ray start --head` or fix the address") from None
+        yield from results_in_ray(partial(run_unit, device=device), units, RayCluster(self.address, self.num_cpus),
+                                  failed_rows, device=device)
