@@ -24,7 +24,8 @@ from ..spec.nb201 import (EDGES, NASLIB_EDGES, NASLIB_OPS, OPS, arch_from_op_ind
 from ..validate import check_int, shown
 
 __all__ = ["OPS", "EDGES", "NASLIB_OPS", "NASLIB_EDGES", "parse_arch", "format_arch", "arch_from_op_indices",
-           "op_indices_from_arch", "build_nb201", "NB201Network", "Cell", "ReductionBlock", "ReLUConvBN", "Zero"]
+           "op_indices_from_arch", "build_nb201", "NB201Network", "Cell", "ReductionBlock", "ReLUConvBN", "Zero",
+           "summing_cell"]
 
 
 class Zero(nn.Module):
@@ -74,13 +75,19 @@ class Cell(nn.Module):
             (f"{to}<-{src}", make_op(op, channels)) for (to, src), op in zip(EDGES, ops))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nodes = [x]
-        for to in range(1, 4):
-            total = self.edges[f"{to}<-0"](nodes[0])
-            for src in range(1, to):
-                total = total + self.edges[f"{to}<-{src}"](nodes[src])
-            nodes.append(total)
-        return nodes[3]
+        return summing_cell(self.edges, x)
+
+
+def summing_cell(edges: nn.ModuleDict, x: torch.Tensor, nodes: int = 4) -> torch.Tensor:
+    """A cell whose node ``i`` sums ``edges["i<-j"](node j)`` over ``j < i``; its output is
+    the last node (NB201's cell, and TransNAS-Bench-101's micro cell)."""
+    states = [x]
+    for to in range(1, nodes):
+        total = edges[f"{to}<-0"](states[0])
+        for src in range(1, to):
+            total = total + edges[f"{to}<-{src}"](states[src])
+        states.append(total)
+    return states[-1]
 
 
 class ReductionBlock(nn.Module):

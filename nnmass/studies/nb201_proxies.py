@@ -17,34 +17,26 @@ its dataset's architectures as the population.
 from __future__ import annotations
 
 import math
-import resource
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from ..files.writing import write_text_atomically
-from ..validate import cpu_cores
-from ..render import code, heading, image, para, prepare_out_dir, table, write_blocks
+from ..render import code, heading, image, para, table, write_blocks
 from .nb201_data import DATASETS, load_nb201_sample
+from .scoring_setup import peak_memory_mb, prepare_scoring_study
 
 BATCH = 16  # see the README: 1.6 s per network for all 13 proxies on one core fits the 30-minute budget
 SEED = 0
 QUICK_ARCHS = 100
 QUICK_SEED = 0
-MAX_DEFAULT_WORKERS = 8
 NASLIB_SENTINEL = -1e7  # NASLib writes -1e8 (and -inf) where a score failed
 
 #: Our proxy -> NASLib's column, for every proxy NASLib also scored.
 NASLIB_NAMES = {"params": "params", "macs": "flops", "synflow": "synflow", "snip": "snip",
                 "grad_norm": "grad_norm", "grasp": "grasp", "fisher": "fisher", "jacob_cov": "jacov",
                 "nwot": "nwot"}
-
-
-def default_workers() -> int:
-    """The CPUs this process may use, at most :data:`MAX_DEFAULT_WORKERS`."""
-    return max(1, min(cpu_cores(), MAX_DEFAULT_WORKERS))
 
 
 def naslib_values(rows: list[dict], name: str) -> np.ndarray:
@@ -99,14 +91,6 @@ def accuracy_comparison(result, n_boot: int, seed: int) -> list[dict]:
     return rows
 
 
-def peak_memory_mb() -> dict:
-    """Peak resident memory so far, in MB (``getrusage`` ru_maxrss): this process, and the
-    largest of its finished child processes (the workers)."""
-    per_mb = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
-    return {"parent": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / per_mb,
-            "largest_worker": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / per_mb}
-
-
 def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = None, out: str | Path | None = None,
                           workers: int | None = None, device: str = "cpu", progress: bool = True,
                           n_boot: int = 1000, seed: int = 0, command: str = "", tables: dict | None = None,
@@ -124,15 +108,9 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
     from ..rank.ranking import rank_networks
     from ..rank.scoring import ScoreSetting
     from ..rank.store import ScoreStore
-    from ..validate import check_device_available, check_int
-    from .run import StudyResult, default_dir
+    from .run import StudyResult
 
-    workers = default_workers() if workers is None else check_int("--workers", workers, 1)
-    check_device_available(device, "--device")
-    home = default_dir("nb201-proxies", quick)
-    store = Path(store) if store else home / "scores.sqlite"
-    out = prepare_out_dir(Path(out) if out else home / "report")
-    store.parent.mkdir(parents=True, exist_ok=True)
+    workers, store, out = prepare_scoring_study("nb201-proxies", quick, store, out, workers, device)
     tables = tables or study_tables(quick)
     start = time.perf_counter()
     results, timings = {}, {}

@@ -86,19 +86,12 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
     from ..rank.scoring import ScoreSetting, canonical_network
     from ..rank.statistics import rank_row
     from ..rank.store import ScoreStore
-    from ..render import prepare_out_dir
     from ..search.scores import members, values as score_values
     from ..spaces.nb201_full import load_nb201_full
-    from ..validate import check_device_available, check_int
-    from .nb201_proxies import default_workers, peak_memory_mb
-    from .run import StudyResult, default_dir
+    from .scoring_setup import peak_memory_mb, prepare_scoring_study
+    from .run import StudyResult
 
-    workers = default_workers() if workers is None else check_int("--workers", workers, 1)
-    check_device_available(device, "--device")
-    home = default_dir("nb201-search", quick)
-    store = Path(store) if store else home / "scores.sqlite"
-    out = prepare_out_dir(Path(out) if out else home / "report")
-    store.parent.mkdir(parents=True, exist_ok=True)
+    workers, store, out = prepare_scoring_study("nb201-search", quick, store, out, workers, device)
     scores = list(scores or (QUICK_SCORES if quick else list(PROXY_NAMES) + list(STUDY_COMBINATIONS)))
     datasets = list(datasets or (QUICK_DATASETS if quick else ("cifar10", "cifar100", "ImageNet16-120")))
     needed = list(dict.fromkeys(m for s in scores + [CASCADE_SCREEN, "params"] for m in members(s)))

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..files.writing import write_text_atomically
-from .nb201_proxies import NASLIB_NAMES, default_workers, naslib_values, peak_memory_mb
+from .nb201_proxies import NASLIB_NAMES, naslib_values
+from .scoring_setup import peak_memory_mb, prepare_scoring_study
 
 BATCH = 16
 SEED = 0
@@ -122,17 +123,10 @@ def run_suite_zero_study(*, quick: bool = False, store: str | Path | None = None
     from ..json_values import jsonable
     from ..rank.scoring import ScoreSetting
     from ..rank.store import ScoreStore
-    from ..render import prepare_out_dir
-    from ..validate import check_device_available, check_int
-    from .run import StudyResult, default_dir
+    from .run import StudyResult
     from .suite_zero_report import write_suite_report
 
-    workers = default_workers() if workers is None else check_int("--workers", workers, 1)
-    check_device_available(device, "--device")
-    home = default_dir("suite-zero", quick)
-    store = Path(store) if store else home / "scores.sqlite"
-    out = prepare_out_dir(Path(out) if out else home / "report")
-    store.parent.mkdir(parents=True, exist_ok=True)
+    workers, store, out = prepare_scoring_study("suite-zero", quick, store, out, workers, device)
     tasks = tasks or suite_tasks()
     start = time.perf_counter()
     results, agree = {}, {}

@@ -3,7 +3,6 @@ NAS-Bench-Suite-Zero draws it, its heat map, the agreement with NASLib's scores 
 and per task the full statistics."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from ..render import code, heading, image, para, table, write_blocks
