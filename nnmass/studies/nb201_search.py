@@ -14,7 +14,7 @@ For each dataset and score:
 
 A combination is aggregated over the population being searched: the N drawn
 architectures in the protocol, the pool when it is searched at once. The pool is the
-whole space; ``--quick`` uses CIFAR-10 and the data-free scores only (their cost is
+whole space; ``--quick`` uses the data-free scores only (their cost is
 measured, and the full study's stated from it). Target: validation accuracy (the table
 ships no test accuracy). Every score comes from the resumable score store.
 """
@@ -36,7 +36,7 @@ REPEATS = 20
 CASCADE_SCREEN = "mass_size"
 CASCADE_KEEP = 0.1
 QUICK_SCORES = ("params", "nn_mass", "mass_size")
-QUICK_DATASETS = ("cifar10",)
+QUICK_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 
 
 def _order_best_first(values: np.ndarray, archs: list[str]) -> list[int]:
