@@ -14,8 +14,8 @@ For each dataset and score:
 
 A combination is aggregated over the population being searched: the N drawn
 architectures in the protocol, the pool when it is searched at once. The pool is the
-whole space; ``--quick`` uses the data-free scores only (their cost is
-measured, and the full study's stated from it). Target: validation accuracy (the table
+whole space; ``--quick`` uses the data-free ``params``, ``nn_mass`` and ``mass_size``
+only. Target: validation accuracy (the table
 ships no test accuracy). Every score comes from the resumable score store.
 """
 from __future__ import annotations
