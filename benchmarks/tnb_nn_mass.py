@@ -19,6 +19,7 @@ import time
 import torch
 
 from nnmass import measure
+from nnmass.models.space_networks import build_in_space
 from nnmass.spaces import get_space
 from nnmass.spaces.samples import load_naslib_sample
 from nnmass.stats import correlations, partial_spearman
@@ -30,7 +31,7 @@ def masses(name: str) -> tuple[dict[str, float], float]:
     archs = sorted({r["arch"] for r in load_naslib_sample(name)})
     start = time.perf_counter()
     for arch in archs:
-        model = space.build(space.parse(arch), "class_scene").eval()
+        model = build_in_space(space, space.parse(arch), "class_scene").eval()
         out[arch] = measure(model, torch.zeros(1, 3, 64, 64), allow_unclassified=False).nn_mass
     return out, (time.perf_counter() - start) / len(archs)
 

@@ -101,10 +101,10 @@ LAYERS = {
     0: ("nnmass.topology", "nnmass.bounds", "nnmass.spec", "nnmass.families", "nnmass.validate", "nnmass.mass",
         "nnmass.cost", "nnmass.design", "nnmass.stats", "nnmass.store", "nnmass.files", "nnmass.json_values",
         "nnmass.table", "nnmass.render", "nnmass.data.names", "nnmass.data.pixels", "nnmass.proxies.proxy_names",
-        "nnmass.proxies.combined",
+        "nnmass.proxies.combined", "nnmass.spaces",
         "nnmass.sweep.grid", "nnmass.train.config", "nnmass.rank.statistics", "nnmass.errors", "nnmass.lazy"),
     1: ("nnmass.modes", "nnmass.threads", "nnmass.trace", "nnmass.mass.traced", "nnmass.models", "nnmass.ldi",
-        "nnmass.proxies", "nnmass.data", "nnmass.spaces"),
+        "nnmass.proxies", "nnmass.data"),
     2: ("nnmass.train", "nnmass.parallel", "nnmass.sweep", "nnmass.rank", "nnmass.search"),
     3: ("nnmass.plots", "nnmass.report", "nnmass.studies", "nnmass.cli", "nnmass.__main__"),
 }

@@ -68,3 +68,19 @@ def test_data_set_names_leave_torch_out_and_match_the_loaders():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     names, in_memory = json.loads(out.stdout)
     assert names == ["mnist-5k", "digits", "synthetic", *in_memory, "imagenet"]
+
+
+def test_search_spaces_leave_torch_out():
+    """Every space reads, writes, lists, samples and gives its network's arguments
+    without torch; only ``nnmass.models.space_networks`` builds."""
+    code = ("import sys\n"
+            "import numpy as np\n"
+            "from nnmass.spaces import get_space, space_names\n"
+            "for name in space_names():\n"
+            "    s = get_space(name)\n"
+            "    a = s.sample(np.random.default_rng(0))\n"
+            "    assert s.parse(s.format(a)) == a and s.canonical_key(a)\n"
+            "    assert s.network_args(s.mutate(a, np.random.default_rng(1)))\n"
+            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

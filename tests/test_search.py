@@ -13,6 +13,7 @@ from nnmass.errors import UsageError
 from nnmass.search.costs import candidate_costs, network_costs
 from nnmass.search.strategies import aging_evolution, uniform_sample
 from nnmass.spaces import get_space
+from nnmass.models.space_networks import build_in_space
 
 NB201 = get_space("nb201")
 
@@ -27,7 +28,7 @@ def test_closed_form_costs_equal_the_built_networks():
     params, macs, how = candidate_costs(NB201, archs, "cifar100")
     assert how == "closed form"
     for i in (0, 7, 29):
-        model = NB201.build(archs[i], "cifar100")
+        model = build_in_space(NB201, archs[i], "cifar100")
         assert params[i] == sum(p.numel() for p in model.parameters())
         assert (params[i], macs[i]) == network_costs(NB201, archs[i], "cifar100")
 
@@ -82,7 +83,7 @@ def test_search_cli_picks_the_best_scored_and_gives_the_regret(tmp_path):
             "regret"} <= set(got)
     # Candidates are canonical networks: each built from its canonical string and counted.
     canonical = {NB201.canonical_key(a) for a in archs}
-    built = {a: sum(p.numel() for p in NB201.build(NB201.parse(a), "cifar10").parameters()) for a in canonical}
+    built = {a: sum(p.numel() for p in build_in_space(NB201, NB201.parse(a), "cifar10").parameters()) for a in canonical}
     assert [r["params"] for r in got["top"]] == sorted(built.values(), reverse=True)
     assert built[got["top"][0]["arch"]] == max(built.values())
     written = [NB201.format(a) for a in archs]

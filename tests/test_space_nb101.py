@@ -17,6 +17,7 @@ from nnmass.models.nb101 import Cell, build_nb101
 from nnmass.spaces import get_space
 from nnmass.spec.nb101 import NASLIB_OPS, OPS, make_arch, vertex_channels
 from nnmass.spaces.samples import load_naslib_sample
+from nnmass.models.space_networks import build_in_space
 
 ROOT = Path(__file__).resolve().parents[1]
 JSON_PATH = ROOT.parent / "shared" / "data" / "suite-zero" / "naslib_zc_nasbench101.json"
@@ -140,7 +141,7 @@ def test_params_equal_naslibs_for_every_sample_architecture():
     counts = {}
     for arch_text in sorted({r["arch"] for r in ROWS}):
         with torch.device("meta"):
-            model = NB101.build(NB101.parse(arch_text))
+            model = build_in_space(NB101, NB101.parse(arch_text))
         counts[arch_text] = sum(p.numel() for p in model.parameters())
     assert len(ROWS) == 500
     for row in ROWS:
@@ -150,9 +151,9 @@ def test_params_equal_naslibs_for_every_sample_architecture():
 def test_forward_gives_the_logits_at_reduced_and_default_size():
     rng = np.random.default_rng(5)
     for arch in [NB101.sample(rng) for _ in range(3)]:
-        model = NB101.build(arch, None, {"channels": "8", "stacks": "2", "cells": "1"}).eval()
+        model = build_in_space(NB101, arch, None, {"channels": "8", "stacks": "2", "cells": "1"}).eval()
         assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
-    model = NB101.build(NB101.parse(json.dumps(INCEPTION))).eval()
+    model = build_in_space(NB101, NB101.parse(json.dumps(INCEPTION))).eval()
     with torch.no_grad():
         assert model(torch.randn(1, 3, 32, 32)).shape == (1, 10)
     # NB101's README: this cell has 2,694,282 trainable parameters.
@@ -161,11 +162,11 @@ def test_forward_gives_the_logits_at_reduced_and_default_size():
 
 def test_sets_and_tasks_are_checked_in_one_line():
     arch = NB101.parse(json.dumps(INCEPTION))
-    assert NB101.build(arch, "cifar10", {"num_classes": 3, "channels": 8}).classifier.out_features == 3
+    assert build_in_space(NB101, arch, "cifar10", {"num_classes": 3, "channels": 8}).classifier.out_features == 3
     with pytest.raises(UsageError, match="unknown key"):
-        NB101.build(arch, None, {"depth": 3})
+        build_in_space(NB101, arch, None, {"depth": 3})
     with pytest.raises(UsageError, match="channels"):
-        NB101.build(arch, None, {"channels": "0"})
+        build_in_space(NB101, arch, None, {"channels": "0"})
     with pytest.raises(UsageError, match="unknown nb101 task"):
         NB101.task("cifar100")
     with pytest.raises(UsageError, match="NB101 stacks"):

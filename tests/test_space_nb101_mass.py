@@ -13,6 +13,7 @@ from nnmass.cli import main
 from nnmass.mass.traced import measure
 from nnmass.spaces import get_space
 from nnmass.spaces.samples import load_naslib_sample
+from nnmass.models.space_networks import build_in_space
 
 ROOT = Path(__file__).resolve().parents[1]
 NB101 = get_space("nb101")
@@ -36,7 +37,7 @@ def test_worked_example_concatenation_only():
     possible = W0 = 2, actual = 2, density 1, volume (Eq. 2, all neurons) = 6, m = 6.
     """
     arch = cell([[0, 1, 0, 0], [0, 0, 1, 1], [0, 0, 0, 1], [0, 0, 0, 0]])
-    model = NB101.build(arch, None, SMALL)
+    model = build_in_space(NB101, arch, None, SMALL)
     widths, possible, actual = (2, 2, 2), 2, 2
     expected = sum(widths) * actual / possible
     report = measure(model, torch.zeros(1, 3, 32, 32))
@@ -62,7 +63,7 @@ def test_worked_example_concatenation_and_output_projection():
     only the concatenation link is left: levels L2..L4, m = 6 as above.
     """
     arch = cell([[0, 1, 0, 1], [0, 0, 1, 1], [0, 0, 0, 1], [0, 0, 0, 0]])
-    model = NB101.build(arch, None, SMALL)
+    model = build_in_space(NB101, arch, None, SMALL)
     W = [4, 2, 2, 2, 2, 2, 2]
     possible = sum(sum(W[:i - 1]) for i in range(2, len(W)))
     actual = 2 + 2 + 2 + 4 * 2
@@ -82,7 +83,7 @@ def test_nn_mass_is_defined_on_a_seeded_subset_of_the_sample():
     picks = np.random.default_rng(101).choice(len(archs), 12, replace=False)
     masses = []
     for i in picks:
-        model = NB101.build(NB101.parse(archs[int(i)]), None, {"channels": 16})
+        model = build_in_space(NB101, NB101.parse(archs[int(i)]), None, {"channels": 16})
         report = measure(model, torch.zeros(1, 3, 32, 32), allow_unclassified=False)
         assert not report.unclassified
         masses.append(report.nn_mass)
@@ -100,7 +101,7 @@ def test_the_command_line_measures_and_scores_an_nb101_model(capsys):
     out = subprocess.run(run + ["proxies", f"nb101:{naslib}", *sets, "--proxies", "params,nn_mass,synflow",
                                 "--batch", "2", "--json"], capture_output=True, text=True, cwd=ROOT, check=True)
     scores = json.loads(out.stdout)["scores"]
-    model = NB101.build(NB101.parse(arch), None, SMALL)
+    model = build_in_space(NB101, NB101.parse(arch), None, SMALL)
     assert scores["params"] == sum(p.numel() for p in model.parameters())
     assert scores["nn_mass"] == pytest.approx(5.6) and scores["synflow"] > 0
     assert main(["mass", "nb101:(0, 1, 1, 0, 0, 1)"]) == 2

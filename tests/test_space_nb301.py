@@ -17,6 +17,7 @@ from nnmass.spaces import get_space
 from nnmass.spaces.darts import SPACE
 from nnmass.spec.darts import OPS
 from nnmass.spaces.samples import load_naslib_sample
+from nnmass.models.space_networks import build_in_space
 
 ROOT = Path(__file__).resolve().parents[1]
 JSON_PATH = ROOT.parent / "shared" / "data" / "suite-zero" / "naslib_zc_nasbench301.json"
@@ -128,7 +129,7 @@ def test_closed_form_equals_the_built_modules_on_a_subset():
         for sets, kw in (({}, {}), ({"C": "6", "layers": "5"}, {"C": 6, "layers": 5}),
                          ({"C": "4", "layers": "4", "ops": "darts"}, {"C": 4, "layers": 4, "affine": True})):
             with torch.device("meta"):
-                model = SPACE.build(arch, None, sets)
+                model = build_in_space(SPACE, arch, None, sets)
             assert sum(p.numel() for p in model.parameters()) == closed_form_params(arch, **kw)
 
 
@@ -143,7 +144,7 @@ def test_darts_evaluation_network_has_its_published_size():
     # parameters; its training log prints 3.349342 (MB), without the auxiliary head.
     arch = SPACE.parse(DARTS_V2)
     with torch.device("meta"):
-        model = SPACE.build(arch, None, {"C": "36", "layers": "20", "ops": "darts"})
+        model = build_in_space(SPACE, arch, None, {"C": "36", "layers": "20", "ops": "darts"})
     assert sum(p.numel() for p in model.parameters()) == 3_349_342
     reductions = [i for i, cell in enumerate(model.cells)
                   if any(getattr(m, "stride", None) in (2, (2, 2)) for m in cell.ops.modules())]
@@ -155,13 +156,13 @@ def test_forward_gives_ten_logits_and_sets_are_checked():
     x = torch.randn(2, 3, 32, 32)
     for arch in (SPACE.parse(DARTS_V2), SPACE.parse(ROWS[0]["arch"])):
         for sets in ({"C": "8", "layers": "5"}, {"C": "4", "layers": "3", "ops": "darts"}):
-            out = SPACE.build(arch, "cifar10", sets).eval()(x)
+            out = build_in_space(SPACE, arch, "cifar10", sets).eval()(x)
             assert out.shape == (2, 10) and torch.isfinite(out).all()
     arch = SPACE.parse(DARTS_V2)
     for sets, why in (({"C": "7"}, "C must be even"), ({"C": "0"}, "C "), ({"layers": "2"}, "layers "),
                       ({"ops": "nb"}, "ops must be naslib or darts"), ({"depth": "3"}, "unknown key")):
         with pytest.raises(UsageError, match=why):
-            SPACE.build(arch, None, sets)
+            build_in_space(SPACE, arch, None, sets)
     with pytest.raises(UsageError, match="unknown nb301 task"):
         SPACE.task("cifar100")
 

@@ -7,6 +7,7 @@ import torch
 from nnmass.mass import measure
 from nnmass.spaces.darts import SPACE
 from nnmass.spaces.samples import load_naslib_sample
+from nnmass.models.space_networks import build_in_space
 
 # Normal cell: node 2 = skip(s0) + dil_conv_3x3(s1); nodes 3-5 = skip(s0) + skip(node 2).
 # Reduction cell: node 2 = max_pool(s0) + dil_conv_3x3(s1); nodes 3-5 = skip(node 2) + max_pool(s1).
@@ -22,7 +23,7 @@ def test_sample_networks_have_every_merge_classified():
     picks = np.random.default_rng(301).choice(len(rows), 3, replace=False)
     x = torch.zeros(1, 3, 32, 32)
     for i in picks:
-        model = SPACE.build(SPACE.parse(rows[int(i)]["arch"])).eval()
+        model = build_in_space(SPACE, SPACE.parse(rows[int(i)]["arch"])).eval()
         report = measure(model, x, allow_unclassified=False)
         assert report.unclassified == [] and report.nn_mass > 0
         assert report.params == round(rows[int(i)]["naslib_params"] * 1e6)
@@ -64,7 +65,7 @@ def test_worked_example_by_hand():
     assert volume == 70
     mass = volume * actual / possible  # 70 * 12 / 68 = 12.3529...
 
-    model = SPACE.build(SPACE.parse(WORKED), "cifar10", {"C": "2", "layers": "3"}).eval()
+    model = build_in_space(SPACE, SPACE.parse(WORKED), "cifar10", {"C": "2", "layers": "3"}).eval()
     x = torch.zeros(1, 3, 32, 32)
     report = measure(model, x)
     assert [(c.kind, c.widths, c.actual) for c in report.cells] == [("mixed", tuple(W), actual)]

@@ -3,7 +3,6 @@ samples, parameter counts against NASLib's, and forward shapes."""
 from __future__ import annotations
 
 import importlib.util
-import itertools
 import json
 from math import comb
 from pathlib import Path
@@ -16,6 +15,7 @@ from nnmass.errors import UsageError
 from nnmass.spaces import get_space
 from nnmass.spaces.samples import load_naslib_sample, sample_tasks
 from nnmass.spaces.transnas_params import network_params
+from nnmass.models.space_networks import build_in_space
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = next((p / "shared" / "data" / "suite-zero" for p in (ROOT.parent, ROOT.parent.parent)
@@ -81,7 +81,7 @@ def test_tasks_sets_and_bad_sets():
     for sets, problem in (({"channels": "7"}, "even"), ({"channels": "0"}, "channels"),
                           ({"num_classes": "0"}, "num_classes"), ({"width": "3"}, "unknown key")):
         with pytest.raises(UsageError, match=problem):
-            MICRO.build((3,) * 6, "class_scene", sets)
+            build_in_space(MICRO, (3,) * 6, "class_scene", sets)
     with pytest.raises(UsageError, match="valid: class_scene"):
         MACRO.task("depth")
 
@@ -194,11 +194,11 @@ def test_closed_form_params_equal_the_built_networks(name):
         for i in rng.choice(len(picks), 2, replace=False):
             arch = space.parse(picks[int(i)]["arch"])
             with torch.device("meta"):
-                model = space.build(arch, task)
+                model = build_in_space(space, arch, task)
             built = sum(p.numel() for p in model.parameters())
             assert built == network_params(*modules_and_cell(space, arch), task, space.tasks[task].num_classes)
     with torch.device("meta"):  # the --set keys reach the network
-        model = space.build(space.sample(rng), "room_layout", {"channels": "16", "num_classes": "5"})
+        model = build_in_space(space, space.sample(rng), "room_layout", {"channels": "16", "num_classes": "5"})
     assert model.decoder.fc.out_features == 5 and model.encoder.stem.conv.out_channels == 8
 
 
@@ -210,7 +210,7 @@ def test_forward_shapes_per_task_on_a_reduced_input(space, arch):
     """Dense decoders upsample once per encoder halving, so a 64x64 input gives a 64x64 map."""
     torch.manual_seed(0)
     for task in TASKS:
-        model = space.build(space.parse(arch), task, {"channels": "8"}).eval()
+        model = build_in_space(space, space.parse(arch), task, {"channels": "8"}).eval()
         x = torch.randn(2, 9, 3, 64, 64) if task == "jigsaw" else torch.randn(2, 3, 64, 64)
         with torch.no_grad():
             y = model(x)

@@ -16,6 +16,7 @@ from nnmass.cli import main
 from nnmass.spaces import get_space
 from nnmass.spaces.samples import load_naslib_sample
 from nnmass.spaces.transnas_params import network_params
+from nnmass.models.space_networks import build_in_space
 
 ROOT = Path(__file__).resolve().parents[1]
 MICRO, MACRO = get_space("tnb-micro"), get_space("tnb-macro")
@@ -23,7 +24,7 @@ SMALL = {"channels": "8"}
 
 
 def mass_of(space, text, task="class_scene", sets=SMALL, size=64):
-    model = space.build(space.parse(text), task, sets).eval()
+    model = build_in_space(space, space.parse(text), task, sets).eval()
     return measure(model, torch.randn(1, 3, size, size), allow_unclassified=False).nn_mass
 
 

@@ -6,6 +6,7 @@ import pytest
 from nnmass.errors import UsageError
 from nnmass.spaces import get_space, space_names, split_model
 from nnmass.spec.nb201 import arch_from_op_indices
+from nnmass.models.space_networks import build_in_space
 
 NB201 = get_space("nb201")
 
@@ -35,10 +36,10 @@ def test_sampling_is_seeded_and_mutation_changes_exactly_one_edge():
 
 def test_the_task_sets_the_classifier_and_an_unknown_key_is_one_line():
     arch = NB201.parse("(0, 2, 3, 2, 3, 1)")
-    model = NB201.build(arch, "ImageNet16-120")
+    model = build_in_space(NB201, arch, "ImageNet16-120")
     assert model.classifier.out_features == 120
     with pytest.raises(UsageError, match="unknown key"):
-        NB201.build(arch, None, {"depth": 3})
+        build_in_space(NB201, arch, None, {"depth": 3})
     with pytest.raises(UsageError, match="unknown nb201 task"):
         NB201.task("mnist")
 

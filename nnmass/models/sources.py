@@ -14,7 +14,7 @@ from torch import nn
 from ..errors import UsageError
 from ..spaces import SPACE_MODULES, split_model
 from ..spec import Spec
-from ..validate import check_shape, parse_int, shown
+from ..validate import check_shape, shown
 from ..validate import parse_shape as _parse_shape
 
 DEFAULT_IMAGE_SHAPE = (1, 3, 224, 224)
@@ -69,7 +69,8 @@ def _in_space(space, arch: str, sets: dict) -> tuple[nn.Module, tuple[int, ...]]
     """The network of ``arch`` in ``space``; ``--set task=`` picks the task (its input size)."""
     parsed = space.parse(arch)
     task = space.task(sets.get("task"))
-    return space.build(parsed, task.name, sets), (1, *task.input_shape)
+    from .space_networks import build_in_space
+    return build_in_space(space, parsed, task.name, sets), (1, *task.input_shape)
 
 
 def _torchvision(name: str) -> nn.Module:

@@ -138,7 +138,8 @@ def build_network(network: str, setting: ScoreSetting, data=None):
             if setting.space == "nb201":
                 sets.setdefault("num_classes", setting.num_classes)
             # No fixed shape with a dataset: its examples keep their own (make_batch).
-            return space.build(space.parse(network), setting.task, sets), setting.input_shape
+            from ..models.space_networks import build_in_space
+            return build_in_space(space, space.parse(network), setting.task, sets), setting.input_shape
     from ..models.network import network_for_data
     model, shape, _ = network_for_data(network, None, setting.seed, data)
     return model, setting.input_shape or tuple(shape[1:])

@@ -25,11 +25,12 @@ def network_costs(space: SearchSpace, arch: Hashable, task: str | None, sets=Non
     """``(params, macs)`` of the network of ``arch``, built and counted."""
     import torch
 
+    from ..models.space_networks import build_in_space
     from ..proxies.macs import FlopCount
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)  # the weights' values do not change either count
-        model = space.build(arch, task, sets)
+        model = build_in_space(space, arch, task, sets)
     model.eval()
     shape = space.task(task).input_shape
     counter = FlopCount()

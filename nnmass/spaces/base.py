@@ -1,12 +1,14 @@
 """What every search space of a NAS benchmark gives: its tasks, the architecture
-strings it publishes (read and written), its networks, and the draws a search needs.
+strings it publishes (read and written), the arguments of its network, and the
+draws a search needs.
 
-A space is torch-free until a network is built: reading, writing, enumerating,
-sampling and mutating architectures import no torch, so tables and searches are
-checked before any model exists.
+A space is torch-free: reading, writing, enumerating, sampling and mutating
+architectures import no torch, so tables and searches are checked before any model
+exists. The networks are built one layer up, in :mod:`nnmass.models.space_networks`.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Hashable, Iterator, Mapping
 
@@ -33,9 +35,10 @@ class Task:
     higher_is_better: bool = True
 
 
-class SearchSpace:
+class SearchSpace(ABC):
     """A benchmark's space. Subclasses set the class attributes and implement the
-    methods; every method except :meth:`build` is torch-free.
+    abstract methods. Every method is torch-free: the network itself is built in
+    :mod:`nnmass.models.space_networks` from :meth:`network_args`.
 
     An architecture (``arch``) is any hashable value the subclass chooses; users only
     see its strings: :meth:`parse` reads every form the benchmark or NASLib publishes,
@@ -46,9 +49,10 @@ class SearchSpace:
     prefixes: ClassVar[tuple[str, ...]]  # MODEL-string prefixes, without the colon
     tasks: ClassVar[Mapping[str, Task]]
     default_task: ClassVar[str]
-    set_keys: ClassVar[tuple[str, ...]] = ()  # the --set keys build() takes besides ``task``
+    set_keys: ClassVar[tuple[str, ...]] = ()  # the --set keys network_args() takes besides ``task``
 
     # -- strings ------------------------------------------------------------------
+    @abstractmethod
     def parse(self, text: str) -> Hashable:
         """The architecture ``text`` names, in any form of the space.
 
@@ -56,15 +60,14 @@ class SearchSpace:
             UsageError: one line saying what is wrong (a wrong op, a cycle, too many
                 edges, a disconnected output, ...) and the valid form.
         """
-        raise NotImplementedError
 
+    @abstractmethod
     def format(self, arch: Hashable) -> str:
         """The canonical string of ``arch``: ``parse(format(a)) == a``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def naslib_key(self, arch: Hashable) -> str:
         """NASLib's encoding of ``arch``, written as the keys of its zero-cost JSON files."""
-        raise NotImplementedError
 
     def canonical_key(self, arch: Hashable) -> str:
         """A string shared by exactly the architectures that compute the same function
@@ -79,8 +82,12 @@ class SearchSpace:
             raise UsageError(f"unknown {self.name} task {shown(name)}; valid: {', '.join(self.tasks)}")
         return self.tasks[name]
 
-    def build(self, arch: Hashable, task: str | None = None, sets: Mapping[str, Any] | None = None):
-        """The network of ``arch`` for ``task`` as the benchmark trained it (a ``torch.nn.Module``).
+    @abstractmethod
+    def network_args(self, arch: Hashable, task: str | None = None,
+                     sets: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The keyword arguments of this space's network builder in
+        :mod:`nnmass.models.space_networks`, for ``arch`` on ``task`` as the benchmark
+        trained it, with the ``--set`` values checked and typed.
 
         Args:
             sets: ``--set`` values, keys among :attr:`set_keys` (text or typed).
@@ -88,7 +95,6 @@ class SearchSpace:
         Raises:
             UsageError: an unknown key or a bad value, one line.
         """
-        raise NotImplementedError
 
     def check_sets(self, sets: Mapping[str, Any] | None) -> dict:
         """``sets`` without ``task``, refused in one line if a key is not in :attr:`set_keys`."""
@@ -110,11 +116,11 @@ class SearchSpace:
         """Every architecture, in a fixed order (only where :meth:`size` is not None)."""
         raise UsageError(f"the {self.name} space is too large to enumerate; sample it instead")
 
+    @abstractmethod
     def sample(self, rng) -> Hashable:
         """One architecture drawn uniformly with ``rng`` (a ``numpy.random.Generator``)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def mutate(self, arch: Hashable, rng) -> Hashable:
         """A neighbour of ``arch`` (one op or one edge changed), drawn with ``rng``; always
         a valid architecture different from ``arch``."""
-        raise NotImplementedError

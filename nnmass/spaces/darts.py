@@ -176,10 +176,10 @@ class DartsSpace(SearchSpace):
         return self.format(tuple(
             tuple(p for k in range(NODES) for p in sorted(cell[2 * k:2 * k + 2])) for cell in arch))
 
-    def build(self, arch, task=None, sets: Mapping[str, Any] | None = None):
-        """NB301's network of ``arch``; ``--set C=36 --set layers=20`` is DARTS's
-        evaluation network, ``--set ops=darts`` its ops (affine BN, plain pools)."""
-        from ..models.darts import build_darts
+    def network_args(self, arch, task=None, sets: Mapping[str, Any] | None = None) -> dict:
+        """``build_darts``'s arguments for NB301's network of ``arch``; ``--set C=36 --set
+        layers=20`` is DARTS's evaluation network, ``--set ops=darts`` its ops (affine BN,
+        plain pools)."""
         sets = self.check_sets(sets)
         classes = self.task(task).num_classes
         C = parse_int(sets.get("C", 32), "C", 2, 1024)
@@ -189,7 +189,7 @@ class DartsSpace(SearchSpace):
         ops = sets.get("ops", "naslib")
         if ops not in ("naslib", "darts"):
             raise UsageError(f"ops must be naslib or darts; got {shown(ops)}")
-        return build_darts(arch, num_classes=classes, C=C, layers=layers, affine=ops == "darts")
+        return {"arch": arch, "num_classes": classes, "C": C, "layers": layers, "affine": ops == "darts"}
 
     def sample(self, rng):
         """Each node: two different earlier states and an op for each, uniformly."""

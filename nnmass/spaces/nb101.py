@@ -18,7 +18,8 @@ Forms read by :meth:`NB101Space.parse`:
 
 The canonical string (:meth:`NB101Space.format`) is NB101's JSON form of the pruned
 cell with sorted keys and no spaces: ``{"matrix":[[0,1],[0,0]],"ops":["input","output"]}``.
-Torch-free; :meth:`build` imports :mod:`nnmass.models.nb101` when called.
+Torch-free; the network is built by :mod:`nnmass.models.nb101` (through
+:mod:`nnmass.models.space_networks`).
 """
 from __future__ import annotations
 
@@ -75,14 +76,14 @@ class NB101Space(SearchSpace):
             best = key if best is None or key < best else best
         return best
 
-    def build(self, arch: Arch, task=None, sets=None):
-        from ..models.nb101 import build_nb101
+    def network_args(self, arch: Arch, task=None, sets=None) -> dict:
+        """``build_nb101``'s arguments: the pruned cell and the network's sizes."""
         sets = self.check_sets(sets)
         sizes = {"channels": 128, "stacks": 3, "cells": 3, "num_classes": self.task(task).num_classes}
         limits = {"channels": (1, 4096), "stacks": (1, 8), "cells": (1, 64), "num_classes": (1, 4096)}
         for key, value in sets.items():
             sizes[key] = parse_int(value, key, *limits[key])
-        return build_nb101(arch, **sizes)
+        return {"arch": arch, **sizes}
 
     def sample(self, rng) -> Arch:
         """A 7-vertex cell with each upper-triangular edge and each interior op drawn

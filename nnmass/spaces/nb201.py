@@ -51,13 +51,13 @@ class NB201Space(SearchSpace):
         by_edge = dict(zip(EDGES, arch))
         return "(" + ", ".join(str(NASLIB_OPS.index(by_edge[e])) for e in NASLIB_EDGES) + ")"
 
-    def build(self, arch, task=None, sets=None):
-        from ..models.nb201 import build_nb201
+    def network_args(self, arch, task=None, sets=None) -> dict:
+        """``build_nb201``'s arguments: the arch string and the task's classes."""
         sets = self.check_sets(sets)
         classes = self.task(task).num_classes
         if "num_classes" in sets:
             classes = parse_int(sets["num_classes"], "num_classes", 1, 4096)
-        return build_nb201(self.format(arch), num_classes=classes)
+        return {"arch": self.format(arch), "num_classes": classes}
 
     def size(self) -> int:
         return len(OPS) ** len(EDGES)

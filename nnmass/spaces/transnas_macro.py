@@ -6,7 +6,7 @@ keeps the codes with 1 to 4 halvings and 1 to 3 doublings: 3,256 architectures.
 Forms read: the benchmark's string ``64-1234-basic`` and NASLib's key
 ``(1, 2, 3, 4, 0, 0)``, the same codes padded with 0s (no module) to six
 (NASLib's ``convert_naslib_to_transbench101_macro`` drops the 0s).
-Torch-free until :meth:`build`.
+Torch-free; the network is built by :mod:`nnmass.models.space_networks`.
 """
 from __future__ import annotations
 
@@ -80,12 +80,14 @@ class TransNASMacroSpace(SearchSpace):
     def naslib_key(self, arch) -> str:
         return "(" + ", ".join(map(str, tuple(arch) + (0,) * (6 - len(arch)))) + ")"
 
-    def build(self, arch, task=None, sets=None):
-        from ..models.transnas import build_transnas
+    def network_args(self, arch, task=None, sets=None) -> dict:
+        """``build_transnas``'s arguments: the module codes, no cell (basic blocks), the
+        task's head."""
         sets = self.check_sets(sets)
         t = self.task(task)
         channels, classes = parse_sets(sets, t)
-        return build_transnas("".join(map(str, arch)), None, t.name, classes, channels)
+        return {"modules": "".join(map(str, arch)), "cell": None, "task": t.name, "classes": classes,
+                "channels": channels}
 
     def _list(self) -> list[tuple[int, ...]]:
         if self._all is None:

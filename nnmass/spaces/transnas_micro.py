@@ -6,7 +6,7 @@ target node: ``1<-0 _ 2<-0 2<-1 _ 3<-0 3<-1 3<-2``; codes 0 none, 1 skip,
 2 conv1x1, 3 conv3x3) and NASLib's key ``(3, 3, 3, 3, 3, 3)``, the same six codes
 in the same order (NASLib's ``convert_naslib_to_transbench101_micro``). Every one of
 the 4,096 cells is in the benchmark, those whose output is all zero included.
-Torch-free until :meth:`build`.
+Torch-free; the network is built by :mod:`nnmass.models.space_networks`.
 """
 from __future__ import annotations
 
@@ -73,12 +73,12 @@ class TransNASMicroSpace(SearchSpace):
         ops = canonical_ops(4, EDGES, [OPS[c] for c in arch])
         return self.format(tuple(OPS.index(op) for op in ops))
 
-    def build(self, arch, task=None, sets=None):
-        from ..models.transnas import build_transnas
+    def network_args(self, arch, task=None, sets=None) -> dict:
+        """``build_transnas``'s arguments: the skeleton, the cell, the task's head."""
         sets = self.check_sets(sets)
         t = self.task(task)
         channels, classes = parse_sets(sets, t)
-        return build_transnas(SKELETON, tuple(arch), t.name, classes, channels)
+        return {"modules": SKELETON, "cell": tuple(arch), "task": t.name, "classes": classes, "channels": channels}
 
     def size(self) -> int:
         return 4 ** 6
