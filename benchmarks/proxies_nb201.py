@@ -31,14 +31,13 @@ import statistics
 import sys
 import time
 
-import numpy as np
 import torch
 
 from nnmass import proxies
-from nnmass.models.nb201 import build_nb201
 from nnmass.proxies.fused import score_fused
 from nnmass.rank.scoring import NB201_DATASETS
-from nnmass.studies.nb201_data import load_nb201_sample
+
+from nb201_networks import sampled_networks  # beside this script
 
 
 def same(a: float, b: float) -> bool:
@@ -68,16 +67,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     classes, shape = NB201_DATASETS[args.dataset]
-    rows = load_nb201_sample(args.dataset)
-    pick = np.random.Generator(np.random.PCG64(args.seed)).permutation(len(rows))[:args.networks]
-    archs = [rows[i]["arch"] for i in pick]
-    batch = proxies.gaussian_batch(shape, batch_size=args.batch, num_classes=classes, seed=0)
+    archs, batch, build = sampled_networks(args.dataset, args.networks, args.seed, args.batch)
     names, free = proxies.names(), list(proxies.DATA_FREE)
-
-    def build(arch):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            return build_nb201(arch, num_classes=classes)
 
     score_fused(build(archs[0]), batch, names)  # warm-up
     proxies.run_proxies(build(archs[0]), batch, free)

@@ -6,7 +6,6 @@ Each refusal checks the exit code, one line with no traceback, and that no byte 
 the store, the table or an earlier output changed; each wrong-score case checks the
 value against one computed here.
 """
-import csv
 import json
 import os
 import signal
@@ -20,6 +19,7 @@ import pytest
 from scipy import stats as sp
 
 from hostile_helpers import noted, refused, snapshot
+from table_files import write_csv
 from nnmass.cli import main
 from nnmass.errors import UsageError
 from nnmass.proxies.proxy_names import MIN_BATCH
@@ -51,14 +51,6 @@ def boom():
 
 def mlp_params(width: int) -> int:
     return 12 * width + 3
-
-
-def write_csv(path, rows, header=("arch", "acc")):
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
 
 
 def nb201_params(arch: str) -> int:

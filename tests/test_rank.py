@@ -1,6 +1,5 @@
 """``nnmass rank`` and its library: the table, the score store (resumable, even after
 kill -9), the rank statistics against scipy, and the command line."""
-import csv
 import json
 import math
 import os
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats as sp
 
+from table_files import write_csv
 from nnmass.cli import main
 from nnmass.errors import UsageError
 from nnmass.proxies.proxy_names import PROXY_NAMES, parse_proxy_names
@@ -28,14 +28,6 @@ A = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3
 B = "|skip_connect~0|+|none~0|avg_pool_3x3~1|+|nor_conv_1x1~0|skip_connect~1|nor_conv_3x3~2|"
 C = "|avg_pool_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|skip_connect~1|avg_pool_3x3~2|"
 D = "|nor_conv_1x1~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|none~0|skip_connect~1|nor_conv_1x1~2|"
-
-
-def write_csv(path, rows, header=("arch", "acc")):
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
 
 
 # ---- names, table ---------------------------------------------------------------------
