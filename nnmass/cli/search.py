@@ -118,8 +118,8 @@ def run(args) -> int:
     if args.store == DEFAULT_STORE:
         store_path.parent.mkdir(parents=True, exist_ok=True)
     with ScoreStore(store_path) as store:
-        result = run_search(plan, setting, store, workers=args.workers, device=args.device,
-                            progress=args.progress, top=args.top, ray=cluster)
+        result = run_search(plan, setting, store, task=space.task(task).name, workers=args.workers,
+                            device=args.device, progress=args.progress, top=args.top, ray=cluster)
     if not result.archs:
         raise UsageError("no candidate was scored")
     top = []

@@ -92,13 +92,14 @@ def _order(values: np.ndarray, archs: list[str]) -> list[int]:
 
 
 def run_search(plan: SearchPlan, setting, store, *, workers: int = 1, device: str = "cpu",
-               progress: bool = True, top: int = 10, ray=None) -> SearchResult:
+               progress: bool = True, top: int = 10, ray=None, task: str | None = None) -> SearchResult:
     """Run ``plan`` with scores under ``setting`` in ``store`` (see ``nnmass.rank``);
     params and MACs are given for every candidate when a budget is set, else for the
     ``top`` best. With ``ray`` (a :class:`nnmass.parallel.ray_tasks.RayCluster`) networks
-    are scored as Ray tasks."""
+    are scored as Ray tasks. ``task`` is the space's task the candidates are costed for
+    (default: the setting's, else the space's default)."""
     space, start, stages = plan.space, time.perf_counter(), []
-    task = setting.task if setting.space != "nb201" else _nb201_task(setting)
+    task = task or setting.task or space.default_task  # NB201's setting keys its task by classes only
     sets = dict(setting.sets or ()) or None  # the space's --set values: its networks, so their costs
 
     computed = [0]
@@ -160,10 +161,3 @@ def run_search(plan: SearchPlan, setting, store, *, workers: int = 1, device: st
                         candidates=candidates, evaluated=len(archs), seconds=time.perf_counter() - start,
                         stages=stages, failed=summary.failed, computed=computed[0])
 
-
-def _nb201_task(setting) -> str:
-    from ..rank.scoring import NB201_DATASETS
-    for name, (classes, shape) in NB201_DATASETS.items():
-        if classes == setting.num_classes:
-            return name
-    return "cifar10"
