@@ -22,21 +22,19 @@ that adds nothing (the reference cell)."""
 
 
 def network_costs(space: SearchSpace, arch: Hashable, task: str | None, sets=None) -> tuple[float, float]:
-    """``(params, macs)`` of the network of ``arch``, built and counted."""
+    """``(params, macs)`` of the network of ``arch``, built and counted by the ``params``
+    and ``macs`` proxies themselves."""
     import torch
 
     from ..models.space_networks import build_in_space
-    from ..proxies.macs import FlopCount
+    from ..proxies import gaussian_batch, macs, params
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)  # the weights' values do not change either count
         model = build_in_space(space, arch, task, sets)
-    model.eval()
-    shape = space.task(task).input_shape
-    counter = FlopCount()
-    with torch.no_grad(), counter:
-        model(torch.zeros((1, *shape)))
-    return float(sum(p.numel() for p in model.parameters())), float(counter.flops // 2)
+    t = space.task(task)
+    batch = gaussian_batch(t.input_shape, batch_size=2, num_classes=t.num_classes, seed=0)  # only its shape is read
+    return params(model, batch), macs(model, batch)
 
 
 def _additive_terms(space: SearchSpace, ops: Sequence[str], reference: str, edges: int, task, sets):
