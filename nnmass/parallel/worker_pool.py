@@ -37,25 +37,46 @@ def results_in_workers(fn: Callable[[Item], Result], items: Iterable[Item], work
         workers = min(workers, max(len(items), 1))
     source = iter(items)
     suspects: deque = deque()  # items running when a worker died: each runs alone next
+    unsent: deque = deque()  # items a broken pool refused before they started: not suspects
     running: dict = {}  # future -> item
     pool = None
+    idle_rebuilds = 0  # pools rebuilt with nothing running: workers that cannot even start
+
+    def submit(item, queue: deque) -> bool:
+        """Hand ``item`` to the pool; a pool already broken (a worker died since the last
+        look) refuses it, and it goes back to the front of ``queue``."""
+        try:
+            running[pool.submit(fn, item)] = item
+            return True
+        except BrokenProcessPool:
+            queue.appendleft(item)
+            return False
+
     try:
         while True:
             if pool is None:
                 pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker,
                                            initargs=(os.getpid(),))
+            sent = True
             if suspects:
                 if not running:
-                    item = suspects.popleft()
-                    running[pool.submit(fn, item)] = item
+                    sent = submit(suspects.popleft(), suspects)
             else:
-                while len(running) < workers:
-                    item = next(source, _END)
+                while sent and len(running) < workers:
+                    item = unsent.popleft() if unsent else next(source, _END)
                     if item is _END:
                         break
-                    running[pool.submit(fn, item)] = item
+                    sent = submit(item, unsent)
             if not running:
-                return
+                if sent:
+                    return
+                idle_rebuilds += 1
+                if idle_rebuilds > MAX_IDLE_REBUILDS:
+                    raise BrokenProcessPool("worker processes die before they run anything")
+                pool.shutdown(wait=True)
+                pool = None
+                continue
+            idle_rebuilds = 0
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             broken = []
             for fut in finished:
@@ -91,6 +112,9 @@ def results_in_workers(fn: Callable[[Item], Result], items: Iterable[Item], work
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+MAX_IDLE_REBUILDS = 3  # a pool that breaks this often with nothing running cannot start workers
 
 
 class WorkerDied(RuntimeError):
