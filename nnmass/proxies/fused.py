@@ -112,6 +112,7 @@ def _data_pass(model: nn.Module, batch: ProxyBatch, wanted: list[str], clock: _C
             grads = torch.autograd.grad(loss, targets, allow_unused=True,
                                         retain_graph="jacob_cov" in wanted or fold_grasp,
                                         create_graph=fold_grasp)
+            del loss  # a grasp of its own needs no part of this graph
             graph_grads = grads[:len(weights)]
             grads = [None if g is None else g.detach() for g in grads]
             weight_grads, output_grads = grads[:len(weights)], grads[len(weights):]
@@ -130,6 +131,8 @@ def _data_pass(model: nn.Module, batch: ProxyBatch, wanted: list[str], clock: _C
         if "fisher" in backward:
             scores["fisher"] = kept.fisher(output_grads)
             clock.charge(["fisher"])
+        kept.outputs.clear()  # the activations fisher read: freed before grasp's pass
+        grads = output_grads = None
         if "grasp" in backward:
             if fold_grasp:
                 scores["grasp"] = grasp_from_graph(weights, weight_grads, graph_grads)
