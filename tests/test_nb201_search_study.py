@@ -36,3 +36,25 @@ def test_study_on_a_small_pool(tmp_path):
     assert rec["scores"]["params"]["cascade"]["kept"] == 12
     assert (tmp_path / "r" / "search_cifar10.png").stat().st_size > 0
     assert result.report.exists()
+
+
+def test_datasets_flag_is_checked(capsys):
+    from hostile_helpers import refused
+    refused(capsys, ["study", "nb201-search", "--datasets", "cifar10,cifar1000"], "unknown NB201 dataset")
+    refused(capsys, ["study", "suite-zero", "--quick", "--datasets", "cifar10"], "nb201-search only")
+
+
+def test_datasets_flag_reaches_the_study(monkeypatch, tmp_path):
+    import nnmass.studies.nb201_search as search_study
+    from nnmass.cli import main
+    seen = {}
+
+    def study(**kwargs):
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(search_study, "run_nb201_search_study", study)
+    with pytest.raises(SystemExit):
+        main(["study", "nb201-search", "--datasets", "ImageNet16-120,cifar10,cifar10", "--store",
+              str(tmp_path / "s.sqlite"), "--no-progress"])
+    assert seen["datasets"] == ["ImageNet16-120", "cifar10"]

@@ -31,6 +31,9 @@ def add_arguments(p) -> None:
     add_device_arg(p, "where trials train")
     add_batched_arg(p)
     p.add_argument("--data-root", metavar="DIR", default=None, help="dataset folder (needed by cifar10-cnn)")
+    p.add_argument("--datasets", metavar="LIST", default=None,
+                   help="nb201-search: the NB201 datasets to run, comma-separated (default all three: "
+                        "cifar10,cifar100,ImageNet16-120); a later run with more resumes from the store")
     p.add_argument("--bootstrap", type=int_at_least(0, MAX_BOOTSTRAP), default=1000, metavar="N", help="bootstrap resamples (default 1000)")
     p.add_argument("--seed", type=seed_type, default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
     p.add_argument("--json", action="store_true", help="print the fit rows and paths as one JSON object")
@@ -53,6 +56,7 @@ def run(args) -> int:
     from .common import executor_cluster
 
     get_study(args.name)
+    datasets = _datasets(args)
     cluster = executor_cluster(args, args.workers)  # a bad or dead --ray-address fails here, in seconds
     command = "nnmass " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else \
         "nnmass study " + args.name + (" --quick" if args.quick else "")
@@ -78,10 +82,11 @@ def run(args) -> int:
                              f"drop {', '.join(unused)}")
         runner = {"nb201-proxies": run_nb201_proxy_study, "suite-zero": run_suite_zero_study,
                   "nb201-search": run_nb201_search_study}[args.name]
+        extra = {"datasets": datasets} if datasets else {}
         with ray_session(cluster) if cluster is not None else nullcontext():  # one Ray session for every task
             result = runner(quick=args.quick, store=args.store, out=args.out, workers=args.workers,
                             device=args.device, progress=args.progress, n_boot=args.bootstrap,
-                            seed=args.seed, command=command, ray=cluster)
+                            seed=args.seed, command=command, ray=cluster, **extra)
     else:
         result = run_training_study(args.name, quick=args.quick, store=args.store, out=args.out,
                                     workers=args.workers or 1, device=args.device, batched=args.batched,
@@ -102,3 +107,20 @@ def run(args) -> int:
         if result.store is not None:
             print(f"store: {result.store}")
     return 0
+
+
+def _datasets(args) -> list[str] | None:
+    """``--datasets`` as a list, checked: NB201's datasets, for nb201-search only."""
+    if args.datasets is None:
+        return None
+    from ..errors import UsageError
+    from ..rank.scoring import NB201_DATASETS
+    from ..validate import shown
+    if args.name != "nb201-search":
+        raise UsageError(f"--datasets applies to study nb201-search only, not {args.name}")
+    names = [d.strip() for d in args.datasets.split(",")]
+    bad = [d for d in names if d not in NB201_DATASETS]
+    if bad or not names:
+        raise UsageError(f"--datasets: unknown NB201 dataset {shown(bad[0] if bad else args.datasets)}; "
+                         f"valid: {', '.join(NB201_DATASETS)}")
+    return list(dict.fromkeys(names))
