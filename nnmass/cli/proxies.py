@@ -74,9 +74,11 @@ def _score(args, names, model, sample_shape, data):
     from ..errors import UsageError
     from ..proxies import gaussian_batch
     from ..proxies.data_batch import data_batch
+    from ..parallel.heap import return_freed_memory
     from ..proxies.fused import score_fused
     from ..rank.scoring import logits_width
 
+    return_freed_memory()
     with model_errors(f"cannot score {args.model} on inputs of shape {','.join(map(str, sample_shape))}"):
         classes = logits_width(model, sample_shape, args.device)
         if data is None:
