@@ -14,12 +14,14 @@ Two strings name one:
 - NASLib's compact form, the keys of its ``zc_nasbench301.json``:
   ``[[(0, 0), (1, 5), ...], [...]]``, 8 ``(input, op id)`` pairs per cell.
 
-The order of a node's two pairs is kept as written, so both strings round-trip;
-:meth:`DartsSpace.canonical_key` sorts them (a sum does not depend on its order).
+The order of a node's two pairs and the numbering of the nodes are kept as written,
+so both strings round-trip; :meth:`DartsSpace.canonical_key` undoes both (one network
+per computation, up to the order of channels).
 """
 from __future__ import annotations
 
 import ast
+from itertools import permutations
 from typing import Any, Mapping
 
 from ..errors import UsageError
@@ -138,6 +140,36 @@ def _cell_text(cell) -> str:
     return "[" + ", ".join(f"({op!r}, {source})" for op, source in cell) + "]"
 
 
+NODE_ORDERS = tuple(permutations(range(2, 2 + NODES)))
+"""Every order of the intermediate nodes; ``order[i]`` is renumbered ``2 + i``."""
+
+
+def canonical_cell(cell) -> tuple[tuple[str, int], ...]:
+    """The smallest renumbering of ``cell``, its 8 ``(op, input)`` pairs, each node's two
+    pairs sorted.
+
+    A renumbering permutes nodes 2-5 (states 0 and 1, the cell's inputs, stay) so that
+    every node still reads only states numbered below it, and remaps every input; the
+    cell's output is the same set of nodes, as ``CONCAT`` holds them all. Cells are
+    compared as tuples of their 8 pairs in node order, a pair by op name (string order),
+    then input: the order of their formatted text too, as every op name in ``OPS`` has
+    12 characters and every input one digit. The identity always qualifies.
+    """
+    nodes = [cell[2 * k:2 * k + 2] for k in range(NODES)]
+    best = None
+    for order in NODE_ORDERS:
+        renumber = {0: 0, 1: 1, **{old: 2 + i for i, old in enumerate(order)}}
+        pairs = []
+        for i, old in enumerate(order):
+            node = sorted((op, renumber[source]) for op, source in nodes[old - 2])
+            if node[0][1] >= 2 + i or node[1][1] >= 2 + i:
+                break  # this node would read itself or a later node
+            pairs += node
+        else:
+            best = tuple(pairs) if best is None else min(best, tuple(pairs))
+    return best
+
+
 class DartsSpace(SearchSpace):
     """NAS-Bench-301's DARTS space on CIFAR-10; ``darts:`` and ``nb301:`` read both forms."""
 
@@ -170,11 +202,18 @@ class DartsSpace(SearchSpace):
                                for cell in arch) + "]"
 
     def canonical_key(self, arch) -> str:
-        """The genotype with each node's two pairs sorted: the cell normal form in which
-        two architectures that differ only in the order of a node's summands meet.
-        (Relabelling interchangeable nodes is not undone.)"""
-        return self.format(tuple(
-            tuple(p for k in range(NODES) for p in sorted(cell[2 * k:2 * k + 2])) for cell in arch))
+        """The genotype in its cell normal form (:func:`canonical_cell`, normal and reduction
+        cell each on its own): shared by exactly the genotypes that differ only in the
+        order of a node's two summands and in the numbering of the intermediate nodes.
+
+        Renumbering the nodes only permutes the four channel blocks of the cell's
+        concatenated output (every node is in it). Its readers, the 1x1 input
+        projections of the next two cells (ReLU, then conv) and the classifier (after
+        pooling), take each channel through a per-channel op and then a linear map over
+        all channels: the two networks are the same computation up to a permutation of
+        those maps' input weights, and share one canonical network.
+        """
+        return self.format(tuple(canonical_cell(cell) for cell in arch))
 
     def network_args(self, arch, task=None, sets: Mapping[str, Any] | None = None) -> dict:
         """``build_darts``'s arguments for NB301's network of ``arch``; ``--set C=36 --set
