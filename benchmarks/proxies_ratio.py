@@ -15,6 +15,7 @@ the networks is reported, with each proxy's median seconds (a pass shared by sev
 proxies is split evenly among them, see ``nnmass.proxies.fused``).
 
     python benchmarks/proxies_ratio.py [--networks 8] [--runs 3] [--dataset cifar10] [--batch 16]
+        [--heap fitted|default]
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from nnmass import proxies
+from nnmass.parallel.heap import fit_heap_to
 from nnmass.proxies.fused import score_fused
 from nnmass.rank.scoring import NB201_DATASETS
 
@@ -61,6 +63,9 @@ def main() -> None:
     parser.add_argument("--dataset", default="cifar10", choices=list(NB201_DATASETS))
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--heap", choices=("fitted", "default"), default="fitted",
+                        help="glibc's mmap threshold: fitted to each network, as nnmass's scoring "
+                             "processes set it (nnmass.parallel.heap), or glibc's dynamic default")
     args = parser.parse_args()
     torch.set_num_threads(1)
     classes, shape = NB201_DATASETS[args.dataset]
@@ -71,6 +76,8 @@ def main() -> None:
     plain, total, ratios, per_proxy = [], [], [], {n: [] for n in proxies.names()}
     for arch in archs:
         model = build(arch)
+        if args.heap == "fitted":
+            fit_heap_to(model)
         t_plain, t_all = [], []
         for _ in range(args.runs):
             t_plain.append(plain_pass(model, batch))
@@ -87,6 +94,7 @@ def main() -> None:
     print(f"date: {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}"
           + (f"; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}" if load else ""))
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    print(f"glibc mmap threshold: {args.heap}")
     print(f"networks: {len(archs)} NB201 architectures of the NASLib {args.dataset} sample (seed {args.seed}), "
           f"{classes} classes, batch {args.batch} x {'x'.join(map(str, shape))} Gaussian, {args.runs} run(s) each")
     print(f"plain forward+backward: median {statistics.median(plain):.4f} s per network")

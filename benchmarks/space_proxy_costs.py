@@ -14,7 +14,7 @@ medians are reported, with their ratio. A pass shared by several proxies is spli
 evenly among them (see ``nnmass.proxies.fused``). One torch thread.
 
     python benchmarks/space_proxy_costs.py [--spaces nb101,nb301,tnb-micro,tnb-macro]
-        [--proxies data-free|all|LIST] [--runs 3] [--batch 16]
+        [--proxies data-free|all|LIST] [--runs 3] [--batch 16] [--memory-limit-gb G]
 """
 from __future__ import annotations
 
@@ -49,6 +49,7 @@ def measure(space: str, task: str | None, names: list[str], runs: int, batch_siz
     """Times one task's median network; runs in its own process."""
     import torch
     from nnmass.models.space_networks import build_in_space
+    from nnmass.parallel.heap import fit_heap_to
     from nnmass.proxies import gaussian_batch
     from nnmass.proxies.fused import score_fused
     from nnmass.spaces import get_space
@@ -60,6 +61,7 @@ def measure(space: str, task: str | None, names: list[str], runs: int, batch_siz
         torch.manual_seed(0)
         model = build_in_space(sp, sp.parse(row["arch"]), task, {})
     batch = gaussian_batch(info.input_shape, batch_size=batch_size, num_classes=info.num_classes, seed=0)
+    fit_heap_to(model)  # as nnmass's scoring processes do
     score_fused(model, batch, DATA_FREE)  # warm-up
     totals, plains, per_proxy = [], [], {n: [] for n in names}
     for _ in range(runs):
@@ -91,12 +93,18 @@ def main() -> None:
     parser.add_argument("--proxies", default="data-free", help="data-free, all, or a comma-separated list")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--memory-limit-gb", type=float, default=None,
+                        help="cap each task's process (RLIMIT_AS): a proxy that needs more fails cleanly")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # SPACE/TASK: measure in this process
     args = parser.parse_args()
     from nnmass.proxies import names as proxy_names
     names = (DATA_FREE.split(",") if args.proxies == "data-free" else
              proxy_names() if args.proxies == "all" else args.proxies.split(","))
     if args.one:
+        if args.memory_limit_gb:
+            import resource
+            cap = int(args.memory_limit_gb * 2**30)
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         space, _, task = args.one.partition("/")
         print(json.dumps(measure(space, task or None, names, args.runs, args.batch)))
         return
@@ -113,11 +121,13 @@ def main() -> None:
     for space in args.spaces.split(","):
         for task in tasks_of(space):
             one = f"{space}/{task or ''}"
+            limit = ["--memory-limit-gb", str(args.memory_limit_gb)] if args.memory_limit_gb else []
             out = subprocess.run([sys.executable, __file__, "--one", one, "--proxies", ",".join(names),
-                                  "--runs", str(args.runs), "--batch", str(args.batch)],
+                                  "--runs", str(args.runs), "--batch", str(args.batch), *limit],
                                  capture_output=True, text=True)
             if out.returncode:
-                print(f"| {space} | {task or '-'} | failed: {out.stderr.strip().splitlines()[-1:]} |", flush=True)
+                why = (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1][:160]
+                print(f"| {space} | {task or '-'} | failed: {why} |", flush=True)
                 continue
             r = json.loads(out.stdout)
             print(f"| {space} | {r['task']} | {r['naslib_mflops']:.0f} | {r['params'] / 1e6:.2f}M | "

@@ -74,11 +74,10 @@ def _score(args, names, model, sample_shape, data):
     from ..errors import UsageError
     from ..proxies import gaussian_batch
     from ..proxies.data_batch import data_batch
-    from ..parallel.heap import return_freed_memory
+    from ..parallel.heap import fit_heap_to
     from ..proxies.fused import score_fused
     from ..rank.scoring import logits_width
 
-    return_freed_memory()
     with model_errors(f"cannot score {args.model} on inputs of shape {','.join(map(str, sample_shape))}"):
         classes = logits_width(model, sample_shape, args.device)
         if data is None:
@@ -89,6 +88,7 @@ def _score(args, names, model, sample_shape, data):
                 raise UsageError(f"{data.name} has {data.num_classes} classes but {args.model} returns "
                                  f"{classes} logits (set num_classes)")
             batch = data_batch(data, args.batch, seed=args.seed, sample_shape=sample_shape)
+        fit_heap_to(model)
         return batch, score_fused(model, batch, names)
 
 

@@ -1,15 +1,19 @@
-"""Memory that scoring frees goes back to the operating system at once (glibc, Linux).
+"""How glibc's malloc hands memory back while a network is scored (Linux, glibc).
 
-glibc's malloc gives a large block its own mapping only while the block is above a
-threshold, and raises that threshold to the size of every mapped block freed. After
-the first few passes of a network, large tensors therefore come from the heap, whose
-pages stay with the process when the tensors are freed and fit the next pass's
-tensors only in part. Scoring runs passes of very different shapes one after another
-(the data pass, grasp's Hessian product, zen's Gaussian pass), so the resident
-memory becomes the sum of several passes' peaks, not the largest one. Fixing the
-threshold at glibc's default, 128 KiB, keeps every large tensor in a mapping that
-``free`` returns whole: NB101's largest networks, all 13 proxies at batch 16, peak
-at 2.9 GB instead of 3.7-3.8 GB (``benchmarks/RESULTS.md``). Values are unchanged.
+glibc gives a block its own mapping, which ``free`` returns to the system at once,
+only above a threshold, and raises that threshold (up to 32 MiB) to the size of every
+mapped block freed. After a network's first passes, its large tensors therefore come
+from the heap, whose pages stay with the process after the tensors are freed and fit
+the next pass's tensors only in part. Scoring runs passes of very different shapes
+one after another (the data pass, grasp's Hessian product, zen's Gaussian pass), so
+a large network's resident memory grows past its largest pass.
+
+The threshold is therefore set per network: 4 MiB for a network of
+:data:`LARGE_PARAMS` parameters or more, whose activations dominate the memory
+(NB101's largest, all 13 proxies at batch 16: 3.7 GB -> 3.1 GB, for about 20% more
+time in fresh page faults), and 32 MiB, glibc's own ceiling, for every other network,
+which is what glibc settles on anyway and costs nothing (a fixed 128 KiB made NB201
+scoring 50% slower). Measured in ``benchmarks/RESULTS.md``. Values are unchanged.
 """
 from __future__ import annotations
 
@@ -18,22 +22,31 @@ import ctypes.util
 import sys
 
 M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
-THRESHOLD = 128 * 1024  # glibc's own default, no longer raised as blocks are freed
+LARGE_PARAMS = 10_000_000
+LARGE_THRESHOLD = 4 << 20
+USUAL_THRESHOLD = 32 << 20
 
-_done = False
+_mallopt = None
+current: int | None = None  # the threshold set last (None: glibc's dynamic one)
 
 
-def return_freed_memory() -> bool:
-    """Fix glibc's mmap threshold for this process (once); False where there is no
-    glibc ``mallopt`` (macOS, musl), which changes nothing else."""
-    global _done
-    if _done:
-        return True
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    _done = bool(mallopt(M_MMAP_THRESHOLD, THRESHOLD))
-    return _done
+def set_mmap_threshold(size: int) -> bool:
+    """Fix glibc's mmap threshold at ``size`` bytes; False where there is no glibc
+    ``mallopt`` (macOS, musl), which changes nothing."""
+    global _mallopt, current
+    if _mallopt is None:
+        if not sys.platform.startswith("linux"):
+            return False
+        try:
+            _mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+        except (OSError, AttributeError):
+            return False
+    if size != current and _mallopt(M_MMAP_THRESHOLD, size):
+        current = size
+    return current == size
+
+
+def fit_heap_to(model) -> bool:
+    """The threshold for scoring ``model`` (see the module docstring)."""
+    params = sum(p.numel() for p in model.parameters())
+    return set_mmap_threshold(LARGE_THRESHOLD if params >= LARGE_PARAMS else USUAL_THRESHOLD)

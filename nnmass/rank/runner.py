@@ -28,7 +28,6 @@ from functools import partial
 from dataclasses import asdict, dataclass
 from typing import Iterable, Iterator, Sequence
 
-from ..parallel.heap import return_freed_memory
 from ..parallel.ray_tasks import RayCluster, ray_session, results_in_ray
 from ..parallel.worker_pool import results_in_workers
 from ..threads import torch_threads
@@ -58,7 +57,6 @@ class ScoringSummary:
 
 
 def _score(network: str, names: list[str], setting: ScoreSetting, device: str, threads: int = 1) -> Scored:
-    return_freed_memory()  # in whichever process scores: a worker, a Ray task or this one
     with torch_threads(threads, device):  # see the module docstring
         return score_network(network, names, setting, device, _CACHE)
 

@@ -215,6 +215,7 @@ def score_network(network: str, names: list[str], setting: ScoreSetting, device:
                   cache: dict | None = None) -> Scored:
     """Score one network with the named proxies (fused); never raises: an exception
     gives nan scores and its text in ``error``."""
+    from ..parallel.heap import fit_heap_to
     from ..proxies.fused import score_fused
 
     start = time.perf_counter()
@@ -222,6 +223,7 @@ def score_network(network: str, names: list[str], setting: ScoreSetting, device:
         model, shape = build_network(network, setting, load_inputs(setting, device, cache))
         model = model.to(device)
         batch = make_batch(model, shape, setting, device, cache)
+        fit_heap_to(model)
         run = score_fused(model, batch, names)
         return Scored(network, run.scores, run.seconds)
     except Exception as e:  # noqa: BLE001 - one bad network is recorded, the run goes on
