@@ -109,6 +109,22 @@ def test_the_class_count_two_ways():
     assert all(k == format_arch(smallest[cls]) for k, cls in zip(ours, theirs))
 
 
+def test_against_the_benchmarks_rule():
+    from test_spaces_canonical import _expression  # NB201's own expression rule, written out
+
+    archs = list(SPACE.enumerate())
+    ours = [SPACE.canonical_key(a) for a in archs]
+    for flags, classes, split in (((True, False), 6466, 628), ((True, True), 5390, 0)):
+        theirs = [_expression(a, *flags) for a in archs]
+        parts = collections.defaultdict(set)
+        for k, t in zip(ours, theirs):
+            parts[k].add(t)
+        assert len(set(theirs)) == classes
+        # classes of ours that the rule splits; none once every all-zero node is zero,
+        # so each of ours is then inside one of its classes (they merge more: no sharing)
+        assert sum(len(v) > 1 for v in parts.values()) == split
+
+
 def _wiring(arch):
     """The cell's modules and sums, hash-consed: a module is (op, the value it reads),
     a node's value the sorted tuple of its summands (one summand: that summand), a
