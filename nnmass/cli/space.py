@@ -3,6 +3,7 @@
 Reports a space's number of architectures and how many of them are unique: distinct
 canonical keys, where architectures that compute the same function up to renumbering
 the cell's nodes share one key (for NB201, edges the output never sees are dropped
+and nodes that only pass a tensor on through a skip are merged into their sources
 first). Also its tasks (classes, input size, metric) and model-string prefixes. With
 --list, streams every architecture and its canonical key, one per line; a space too
 large to list (NB101, DARTS) is reported with its known size and cannot be listed.

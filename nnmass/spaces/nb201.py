@@ -3,6 +3,7 @@ NASLib's ``op_indices`` of :mod:`nnmass.spec.nb201`, the network of
 :mod:`nnmass.models.nb201`, on the benchmark's three datasets."""
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Iterator
 
@@ -10,7 +11,7 @@ from ..errors import UsageError
 from ..spec.nb201 import EDGES, NASLIB_EDGES, NASLIB_OPS, OPS, format_arch, parse_arch
 from ..validate import parse_int, shown
 from .base import SearchSpace, Task
-from .cell_dag import canonical_ops
+from .cell_dag import alias_form, live_edges
 
 
 class NB201Space(SearchSpace):
@@ -35,16 +36,20 @@ class NB201Space(SearchSpace):
         return format_arch(arch)
 
     def canonical(self, arch) -> tuple[str, ...]:
-        """The canonical cell of ``arch`` (:func:`~nnmass.spaces.cell_dag.canonical_ops`):
-        edges the output never sees become ``none``, and of the two numberings of
-        nodes 1 and 2 (both only when no live edge joins them) the smaller is kept.
-        Its network computes what ``arch``'s does at initialization, without the dead
-        modules (after training, a conv edge reading zeros adds its BatchNorm's shift)."""
-        return canonical_ops(4, EDGES, arch)
+        """The canonical cell of ``arch``: of every NB201 cell with the same
+        :func:`~nnmass.spaces.cell_dag.alias_form` (the live edges, with nodes that only
+        pass a tensor on through ``skip_connect`` merged into their source, up to
+        renumbering), the smallest op tuple in ``EDGES`` order (op names compared as
+        strings, as ``canonical_ops`` compares them) among those with no dead edge (every edge the output does not see is
+        ``none``). Its network computes what ``arch``'s does at initialization, with
+        the same live modules on the same tensors and no dead modules (after
+        training, a conv edge reading zeros adds its BatchNorm's shift)."""
+        return _canonical_cells()[tuple(arch)]
 
     def canonical_key(self, arch) -> str:
-        """The arch string of :meth:`canonical`: shared by exactly the architectures
-        whose live cells are the same up to numbering, and itself a valid NB201 string."""
+        """The arch string of :meth:`canonical`: shared by the architectures with the same
+        alias form, which compute the same thing with the same modules, and itself a
+        valid NB201 string."""
         return format_arch(self.canonical(arch))
 
     def naslib_key(self, arch) -> str:
@@ -74,6 +79,20 @@ class NB201Space(SearchSpace):
         out = list(arch)
         out[edge] = others[int(rng.integers(len(others)))]
         return tuple(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _canonical_cells() -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Every NB201 cell -> its canonical cell (:meth:`NB201Space.canonical`), built
+    once per process on first use (all 15,625 cells, well under a second)."""
+    cells = list(itertools.product(OPS, repeat=len(EDGES)))
+    forms = [alias_form(4, EDGES, ops) for ops in cells]
+    smallest: dict = {}
+    for ops, form in zip(cells, forms):
+        no_dead_edge = len(live_edges(4, EDGES, ops)) == sum(op != "none" for op in ops)
+        if no_dead_edge and (form not in smallest or ops < smallest[form]):
+            smallest[form] = ops
+    return {ops: smallest[form] for ops, form in zip(cells, forms)}
 
 
 def _arch_of_indices(text: str) -> str:
