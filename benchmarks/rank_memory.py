@@ -168,9 +168,10 @@ def main() -> None:
     small, large = results[min(results)], results[max(results)]
     print(f"ratio N={max(results)} / N={min(results)}: parent {large['parent_mib'] / small['parent_mib']:.3f}, "
           f"largest worker {large['largest_worker_mib'] / small['largest_worker_mib']:.3f}, "
-          f"each worker {max(large['workers_mib']) / max(small['workers_mib']):.3f} (max) "
-          f"{min(large['workers_mib']) / min(small['workers_mib']):.3f} (min); "
-          f"load average {os.getloadavg()[0]:.2f}")
+          + (f"each worker {max(large['workers_mib']) / max(small['workers_mib']):.3f} (max) "
+             f"{min(large['workers_mib']) / min(small['workers_mib']):.3f} (min); "
+             if large["workers_mib"] and small["workers_mib"] else "no worker processes (--workers 1); ")
+          + f"load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
