@@ -15,10 +15,14 @@ The run happens inside a small measuring process that calls ``nnmass.cli.main``
   --poll seconds while it lives (the last reading before it exits), and
   ``getrusage(RUSAGE_CHILDREN).ru_maxrss``, the largest reaped worker, exact.
 
+With --all-rows it also ranks the shipped full table itself, every one of its 15,625
+rows (8,765 distinct canonical networks; the rows sharing a network are scored once).
+
 The largest N's peaks are divided by the smallest's; the target is at most 1.10
 (10% more) for the parent and for every worker.
 
-    python benchmarks/rank_memory.py [--networks 100 1000] [--proxies params,nn_mass,synflow] [--workers 2]
+    python benchmarks/rank_memory.py [--networks 100 1000] [--all-rows] [--proxies params,nn_mass,synflow]
+        [--workers 2]
 """
 from __future__ import annotations
 
@@ -124,6 +128,8 @@ def main() -> None:
     p.add_argument("--proxies", default="params,nn_mass,synflow")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--seed", type=int, default=0, help="the draw of the architectures")
+    p.add_argument("--all-rows", action="store_true",
+                   help="also rank every row of the shipped full NB201 table, as it is")
     p.add_argument("--poll", type=float, default=0.05, help="seconds between /proc readings")
     p.add_argument("--measure", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)  # the measuring process
     args = p.parse_args()
@@ -133,11 +139,19 @@ def main() -> None:
 
     print(f"# {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f}")
+    from nnmass.spaces.nb201_full import nb201_full_path
+
+    full = nb201_full_path()
+    runs = [(n, None) for n in sorted(args.networks)]
+    if args.all_rows:
+        with open(full) as f:
+            runs.append((sum(1 for _ in f) - 1, full))  # its rows, less the header
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for n in sorted(args.networks):
-            table = Path(tmp) / f"nb201_{n}.csv"
-            write_table(table, n, args.seed)
+        for n, table in runs:
+            if table is None:
+                table = Path(tmp) / f"nb201_{n}.csv"
+                write_table(table, n, args.seed)
             argv = ["rank", str(table), "--space", "nb201", "--dataset", "cifar10", "--arch-column", "arch",
                     "--target", "cifar10", "--proxies", args.proxies, "--workers", str(args.workers),
                     "--bootstrap", "0", "--store", str(Path(tmp) / f"scores_{n}.sqlite"), "--json", "--no-progress"]
@@ -147,15 +161,17 @@ def main() -> None:
             if r["code"] != 0:
                 sys.exit(f"rank failed on {n} networks: {out.stderr[-2000:]}")
             results[n] = r
-            print(f"N={n:6d}  {r['seconds']:7.1f} s  parent {r['parent_mib']:7.1f} MiB  largest worker (rusage) "
+            label = "rows" if table == full else "N"  # every row of the full table, or N distinct networks
+            print(f"{label}={n:6d}  {r['seconds']:7.1f} s  parent {r['parent_mib']:7.1f} MiB  largest worker (rusage) "
                   f"{r['largest_worker_mib']:7.1f} MiB  workers (/proc VmHWM) "
                   f"{', '.join(f'{m:.1f}' for m in r['workers_mib'])} MiB", flush=True)
     small, large = results[min(results)], results[max(results)]
     print(f"ratio N={max(results)} / N={min(results)}: parent {large['parent_mib'] / small['parent_mib']:.3f}, "
           f"largest worker {large['largest_worker_mib'] / small['largest_worker_mib']:.3f}, "
-          f"each worker {max(large['workers_mib']) / max(small['workers_mib']):.3f} (max) "
-          f"{min(large['workers_mib']) / min(small['workers_mib']):.3f} (min); "
-          f"load average {os.getloadavg()[0]:.2f}")
+          + (f"each worker {max(large['workers_mib']) / max(small['workers_mib']):.3f} (max) "
+             f"{min(large['workers_mib']) / min(small['workers_mib']):.3f} (min); "
+             if large["workers_mib"] and small["workers_mib"] else "no worker processes (--workers 1); ")
+          + f"load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

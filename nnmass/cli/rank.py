@@ -129,7 +129,8 @@ def run(args) -> int:
         print(f"nnmass: note: table {args.table!r} repeats {table.duplicates} row(s) of an architecture "
               f"{'(targets averaged)' if args.duplicates == 'mean' else 'with the same target'}; each architecture "
               "is counted once", file=sys.stderr)
-    table = table.subset(subsample(len(table), args.limit, args.seed))
+    if args.limit is not None:  # else every row: no copy of the table
+        table = table.subset(subsample(len(table), args.limit, args.seed))
     if args.shard is not None:
         from ..rank.table import parse_shard, shard_of
         k, n = parse_shard(args.shard)

@@ -3,7 +3,8 @@ accuracies -> every proxy's score (fused, resumable, in a SQLite score store) ->
 statistics per proxy (Spearman, Kendall, top-10%, partial to size, intervals).
 
 ``nnmass rank TABLE.csv`` and ``nnmass study nb201-proxies`` run it. Modules:
-``table`` (reading the CSV), ``scoring`` (settings, building a network, its batch),
+``table`` (reading the CSV, one row at a time; ``table_rows`` keeps each row in a few
+bytes), ``scoring`` (settings, building a network, its batch),
 ``store`` (the score store), ``runner`` (resumable, parallel scoring), ``statistics``
 (numpy), ``ranking`` (all of it for one table), ``report`` (printable rows), ``merge``
 (score stores of shards joined). The proxy names live in ``nnmass.proxies.proxy_names``

@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
-from ..files.reading import MAX_TABLE_BYTES, read_text_file
-from ..validate import parse_number, shown
-from .scoring import canonical_network
-
-DATASET_COLUMN = "dataset"
+from ..files.reading import MAX_TABLE_BYTES
+from ..files.text_lines import TextLines
+from ..validate import shown
+from .table_rows import DATASET_COLUMN, TableRows
 
 
 @dataclass
@@ -21,9 +20,12 @@ class RankTable:
     """The rows to rank, in file order.
 
     Attributes:
-        networks: each row's network, canonical (see ``canonical_network``).
+        networks: each row's network, canonical (see ``canonical_network``); rows of
+            one network share one string.
         target: each row's target value.
-        rows: each row as read (all columns, text), for extra columns.
+        rows: each row as read (all columns), for extra columns, where the caller keeps
+            them (the studies' NASLib columns); :func:`read_table` keeps none, so that
+            a table costs the same few bytes a row however many columns it has.
         dataset: the rows' dataset (a ``dataset`` column's one value, or the one
             chosen), or None.
         source: the file.
@@ -42,13 +44,20 @@ class RankTable:
 
     def subset(self, index) -> "RankTable":
         index = list(index)
-        return RankTable([self.networks[i] for i in index], self.target[index], [self.rows[i] for i in index],
-                         self.dataset, self.source, self.duplicates)
+        return RankTable([self.networks[i] for i in index], self.target[index],
+                         [self.rows[i] for i in index] if self.rows else [], self.dataset, self.source,
+                         self.duplicates)
 
 
 def read_table(path: str | Path, arch_column: str, target: str, *, space: str = "nb201",
                dataset: str | None = None, canonical: bool = True, conflicts: str = "refuse") -> RankTable:
-    """Read and check a CSV table (header row, comma-separated).
+    """Read and check a CSV table (header row, comma-separated), one row at a time.
+
+    Only each kept row's network (one shared string per network) and its target stay
+    in memory, so a table of the whole space costs a few bytes a row. Problems are
+    told in the order of a reader that read every row first: the file as a whole
+    (size, encoding), its header and row lengths, the datasets, then the first bad
+    value, then the first conflicting repeat.
 
     Args:
         arch_column: the column naming each architecture (the space's strings, in any of
@@ -67,88 +76,61 @@ def read_table(path: str | Path, arch_column: str, target: str, *, space: str = 
         UsageError: an unreadable file, a missing column, a bad value (with its line).
     """
     where = repr(str(path))
-    text = read_text_file(path, "table", MAX_TABLE_BYTES).removeprefix("\ufeff")  # a spreadsheet's BOM
-    reader = csv.DictReader(text.splitlines())
-    try:
-        header = reader.fieldnames or []
-        if not header:
-            raise UsageError(f"table {where} is empty; it needs a header row and one row per architecture")
-        twice = next((c for i, c in enumerate(header) if c in header[:i]), None)
-        if twice is not None:  # csv.DictReader would keep the last one silently
-            raise UsageError(f"table {where} names column {shown(twice)} twice in its header; give each column "
-                             "one name")
-        for flag, column in (("--arch-column", arch_column), ("--target", target)):
-            if column not in header:
-                raise UsageError(f"table {where} has no column {shown(column)} ({flag}); its columns: "
-                                 + shown(", ".join(header))[1:-1])
-        rows = []
-        for row in reader:
-            if None in row or any(v is None for v in row.values()):
-                raise UsageError(f"table {where} line {reader.line_num}: {len(header)} columns expected, "
-                                 f"got a row of another length")
-            rows.append(row)
-    except csv.Error as e:
-        raise UsageError(f"table {where} line {reader.line_num} is not valid CSV: {e}") from None
-    lines = list(range(2, 2 + len(rows)))
+    with TextLines(path, "table", MAX_TABLE_BYTES) as lines:
+        reader = csv.DictReader(lines)  # one row at a time; none is kept
+        try:
+            header = reader.fieldnames or []
+            problem = _header_problem(header, where, arch_column, target)
+            if problem:
+                lines.check_rest()
+                raise UsageError(problem)
+            kept = TableRows(where, header, arch_column, target, space, dataset, canonical, conflicts)
+            for row in reader:
+                if None in row or any(v is None for v in row.values()):
+                    lines.check_rest()
+                    raise UsageError(f"table {where} line {reader.line_num}: {len(header)} columns expected, "
+                                     f"got a row of another length")
+                kept.add(row)
+        except csv.Error as e:
+            line = reader.line_num
+            lines.check_rest()
+            raise UsageError(f"table {where} line {line} is not valid CSV: {e}") from None
     chosen = dataset
-    if DATASET_COLUMN in header:
-        present = list(dict.fromkeys(r[DATASET_COLUMN] for r in rows))
+    if kept.present is not None:
+        present = list(kept.present)
         if dataset is not None:
-            keep = [i for i, r in enumerate(rows) if r[DATASET_COLUMN] == dataset]
-            if not keep:
+            if dataset not in kept.present:
                 raise UsageError(f"table {where} has no rows of dataset {shown(dataset)}; it has: "
                                  + shown(", ".join(present))[1:-1])
-            rows, lines = [rows[i] for i in keep], [lines[i] for i in keep]
         elif len(present) > 1:
             raise UsageError(f"table {where} mixes datasets {shown(', '.join(present))[1:-1]}: choose one "
                              "with --dataset NAME")
         elif present:
             chosen = present[0]
-    if not rows:
+    if not kept.matching:
         raise UsageError(f"table {where} has no rows")
     if space != "model" and chosen is not None:
         from ..spaces import get_space
         tasks = get_space(space).tasks
         if chosen not in tasks:
             raise UsageError(f"{space} dataset {shown(chosen)} is not one of {', '.join(tasks)}")
-    written, networks, values = [], [], []
-    for line, row in zip(lines, rows):
-        try:
-            written.append(canonical_network(row[arch_column], space, canonical=False))
-        except UsageError as e:
-            raise UsageError(f"table {where} line {line}, column {shown(arch_column)}: {e}") from None
-        networks.append(canonical_network(written[-1], space) if canonical else written[-1])
-        values.append(parse_number(row[target], f"table {where} line {line}, column {shown(target)}"))
-    # Repeats are judged on the architecture as written: equivalent architectures are
-    # separate rows with their own targets, which share one network and score.
-    keep, duplicates = _distinct_rows(written, values, lines, where, conflicts)
-    return RankTable([networks[i] for i in keep], np.array([values[i] for i in keep], dtype=float),
-                     [rows[i] for i in keep], chosen, str(path), duplicates)
+    for problem in (kept.bad_value, kept.conflict):
+        if problem:
+            raise UsageError(problem)
+    return RankTable(kept.networks, kept.targets(), [], chosen, str(path), kept.duplicates)
 
 
-def _distinct_rows(networks: list[str], values: list[float], lines: list[int], where: str,
-                   conflicts: str = "refuse"):
-    """The rows to keep (each architecture's first) and how many repeats were folded into
-    it. Two rows of one architecture with different targets are one line, or, with
-    ``conflicts="mean"``, one row holding the mean of their targets (``values`` is
-    updated in place)."""
-    first: dict[str, int] = {}
-    keep, duplicates, members = [], 0, {}
-    for i, network in enumerate(networks):
-        j = first.setdefault(network, i)
-        if j == i:
-            keep.append(i)
-            members[i] = [values[i]]
-            continue
-        duplicates += 1
-        if values[j] != values[i] and conflicts != "mean":
-            raise UsageError(f"table {where} lists architecture {shown(network)} twice with different targets: "
-                             f"{values[j]:g} (line {lines[j]}) and {values[i]:g} (line {lines[i]}); keep one row "
-                             "per architecture, or give --duplicates mean")
-        members[j].append(values[i])
-    for j, seen in members.items():
-        values[j] = sum(seen) / len(seen)
-    return keep, duplicates
+def _header_problem(header: list[str], where: str, arch_column: str, target: str) -> str | None:
+    if not header:
+        return f"table {where} is empty; it needs a header row and one row per architecture"
+    twice = next((c for i, c in enumerate(header) if c in header[:i]), None)
+    if twice is not None:  # csv.DictReader would keep the last one silently
+        return f"table {where} names column {shown(twice)} twice in its header; give each column one name"
+    for flag, column in (("--arch-column", arch_column), ("--target", target)):
+        if column not in header:
+            return (f"table {where} has no column {shown(column)} ({flag}); its columns: "
+                    + shown(", ".join(header))[1:-1])
+    return None
 
 
 def shard_of(network: str, shards: int, seed: int = 0) -> int:
