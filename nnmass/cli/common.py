@@ -92,10 +92,10 @@ def add_selection_args(p) -> None:
                    help="fit the trials of several sweeps or datasets together (refused otherwise)")
 
 
-def add_model_args(p, *, required: bool = True) -> None:
+def add_model_args(p, *, required: bool = True, help: str | None = None) -> None:
     """MODEL plus repeatable ``--set KEY=VALUE``."""
     p.add_argument("model", metavar="MODEL", nargs=None if required else "?",
-                   help="a family name (see `nnmass zoo`) or a spec .json file")
+                   help=help or "a family name (see `nnmass zoo`) or a spec .json file")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="set one spec key (once per key; lists are comma-separated)")
 

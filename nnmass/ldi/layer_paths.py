@@ -3,18 +3,20 @@
 A layer is an ``nn.Conv2d`` (any kernel, stride, dilation, groups) or an
 ``nn.Linear`` whose output flows, each step its only use, through
 
-    [BatchNorm2d (right after a conv)] -> [one residual add] -> [activation],
+    [BatchNorm2d (right after a conv)] -> [residual adds] -> [activation],
 
 each part optional. Its Jacobian is taken with respect to the layer's own
-input with everything else held fixed (``J_{i,i-1}``): the other operand of the
-add is a constant, eval-mode BN is a per-channel scale, so
-``J = diag(phi'(h)) diag(g) W`` with ``h`` the activation's input.
+input with everything else held fixed (``J_{i,i-1}``): the other operand of
+each add is a constant (a ResNet shortcut; the other edges of an NB201 node's
+sum), eval-mode BN is a per-channel scale, so ``J = diag(phi'(h)) diag(g) W``
+with ``h`` the activation's input.
 
 The path stops without an activation (``D = I``, ``h`` = the layer output) at
 a second use of the value (a DenseNet ``conv2`` whose channels several later
 layers concatenate) or at the next layer's input operation: a conv or linear
 (MobileNetV2's linear bottleneck projection, with or without its residual
-add), a pool (a DenseNet transition), a concat, a flatten. Anything else there
+add), a pool (a DenseNet transition), a concat, a flatten, a multiplication by
+zero (NB201's ``none`` edge reading the value). Anything else there
 (an activation whose derivative is not known, say) is refused by name rather
 than taken for ``D = I``. A layer whose path ends at the network output without an
 activation is the classifier and is not a layer here. A pre-activation network
@@ -35,7 +37,7 @@ from .derivatives import is_known_activation, known_activations
 
 # What may follow a layer that has no activation (D = I): the next layer's input operations.
 _NEXT_MODULE_OPS = ("conv", "linear", "pool", "flatten")
-_NEXT_FUNCTION_OPS = ("concat", "pool", "flatten")
+_NEXT_FUNCTION_OPS = ("concat", "pool", "flatten", "zero")
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class LayerPath:
         module: that ``nn.Conv2d`` or ``nn.Linear``.
         norm: the eval-mode ``BatchNorm2d`` right after it, or None.
         activation: the activation its path ends in, or None (``D = I``).
-        residual: whether a residual add (other operand fixed) lies on the path.
+        residual: whether residual adds (other operands fixed) lie on the path.
         reads_input: whether the layer reads the network's input itself.
         input_node: the fx node feeding the layer.
         output_node: the fx node holding ``h``: the activation's input, or the layer output.
@@ -96,7 +98,7 @@ def find_layers(gm: torch.fx.GraphModule) -> list[LayerPath]:
 
 
 def _walk(gm: torch.fx.GraphModule, start: torch.fx.Node):
-    """Follow ``start``'s sole uses through BN, one add and an activation."""
+    """Follow ``start``'s sole uses through BN, adds and an activation."""
     norm = act = None
     residual = False
     is_conv = isinstance(gm.get_submodule(start.target), nn.Conv2d)
@@ -106,7 +108,7 @@ def _walk(gm: torch.fx.GraphModule, start: torch.fx.Node):
         mod = gm.get_submodule(nxt.target) if nxt.op == "call_module" else None
         if end is start and is_conv and isinstance(mod, nn.BatchNorm2d):
             norm = mod
-        elif not residual and _is_residual_add(nxt):
+        elif _is_residual_add(nxt):  # each add is linear in this operand, the others fixed
             residual = True
         elif mod is not None and is_known_activation(mod):
             act = mod
@@ -120,7 +122,7 @@ def _walk(gm: torch.fx.GraphModule, start: torch.fx.Node):
             what = (f"module {nxt.target} ({type(mod).__name__})" if mod is not None else
                     f"node {nxt.name} ({getattr(nxt.target, '__name__', nxt.target)})")
             raise UsageError(f"layer {start.target}: its output flows into {what}, which LDI "
-                             "cannot classify; supported after a conv/linear: BatchNorm2d, one residual add, "
+                             "cannot classify; supported after a conv/linear: BatchNorm2d, residual adds, "
                              f"an activation ({known_activations()}), or the next layer's conv, pool or concat")
         end = nxt
     return norm, act, residual, end
@@ -134,8 +136,8 @@ def _is_next_layer(node: torch.fx.Node, mod: nn.Module | None) -> bool:
         # BatchNorm2d only as the next layer's own input norm (pre-activation networks);
         # any other norm after a layer is refused below, not taken for D = I.
         return module_op(mod)[0] in _NEXT_MODULE_OPS or isinstance(mod, nn.BatchNorm2d) or is_dropout(mod)
-    return (node.op == "call_function" and function_op(node.target, node.args, node.kwargs, 1) in _NEXT_FUNCTION_OPS
-            or _is_residual_add(node))
+    return node.op in ("call_function", "call_method") and function_op(
+        node.target, node.args, node.kwargs, sum(isinstance(a, torch.fx.Node) for a in node.args)) in _NEXT_FUNCTION_OPS
 
 
 def _is_residual_add(node: torch.fx.Node) -> bool:

@@ -2,8 +2,9 @@
 initialization (Definition 2), summarised as an :class:`~nnmass.ldi.report.LDIReport`.
 
 The measurement is dispatched by model: the DenseNet-type MLP
-(:mod:`.mlp`), the DenseNet-type CNN (:mod:`.cnn`) and the torchvision families
-nnmass builds, whose layers are found by ``torch.fx`` (:mod:`.traced`).
+(:mod:`.mlp`), the DenseNet-type CNN (:mod:`.cnn`), and the torchvision families and
+NAS benchmark networks of :mod:`.support`, whose layers are found by ``torch.fx``
+(:mod:`.traced`).
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from .cnn import cnn_spectra
 from .mlp import mlp_spectra
 from .report import LDIReport
 from .spectrum import LayerSpectrum
-from .traced import torchvision_types, traced_spectra
+from .support import check_measurable
+from .traced import traced_spectra
 
 
 def layer_spectra(model: nn.Module, inputs: torch.Tensor, *, include_input_layer: bool = False,
@@ -28,9 +30,7 @@ def layer_spectra(model: nn.Module, inputs: torch.Tensor, *, include_input_layer
     """Per-layer singular values of ``D_i W_i`` (see ``ldi`` for the arguments)."""
     if positions is not None:
         check_int("positions (or None: all)", positions, 1)
-    if not isinstance(model, (DenseMLP, DenseCNN, *torchvision_types())):
-        raise UsageError(f"LDI is defined here for the models nnmass builds (DenseMLP, DenseCNN and "
-                         f"torchvision ResNet, MobileNetV2, VGG, DenseNet), got {type(model).__name__}")
+    check_measurable(model)
     param = next(model.parameters())
     if param.dtype not in (torch.float32, torch.float64):
         raise UsageError(f"LDI needs float32 or float64 weights (the SVD runs in them), got {param.dtype}")
@@ -52,7 +52,8 @@ def measure(model: nn.Module, inputs: torch.Tensor, *, include_input_layer: bool
 
     Args:
         model: a network nnmass built (``DenseMLP``, ``DenseCNN``, torchvision ResNet,
-            MobileNetV2, VGG, DenseNet), on any device.
+            MobileNetV2, VGG, DenseNet, and the NAS benchmarks' networks that
+            :func:`~nnmass.ldi.support.check_measurable` accepts), on any device.
         inputs: a batch of inputs (moved to the model's device and dtype).
         include_input_layer: also measure the layer that reads the raw input.
         positions: CNNs only, output positions sampled per conv layer (None = all).
