@@ -115,7 +115,7 @@ def main() -> None:
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
     print(f"proxies: {', '.join(names)}; batch {args.batch} Gaussian; median of {args.runs} run(s)\n")
-    print("| space | task | NASLib MFLOPs | params | " + " | ".join(names)
+    print("| space | task | NASLib MFLOPs | weights | " + " | ".join(names)
           + " | all (s) | plain forward (s) | ratio | peak MiB |")
     print("|---" * (len(names) + 8) + "|")
     for space in args.spaces.split(","):
