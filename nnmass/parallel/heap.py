@@ -9,11 +9,13 @@ one after another (the data pass, grasp's Hessian product, zen's Gaussian pass),
 a large network's resident memory grows past its largest pass.
 
 The threshold is therefore set per network: 4 MiB for a network of
-:data:`LARGE_PARAMS` parameters or more, whose activations dominate the memory
-(NB101's largest, all 13 proxies at batch 16: 3.7 GB -> 3.1 GB, for about 20% more
-time in fresh page faults), and 32 MiB, glibc's own ceiling, for every other network,
-which is what glibc settles on anyway and costs nothing (a fixed 128 KiB made NB201
-scoring 50% slower). Measured in ``benchmarks/RESULTS.md``. Values are unchanged.
+:data:`LARGE_PARAMS` parameters or more, the size at which the memory peaks of the
+benchmarks' networks approach 4 GB (NB101's largest, all 13 proxies at batch 16:
+3.7 GB -> 3.1 GB), for 20-50% more time in fresh page faults on those networks; and
+32 MiB, glibc's own ceiling, for every other network, which is what glibc settles
+on anyway and costs nothing (a fixed 128 KiB made NB201 scoring 50% slower, and 4 MiB
+TransNAS-Bench-101's 10M-parameter encoders' grasp 50% slower). Measured in
+``benchmarks/RESULTS.md``. Values are unchanged.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import ctypes.util
 import sys
 
 M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
-LARGE_PARAMS = 10_000_000
+LARGE_PARAMS = 20_000_000
 LARGE_THRESHOLD = 4 << 20
 USUAL_THRESHOLD = 32 << 20
 
