@@ -15,6 +15,7 @@ evenly among them (see ``nnmass.proxies.fused``). One torch thread.
 
     python benchmarks/space_proxy_costs.py [--spaces nb101,nb301,tnb-micro,tnb-macro]
         [--proxies data-free|all|LIST] [--runs 3] [--batch 16] [--memory-limit-gb G]
+        [--tasks LIST]
 """
 from __future__ import annotations
 
@@ -91,6 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spaces", default="nb101,nb301,tnb-micro,tnb-macro")
     parser.add_argument("--proxies", default="data-free", help="data-free, all, or a comma-separated list")
+    parser.add_argument("--tasks", default=None, help="only these tasks (comma-separated)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--memory-limit-gb", type=float, default=None,
@@ -120,6 +122,8 @@ def main() -> None:
     print("|---" * (len(names) + 8) + "|")
     for space in args.spaces.split(","):
         for task in tasks_of(space):
+            if args.tasks and (task or "") not in args.tasks.split(","):
+                continue
             one = f"{space}/{task or ''}"
             limit = ["--memory-limit-gb", str(args.memory_limit_gb)] if args.memory_limit_gb else []
             out = subprocess.run([sys.executable, __file__, "--one", one, "--proxies", ",".join(names),

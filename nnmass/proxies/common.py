@@ -90,10 +90,16 @@ def logits_of(output) -> torch.Tensor:
 
 def loss_of(output, targets: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy, the loss the reference implementations use; undefined on a
-    network with one logit, whose cross-entropy is 0 whatever the weights."""
+    network with one logit, whose cross-entropy is 0 whatever the weights.
+
+    A dense output ``[N, C, H, W]`` (a segmentation or image-to-image head) with one
+    label per sample is scored per position, every position of a sample taking that
+    sample's label: the mean cross-entropy over samples and positions."""
     logits = logits_of(output)
     if logits.shape[1] == 1:
         raise UndefinedScore("one logit: the cross-entropy is constant")
+    if logits.dim() > 2 and targets.dim() == 1:
+        targets = targets.view(-1, *[1] * (logits.dim() - 2)).expand(len(targets), *logits.shape[2:])
     return F.cross_entropy(logits, targets)
 
 
