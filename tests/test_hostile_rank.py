@@ -114,13 +114,17 @@ def test_a_figure_named_png_that_is_the_store_is_refused_before_any_work(tmp_pat
 @pytest.mark.parametrize("column", ["value", "seconds"])
 def test_text_in_a_stored_score_is_noted_and_the_score_computed_again(scored, capsys, column):
     table, store = scored
+    from nnmass.rank.scoring import canonical_network
+    network_b = canonical_network(B, "nb201")  # B's node 1 is a skip of the input: stored as its class's key
     with sqlite3.connect(store) as db:
-        db.execute(f"UPDATE scores SET {column} = 'abc' WHERE network = ? AND proxy = 'params'", (B,))
+        altered = db.execute(f"UPDATE scores SET {column} = 'abc' WHERE network = ? AND proxy = 'params'",
+                             (network_b,)).rowcount
+    assert altered == 1
     out = noted(capsys, rank_args(table, store, "--proxies", "params", "--json"), "1 row(s) altered by hand")
     row = json.loads(out)[0]
     expected = sp.spearmanr([nb201_params(a) for a in (A, B, C)], [91, 60, 75]).statistic
     assert row["n"] == 3 and row["spearman"] == pytest.approx(expected)
-    assert stored_values(store)[B] == nb201_params(B)  # the altered row holds the real score again
+    assert stored_values(store)[network_b] == nb201_params(B)  # the altered row holds the real score again
 
 
 def test_a_column_named_twice_is_refused(tmp_path, capsys):
@@ -261,7 +265,9 @@ def test_ctrl_c_ends_rank_and_its_workers_promptly_keeping_the_rows(tmp_path):
     store = tmp_path / "s.sqlite"
     args = [sys.executable, "-m", "nnmass", *rank_args(table, store, "--proxies", "params,synflow,zen",
                                                        "--batch", "2", "--workers", "2")]
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT as at a terminal, even where this test runs in a background job, which ignores it
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     _wait_for_rows(store, proc)
     workers = _children(proc.pid)
     start = time.time()
