@@ -4,10 +4,18 @@ import json
 import subprocess
 import sys
 
+_LIST_TORCH = "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n"
+
+
+def torch_modules_after(code: str) -> str:
+    """The torch modules loaded once ``code`` has run in a fresh interpreter, as printed."""
+    out = subprocess.run([sys.executable, "-c", "import sys\n" + code + _LIST_TORCH],
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
 
 def test_closed_form_modules_leave_torch_out():
-    code = ("import sys\n"
-            "import nnmass.topology, nnmass.spec, nnmass.mass, nnmass.mass.closed_form, nnmass.cost\n"
+    code = ("import nnmass.topology, nnmass.spec, nnmass.mass, nnmass.mass.closed_form, nnmass.cost\n"
             "import nnmass.mass.graph, nnmass.mass.layers, nnmass.mass.cells, nnmass.mass.mobilenet\n"
             "import nnmass.families, nnmass.validate, nnmass.design, nnmass.bounds, nnmass.stats\n"
             "import nnmass.proxies.combined\n"
@@ -20,10 +28,8 @@ def test_closed_form_modules_leave_torch_out():
             "spec_cost(spec_for('mobilenet_v2')); spec_report(spec_for('dense-cnn'))\n"
             "default_config('mnist-5k', 'dense-mlp')\n"
             "nnmass.sweep.grid.grid_from_dict({'model': 'dense-mlp', 'dataset': 'digits', 'epochs': 1,"
-            " 'train': {'lr': '1e-3'}}).trials()\n"
-            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+            " 'train': {'lr': '1e-3'}}).trials()\n")
+    assert torch_modules_after(code) == "[]"
 
 
 def test_topology_alone_leaves_torch_out():
@@ -36,13 +42,10 @@ def test_topology_alone_leaves_torch_out():
 def test_proxy_names_leave_torch_out():
     """The proxy names and their parser load without torch; ``nnmass.proxies`` imports
     its proxy modules (and torch) only when one of its names is first used."""
-    code = ("import sys\n"
-            "import nnmass.proxies, nnmass.proxies.proxy_names\n"
+    code = ("import nnmass.proxies, nnmass.proxies.proxy_names\n"
             "from nnmass.proxies.proxy_names import PROXY_NAMES, parse_proxy_names\n"
-            "assert parse_proxy_names('snip,all')[:2] == ('snip', 'params')\n"
-            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+            "assert parse_proxy_names('snip,all')[:2] == ('snip', 'params')\n")
+    assert torch_modules_after(code) == "[]"
 
 
 def test_proxy_functions_are_the_package_attributes_whatever_is_imported_first():
@@ -73,14 +76,11 @@ def test_data_set_names_leave_torch_out_and_match_the_loaders():
 def test_search_spaces_leave_torch_out():
     """Every space reads, writes, lists, samples and gives its network's arguments
     without torch; only ``nnmass.models.space_networks`` builds."""
-    code = ("import sys\n"
-            "import numpy as np\n"
+    code = ("import numpy as np\n"
             "from nnmass.spaces import get_space, space_names\n"
             "for name in space_names():\n"
             "    s = get_space(name)\n"
             "    a = s.sample(np.random.default_rng(0))\n"
             "    assert s.parse(s.format(a)) == a and s.canonical_key(a)\n"
-            "    assert s.network_args(s.mutate(a, np.random.default_rng(1)))\n"
-            "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+            "    assert s.network_args(s.mutate(a, np.random.default_rng(1)))\n")
+    assert torch_modules_after(code) == "[]"

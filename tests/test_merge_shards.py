@@ -12,6 +12,7 @@ import pytest
 from nnmass.rank.table import shard_of
 from nnmass.search.strategies import uniform_sample
 from nnmass.spaces import get_space
+from table_files import write_csv
 
 NB201 = get_space("nb201")
 
@@ -22,13 +23,9 @@ def nnmass(*argv):
 
 @pytest.fixture(scope="module")
 def table(tmp_path_factory):
-    path = tmp_path_factory.mktemp("t") / "t.csv"
     archs = uniform_sample(NB201, 9, seed=2)
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["arch", "acc"])
-        w.writerows([NB201.format(a), 50 + 3 * i + (i % 4)] for i, a in enumerate(archs))
-    return path
+    return write_csv(tmp_path_factory.mktemp("t") / "t.csv",
+                     [[NB201.format(a), 50 + 3 * i + (i % 4)] for i, a in enumerate(archs)])
 
 
 def _rank(table, store, *extra):

@@ -12,6 +12,7 @@ import pytest
 from nnmass.cli import main
 from nnmass.search.strategies import uniform_sample
 from nnmass.spaces import get_space
+from table_files import write_csv
 
 ray = pytest.importorskip("ray")
 
@@ -30,13 +31,9 @@ def ray_instance():
 
 @pytest.fixture(scope="module")
 def table(tmp_path_factory):
-    path = tmp_path_factory.mktemp("t") / "t.csv"
     archs = uniform_sample(NB201, 6, seed=3)
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["arch", "acc"])
-        w.writerows([NB201.format(a), 50 + (7 * i) % 11] for i, a in enumerate(archs))
-    return path
+    return write_csv(tmp_path_factory.mktemp("t") / "t.csv",
+                     [[NB201.format(a), 50 + (7 * i) % 11] for i, a in enumerate(archs)])
 
 
 def _rank(capsys, table, store, *extra):
