@@ -40,7 +40,7 @@ def test_study_on_a_small_pool(tmp_path):
 
 def test_datasets_flag_is_checked(capsys):
     from hostile_helpers import refused
-    refused(capsys, ["study", "nb201-search", "--datasets", "cifar10,cifar1000"], "unknown NB201 dataset")
+    refused(capsys, ["study", "nb201-search", "--datasets", "cifar10,cifar1000"], "--datasets: unknown nb201 task")
     refused(capsys, ["study", "suite-zero", "--quick", "--datasets", "cifar10"], "nb201-search only")
 
 

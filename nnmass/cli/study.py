@@ -110,17 +110,16 @@ def run(args) -> int:
 
 
 def _datasets(args) -> list[str] | None:
-    """``--datasets`` as a list, checked: NB201's datasets, for nb201-search only."""
+    """``--datasets`` as a list, checked by NB201's space (its tasks are the datasets),
+    for nb201-search only."""
     if args.datasets is None:
         return None
     from ..errors import UsageError
-    from ..rank.scoring import NB201_DATASETS
-    from ..validate import shown
+    from ..spaces import get_space
     if args.name != "nb201-search":
         raise UsageError(f"--datasets applies to study nb201-search only, not {args.name}")
-    names = [d.strip() for d in args.datasets.split(",")]
-    bad = [d for d in names if d not in NB201_DATASETS]
-    if bad or not names:
-        raise UsageError(f"--datasets: unknown NB201 dataset {shown(bad[0] if bad else args.datasets)}; "
-                         f"valid: {', '.join(NB201_DATASETS)}")
-    return list(dict.fromkeys(names))
+    space = get_space("nb201")
+    try:
+        return list(dict.fromkeys(space.task(d.strip()).name for d in args.datasets.split(",")))
+    except UsageError as e:
+        raise UsageError(f"--datasets: {e}") from None
