@@ -30,13 +30,26 @@ def read_text_file(path, what: str, max_bytes: int = MAX_FILE_BYTES) -> str:
         with open(path, "rb") as f:
             data = f.read(max_bytes + 1)
     except OSError as e:
-        raise UsageError(f"cannot read {what} {str(path)!r}: {e.strerror}") from None
+        raise UsageError(cannot_read(what, path, e)) from None
     if len(data) > max_bytes:
-        raise UsageError(f"{what} {str(path)!r} is over {max_bytes >> 20} MiB, too large to be one")
+        raise UsageError(too_large(what, path, max_bytes))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise UsageError(f"{what} {str(path)!r} is not UTF-8 text") from None
+        raise UsageError(not_utf8(what, path)) from None
+
+
+# The messages of a text file that cannot be read, one wording for every reader.
+def cannot_read(what: str, path, error: OSError) -> str:
+    return f"cannot read {what} {str(path)!r}: {error.strerror}"
+
+
+def too_large(what: str, path, max_bytes: int) -> str:
+    return f"{what} {str(path)!r} is over {max_bytes >> 20} MiB, too large to be one"
+
+
+def not_utf8(what: str, path) -> str:
+    return f"{what} {str(path)!r} is not UTF-8 text"
 
 
 def parse_yaml_or_json(text: str, source: str, what: str, *, as_json: bool):

@@ -11,6 +11,7 @@ import io
 from typing import Iterator
 
 from ..errors import UsageError
+from .reading import cannot_read, not_utf8, too_large
 
 CHUNK_BYTES = 1 << 16  # bytes read at once
 
@@ -18,9 +19,9 @@ CHUNK_BYTES = 1 << 16  # bytes read at once
 class _BoundedRaw(io.RawIOBase):
     """A binary file that refuses to be read past ``max_bytes``."""
 
-    def __init__(self, file, max_bytes: int, too_large: str, unreadable: str):
-        self._file, self._left = file, max_bytes
-        self._too_large, self._unreadable = too_large, unreadable
+    def __init__(self, file, max_bytes: int, what: str, path):
+        self._file, self._max, self._left = file, max_bytes, max_bytes
+        self._what, self._path = what, path
 
     def readable(self) -> bool:
         return True
@@ -29,10 +30,10 @@ class _BoundedRaw(io.RawIOBase):
         try:
             n = self._file.readinto(buffer)
         except OSError as e:
-            raise UsageError(f"{self._unreadable}: {e.strerror}") from None
+            raise UsageError(cannot_read(self._what, self._path, e)) from None
         self._left -= n or 0
         if self._left < 0:
-            raise UsageError(self._too_large)
+            raise UsageError(too_large(self._what, self._path, self._max))
         return n
 
 
@@ -48,14 +49,12 @@ class TextLines:
     """
 
     def __init__(self, path, what: str, max_bytes: int):
-        where = f"{what} {str(path)!r}"
-        self._not_utf8 = f"{where} is not UTF-8 text"
+        self._not_utf8 = not_utf8(what, path)
         try:
             file = open(path, "rb", buffering=0)
         except OSError as e:
-            raise UsageError(f"cannot read {where}: {e.strerror}") from None
-        raw = _BoundedRaw(file, max_bytes, f"{where} is over {max_bytes >> 20} MiB, too large to be one",
-                          f"cannot read {where}")
+            raise UsageError(cannot_read(what, path, e)) from None
+        raw = _BoundedRaw(file, max_bytes, what, path)
         self._file = file
         # newline="": lines end at \n, \r or \r\n and keep their ends; str.splitlines
         # below then splits at the rarer line ends it also knows (\x0b, \x0c, \x1c..\x1e, ...).
