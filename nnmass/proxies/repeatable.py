@@ -22,16 +22,24 @@ import torch
 from torch import nn
 from torch.nn.modules import module as _module
 
-from ..models import nb201
+from ..models import darts, nb101, nb201
+from ..models.transnas import encoder, heads, network, ops
 
-#: Module types whose train-mode forward is a function of the input and parameters only.
+#: Module types whose train-mode forward is a function of the input and parameters only:
+#: torch's plain layers, and the networks of every space nnmass builds (each read for
+#: this: no counter, no buffer written, no draw of its own).
 REPEATABLE = frozenset({
-    nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
-    nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.ELU, nn.Tanh, nn.Sigmoid, nn.Identity, nn.Flatten,
+    nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d, nn.Linear,
+    nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
+    nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.ELU, nn.Tanh, nn.Sigmoid, nn.Identity, nn.Flatten,
     nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d,
-    nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.Dropout,
+    nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.ConstantPad2d, nn.Dropout,
     nn.Sequential, nn.ModuleList, nn.ModuleDict,
     nb201.NB201Network, nb201.Cell, nb201.ReductionBlock, nb201.ReLUConvBN, nb201.Zero,
+    nb101.NB101Network, nb101.Cell, nb101.ConvBNReLU,
+    darts.DartsNetwork, darts.DartsCell, darts.ReLUConvBN, darts.FactorizedReduce,
+    network.TransNASNetwork, encoder.Encoder, ops.MicroCell, ops.BasicBlock, ops.FactorizedReduce, ops.Zero,
+    heads.LinearHead,
 })
 
 _GLOBAL_HOOKS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
