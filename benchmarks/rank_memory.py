@@ -16,7 +16,7 @@ The run happens inside a small measuring process that calls ``nnmass.cli.main``
   ``getrusage(RUSAGE_CHILDREN).ru_maxrss``, the largest reaped worker, exact.
 
 With --all-rows it also ranks the shipped full table itself, every one of its 15,625
-rows (6,985 distinct canonical networks; the rows sharing a network are scored once).
+rows (5,425 distinct canonical networks; the rows sharing a network are scored once).
 
 The largest N's peaks are divided by the smallest's; the target is at most 1.10
 (10% more) for the parent and for every worker.

@@ -35,7 +35,10 @@ def test_relabelled_intermediate_nodes_share_a_key():
     assert key(a) == min(a, b)  # the smaller op tuple; here also the smaller string
     # With an edge 2 <- 1 the nodes cannot swap: the mirror image is not in the space.
     c = "|nor_conv_3x3~0|+|avg_pool_3x3~0|skip_connect~1|+|none~0|nor_conv_1x1~1|skip_connect~2|"
-    assert key(c) == c
+    assert graph_key(parse_arch(c)) == c
+    # Its output is still conv3(x) + pool(x) + conv1(conv3(x)), wired with pool at node 2
+    # next to conv1, the smaller string
+    assert key(c) == "|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|none~0|skip_connect~1|skip_connect~2|"
 
 
 def test_ops_on_dead_branches_do_not_change_the_key():

@@ -1,7 +1,9 @@
-"""NB201's canonical key sees through identity edges: a node whose only live input is a
-``skip_connect`` is its source. Checked against a second implementation of the rule
-written out here (rewriting aliases away one at a time, then pairwise isomorphism),
-a hash of the cells' module wiring, and the built networks' params, MACs and outputs."""
+"""NB201's canonical key is the cell's module wiring: identity edges seen through (a
+node whose only live input is a ``skip_connect`` is its source) and sums flattened
+(a node read only through skips is a set of summands of its readers). Checked against
+second implementations written out here (rewriting aliases away one at a time, then
+pairwise isomorphism; a hash-consed expression of the modules), and the built
+networks' params, MACs, NN-Mass and outputs."""
 import collections
 import itertools
 
@@ -95,41 +97,11 @@ def _no_dead_edge(arch):
     return len(_live(arch)) == sum(op != "none" for op in arch)
 
 
-def test_the_class_count_two_ways():
-    archs = list(SPACE.enumerate())
-    ours = [SPACE.canonical_key(a) for a in archs]
-    theirs = _classes_by_rewriting(archs)
-    assert _same_partition(ours, theirs)
-    assert len(set(ours)) == len(set(theirs)) == 6985
-    # the key is the smallest op tuple of its class among the members with no dead edge
-    smallest = {}
-    for arch, cls in zip(archs, theirs):
-        if _no_dead_edge(arch):
-            smallest[cls] = min(smallest.get(cls, arch), arch)
-    assert all(k == format_arch(smallest[cls]) for k, cls in zip(ours, theirs))
-
-
-def test_against_the_benchmarks_rule():
-    from test_spaces_canonical import _expression  # NB201's own expression rule, written out
-
-    archs = list(SPACE.enumerate())
-    ours = [SPACE.canonical_key(a) for a in archs]
-    for flags, classes, split in (((True, False), 6466, 628), ((True, True), 5390, 0)):
-        theirs = [_expression(a, *flags) for a in archs]
-        parts = collections.defaultdict(set)
-        for k, t in zip(ours, theirs):
-            parts[k].add(t)
-        assert len(set(theirs)) == classes
-        # classes of ours that the rule splits; none once every all-zero node is zero,
-        # so each of ours is then inside one of its classes (they merge more: no sharing)
-        assert sum(len(v) > 1 for v in parts.values()) == split
-
-
 def _wiring(arch):
-    """The cell's modules and sums, hash-consed: a module is (op, the value it reads),
-    a node's value the sorted tuple of its summands (one summand: that summand), a
-    skip passes its source's value on; with how many modules of each kind there are."""
-    value, modules = {0: "x"}, collections.Counter()
+    """The cell's modules and sums, hash-consed: a module is (op, the tensor it reads), a
+    node's tensor the sorted tuple of the summands it adds up (a skip adds its source's
+    summands: sums are flat); with how many modules of each kind there are."""
+    value, modules = {0: ("x",)}, collections.Counter()
     live = _live(arch)
     for node in (1, 2, 3):
         summands = []
@@ -137,26 +109,73 @@ def _wiring(arch):
             if to != node:
                 continue
             if op == SKIP:
-                summands.append(value[src])
+                summands.extend(value[src])
             else:
                 modules[(op, value[src])] += 1
                 summands.append((op, value[src]))
-        summands.sort(key=repr)
-        value[node] = None if not summands else summands[0] if len(summands) == 1 else ("+", tuple(summands))
+        value[node] = tuple(sorted(summands, key=repr))
     return value[3], tuple(sorted(modules.items(), key=repr))
 
 
-def test_a_class_holds_one_module_wiring():
+def test_the_classes_are_the_module_wirings():
     archs = list(SPACE.enumerate())
-    wiring = collections.defaultdict(set)
-    for arch in archs:
-        wiring[SPACE.canonical_key(arch)].add(_wiring(arch))
-    assert all(len(w) == 1 for w in wiring.values())
-    # The rule keeps some cells apart whose wiring is the same: a node computed by one
-    # module and read once, through a skip, is a sum's summand either way.
+    ours = [SPACE.canonical_key(a) for a in archs]
+    wirings = [_wiring(a) for a in archs]
+    assert _same_partition(ours, wirings)
+    assert len(set(ours)) == 5425
+    # the key is the smallest op tuple of its class among the members with no dead edge
+    smallest = {}
+    for arch, w in zip(archs, wirings):
+        if _no_dead_edge(arch):
+            smallest[w] = min(smallest.get(w, arch), arch)
+    assert all(k == format_arch(smallest[w]) for k, w in zip(ours, wirings))
+
+
+def test_each_alias_class_is_inside_one_class():
+    """Resolving aliases alone (the rewriting rule) gives 6,985 classes; a wiring class is
+    a union of them."""
+    archs = list(SPACE.enumerate())
+    ours = [SPACE.canonical_key(a) for a in archs]
+    inside = collections.defaultdict(set)
+    for k, r in zip(ours, _classes_by_rewriting(archs)):
+        inside[r].add(k)
+    assert len(inside) == 6985 and all(len(v) == 1 for v in inside.values())
+
+
+def test_against_the_benchmarks_rule():
+    from test_spaces_canonical import _expression  # NB201's own expression rule, written out
+
+    archs = list(SPACE.enumerate())
+    ours = [SPACE.canonical_key(a) for a in archs]
+    # Classes of ours that the rule splits. With every all-zero node zero it still
+    # splits 346: its terms are strings, sorted without flattening a skipped sum, so
+    # x + (a + b) and a + (x + b) differ there; both are a + b + x.
+    for flags, classes, split in (((True, False), 6466, 721), ((True, True), 5390, 346)):
+        theirs = [_expression(a, *flags) for a in archs]
+        parts = collections.defaultdict(set)
+        for k, t in zip(ours, theirs):
+            parts[k].add(t)
+        assert len(set(theirs)) == classes
+        assert sum(len(v) > 1 for v in parts.values()) == split
+    split_pair = ("|skip_connect~0|+|none~0|skip_connect~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|",
+                  "|skip_connect~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|nor_conv_3x3~1|skip_connect~2|")
+    assert key(split_pair[0]) == key(split_pair[1])
+    assert len({_expression(parse_arch(a), True, True) for a in split_pair}) == 2
+
+
+def test_wirings_that_only_flat_sums_make_equal():
+    # a node computed by one module and read once, through a skip, is a summand
     a = "|nor_conv_3x3~0|+|avg_pool_3x3~0|skip_connect~1|+|none~0|none~1|nor_conv_1x1~2|"
     b = "|avg_pool_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|none~0|none~1|nor_conv_1x1~2|"
-    assert _wiring(parse_arch(a)) == _wiring(parse_arch(b)) and key(a) != key(b)
+    assert key(a) == key(b)
+    # x + x + x, at one node or as x + (x + x)
+    assert key("|skip_connect~0|+|none~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|") == \
+        key("|skip_connect~0|+|skip_connect~0|skip_connect~1|+|none~0|skip_connect~1|skip_connect~2|")
+    # two convs on the input, summed at the output directly or through node 2
+    assert key("|none~0|+|nor_conv_1x1~0|none~1|+|nor_conv_1x1~0|none~1|skip_connect~2|") == \
+        key("|none~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|none~1|nor_conv_1x1~2|")
+    # but a sum that a module reads is that module's input: conv(a + b) is not conv(a) + b
+    assert key(a) != key("|nor_conv_3x3~0|+|avg_pool_3x3~0|nor_conv_1x1~1|+|none~0|none~1|skip_connect~2|")
 
 
 # -- hand-picked cells --------------------------------------------------------------------
@@ -209,6 +228,21 @@ def _members_without_dead_edges():
     return {k: v for k, v in classes.items() if len(v) > 1}
 
 
+def _merged(classes, rule):
+    """The classes whose members fall into several classes of ``rule``, with one member
+    of each of those: the graph-only rule (merged by aliases or flat sums) or the
+    rewriting rule (merged by flat sums alone)."""
+    out = {}
+    for k, members in classes.items():
+        if rule == "graph":
+            parts = {canonical_ops(4, EDGES, a): a for a in members}
+        else:
+            parts = dict(zip(_classes_by_rewriting(members), members))
+        if len(parts) > 1:
+            out[k] = sorted(parts.values())
+    return out
+
+
 def test_params_and_macs_are_equal_within_a_class():
     torch = pytest.importorskip("torch")
     from nnmass.models.nb201 import build_nb201
@@ -216,30 +250,48 @@ def test_params_and_macs_are_equal_within_a_class():
     from nnmass.proxies.batch import gaussian_batch
 
     classes = _members_without_dead_edges()
+    flat = _merged(classes, "rewriting")
     rng = np.random.default_rng(5)
     batch = gaussian_batch((3, 8, 8), batch_size=2, num_classes=5, seed=0)
-    for k in rng.choice(sorted(classes), size=20, replace=False):
-        members = classes[k]
+    picks = [classes[k] for k in rng.choice(sorted(classes), size=15, replace=False)]
+    picks += [flat[k] for k in rng.choice(sorted(flat), size=15, replace=False)]
+    for members in picks:
         picked = [members[int(i)] for i in rng.choice(len(members), size=min(3, len(members)), replace=False)]
         counts = set()
         for arch in picked:
             torch.manual_seed(0)
             net = build_nb201(format_arch(arch), num_classes=5, C=4, N=2)
             counts.add((sum(p.numel() for p in net.parameters()), macs(net, batch)))
-        assert len(counts) == 1, (k, [format_arch(a) for a in picked], counts)
+        assert len(counts) == 1, ([format_arch(a) for a in picked], counts)
+
+
+def _flat(arch):
+    """``({module edge: (op, tensor it reads)}, output tensor)``, a tensor being the
+    Counter of the module edges (and ``"x"``) it adds up, skips expanded."""
+    live = _live(arch)
+    tensor = {0: collections.Counter({"x": 1})}
+    for node in (1, 2, 3):
+        tensor[node] = collections.Counter()
+        for (to, src), op in live.items():
+            if to == node:
+                tensor[node] += tensor[src] if op == SKIP else collections.Counter({(to, src): 1})
+    return {e: (op, tensor[e[1]]) for e, op in live.items() if op != SKIP}, tensor[3]
 
 
 def _module_map(arch, canon):
-    """Edge of ``arch`` -> edge of ``canon`` holding the same module: the rewritten
-    graphs matched node to node, parallel equal edges paired in order."""
-    a, c = _rewritten(arch), _rewritten(canon)
-    m = _matching(a, c)
-    assert m is not None
-    free = collections.defaultdict(list)
-    for to, src, op, edge in c[0]:
-        if op != SKIP:
-            free[(to, src, op)].append(edge)
-    return {edge: free[(m[to], m[src], op)].pop() for to, src, op, edge in a[0] if op != SKIP}
+    """Edge of ``arch`` -> edge of ``canon`` holding the same module, found by trying
+    every bijection of their modules."""
+    (ma, oa), (mc, oc) = _flat(arch), _flat(canon)
+    edges = sorted(ma)
+    for image in itertools.permutations(sorted(mc)):
+        m = dict(zip(edges, image))
+
+        def moved(counter):
+            return collections.Counter({m.get(item, item): n for item, n in counter.items()})
+        if len(mc) == len(ma) and moved(oa) == oc and all(
+                ma[e][0] == mc[m[e]][0] and moved(ma[e][1]) == mc[m[e]][1] for e in edges):
+            return m
+    raise AssertionError(f"no module bijection from {format_arch(arch)} onto {format_arch(canon)}")
 
 
 def test_members_compute_the_canonical_networks_function():
@@ -247,12 +299,12 @@ def test_members_compute_the_canonical_networks_function():
     from nnmass.models.nb201 import build_nb201
 
     classes = _members_without_dead_edges()
-    # the classes that seeing through an alias made: more than one graph-only class
-    merged = sorted(k for k, v in classes.items() if len({canonical_ops(4, EDGES, a) for a in v}) > 1)
     rng = np.random.default_rng(6)
+    graph, flat = _merged(classes, "graph"), _merged(classes, "rewriting")
+    keys = list(rng.choice(sorted(graph), size=8, replace=False)) + list(rng.choice(sorted(flat), size=8, replace=False))
     x = torch.randn(3, 3, 8, 8, generator=torch.Generator().manual_seed(7))
-    checked = 0
-    for k in rng.choice(merged, size=12, replace=False):
+    checked = collections.Counter()
+    for k in keys:
         torch.manual_seed(1)
         canon_net = build_nb201(k, num_classes=5, C=4, N=1)  # train mode: batch statistics
         source = canon_net.state_dict()
@@ -269,29 +321,28 @@ def test_members_compute_the_canonical_networks_function():
             net.load_state_dict(state)
             with torch.no_grad():
                 assert torch.allclose(canon_net(x), net(x), rtol=1e-5, atol=1e-6), (format_arch(arch), k)
-            checked += canonical_ops(4, EDGES, arch) != parse_arch(k)
-    assert checked >= 12  # members that only an alias makes equal
+            checked["graph"] += canonical_ops(4, EDGES, arch) != parse_arch(k)
+            checked["flat"] += _matching(_rewritten(arch), _rewritten(parse_arch(k))) is None
+    assert checked["graph"] >= 12 and checked["flat"] >= 8  # members only an alias, or a flat sum, makes equal
 
 
 def test_nn_mass_is_equal_within_a_class():
-    """NN-Mass of members from different graph-only classes of one class, on the traced
-    network (fx, not the written-out graph ``rank`` reads) and on the written-out one."""
+    """NN-Mass of members from different graph-only (or alias) classes of one class, on
+    the traced network (fx, not the written-out graph ``rank`` reads) and on the
+    written-out one."""
     torch = pytest.importorskip("torch")
     from nnmass.mass import measure
     from nnmass.mass.nb201 import nb201_report
     from nnmass.models.nb201 import build_nb201
 
     classes = _members_without_dead_edges()
-    merged = {}
-    for k, members in classes.items():
-        by_graph = {canonical_ops(4, EDGES, a): a for a in members}
-        if len(by_graph) > 1:
-            merged[k] = sorted(by_graph.values())
+    graph, flat = _merged(classes, "graph"), _merged(classes, "rewriting")
     rng = np.random.default_rng(8)
     x = torch.zeros(1, 3, 16, 16)
-    for k in rng.choice(sorted(merged), size=8, replace=False):
-        picked = merged[k][:3]
-        traced = {measure(build_nb201(format_arch(a), C=8, N=2), x, method="fx").nn_mass for a in picked}
-        assert len(traced) == 1, (k, [format_arch(a) for a in picked], traced)
-    for k in rng.choice(sorted(merged), size=150, replace=False):
-        assert len({nb201_report(format_arch(a)).nn_mass for a in merged[k]}) == 1, k
+    for merged in (graph, flat):
+        for k in rng.choice(sorted(merged), size=6, replace=False):
+            picked = merged[k][:3]
+            traced = {measure(build_nb201(format_arch(a), C=8, N=2), x, method="fx").nn_mass for a in picked}
+            assert len(traced) == 1, (k, [format_arch(a) for a in picked], traced)
+        for k in rng.choice(sorted(merged), size=100, replace=False):
+            assert len({nb201_report(format_arch(a)).nn_mass for a in merged[k]}) == 1, k

@@ -14,7 +14,8 @@ Two rules, both after dropping the edges that compute nothing the output sees
   stride 1): a node whose one live input is a skip edge holds its source's tensor,
   so it is that source under another name. The form resolves those aliases first,
   then takes the isomorphism class; equal forms mean the same modules on the same
-  tensors. NB201 keeps this rule.
+  tensors. NB201 merges these forms further by their module wiring
+  (:mod:`~nnmass.spaces.cell_wiring`, where sums are flat).
 
 An edge reading zeros is dropped although a conv op there still adds its
 BatchNorm's shift: zero at initialization, where proxies look, and ignored by
@@ -97,8 +98,9 @@ def alias_form(n_nodes: int, edges: Sequence[Edge], ops: Sequence[str], alias_op
     of edges up to renumbering.
 
     Only valid where ``alias_op`` is the identity: same tensor, no weights. Exact but
-    not the finest rule: a node computed by one module and read only through one skip
-    is a summand of its reader either way, yet its edge is kept where it is.
+    not the finest rule: a node read only through skips is a set of summands of its
+    readers, yet its edges are kept where they are (:mod:`~nnmass.spaces.cell_wiring`
+    merges those forms).
     """
     live = live_edges(n_nodes, edges, ops, zero_ops)
     if not live:
