@@ -1,6 +1,6 @@
-"""The module wiring of an NB201-style cell, the finest exact rule for which cells
-compute the same thing: the same modules reading the same tensors, whatever the
-cell's node numbering.
+"""The module wiring of an NB201-style cell, an exact rule for which cells compute the
+same thing: the same modules reading the same tensors, whatever the cell's node
+numbering and however its sums are grouped.
 
 A cell's :func:`~nnmass.spaces.cell_dag.alias_form` keeps a node computed by one
 module and read only through one identity edge as a node of its own, though it is
