@@ -113,4 +113,3 @@ def wiring_classes(forms: Iterable[tuple | None], alias_op: str = "skip_connect"
             match = form
         classes[form] = match
     return classes
-
