@@ -160,7 +160,7 @@ def test_every_cell_holds_its_ops_in_place():
     a network's parameter count depends on its arch only through how many 3x3 and
     1x1 convs the cell holds, which the next test uses."""
     kinds = {"none": "Zero", "skip_connect": "Identity", "nor_conv_1x1": "ReLUConvBN",
-             "nor_conv_3x3": "ReLUConvBN", "avg_pool_3x3": "AvgPool2d"}
+             "nor_conv_3x3": "ReLUConvBN", "avg_pool_3x3": "ChannelsLastAvgPool2d"}
     with torch.device("meta"):
         for arch in ARCHS:
             cell = Cell(parse_arch(arch), 8)

@@ -197,6 +197,31 @@ def test_zico_equals_numpy_over_the_two_halves():
     assert proxies.zico(model, batch) == pytest.approx(expected, rel=1e-9)
 
 
+@pytest.mark.parametrize("rows", [2, 3])
+def test_zico_std_is_torchs_bit_for_bit(rows):
+    """zico's whole-row Welford equals ``torch.std(0, correction=0)`` on hostile values:
+    exponents 2^-60 to 2^10 apart, zeros, equal and opposite pairs, subnormals, inf,
+    nan, -0.0 and values near float32's largest."""
+    from nnmass.proxies.zico import population_std
+    gen = torch.Generator().manual_seed(0)
+    n = 200_000
+    values = torch.randn(rows, n, generator=gen) * torch.pow(2.0, torch.randint(-60, 10, (rows, n), generator=gen).float())
+    values[0, :1000] = 0
+    values[1, 1000:2000] = 0
+    values[1, 2000:3000] = values[0, 2000:3000]
+    values[0, 3000:4000] = -values[1, 3000:4000]
+    values[:, 4000:5000] = 1e-41 * torch.randn(rows, 1000, generator=gen)
+    values[:, 5000:5010] = float("inf")
+    values[0, 5010:5020] = float("nan")
+    values[1, 5020:5030] = -0.0
+    values[:, 5030:5040] = 3e38
+    for table in (values, torch.randn(rows, n, generator=gen)):
+        table = table.double()
+        ours, torchs = population_std(table), table.std(0, correction=0)
+        assert ours.dtype == torchs.dtype and ours.shape == torchs.shape
+        assert torch.equal(ours.nan_to_num(-1.0), torchs.nan_to_num(-1.0))
+
+
 def min_corr_eig(t):
     rows = t[0].reshape(t.shape[1], -1).detach().numpy()
     with np.errstate(invalid="ignore", divide="ignore"):

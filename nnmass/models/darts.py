@@ -26,6 +26,7 @@ from torch import nn
 
 from ..spec.darts import CONCAT, NODES
 from ..validate import check_int
+from .pooling import ChannelsLastAvgPool2d, ChannelsLastMaxPool2d
 
 __all__ = ["build_darts", "DartsNetwork", "DartsCell", "FactorizedReduce", "ReLUConvBN", "make_op"]
 
@@ -69,8 +70,8 @@ def _separable(c: int, kernel: int, stride: int, dilation: int, affine: bool) ->
 def make_op(name: str, c: int, stride: int, affine: bool) -> nn.Module:
     """One op of a cell at ``c`` channels (stride 2 on a reduction cell's inputs)."""
     if name in ("max_pool_3x3", "avg_pool_3x3"):
-        pool = (nn.MaxPool2d(3, stride, 1) if name == "max_pool_3x3"
-                else nn.AvgPool2d(3, stride, 1, count_include_pad=False))
+        pool = (ChannelsLastMaxPool2d(3, stride, 1) if name == "max_pool_3x3"
+                else ChannelsLastAvgPool2d(3, stride, 1, count_include_pad=False))
         return pool if affine else nn.Sequential(pool, nn.BatchNorm2d(c, affine=False))
     if name == "skip_connect":
         return nn.Identity() if stride == 1 else FactorizedReduce(c, c, affine)

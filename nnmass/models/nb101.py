@@ -29,6 +29,7 @@ from torch import nn
 
 from ..spec.nb101 import CONV1X1, CONV3X3, MAXPOOL, format_arch, vertex_channels
 from ..validate import check_int
+from .pooling import ChannelsLastMaxPool2d
 
 __all__ = ["ConvBNReLU", "Cell", "NB101Network", "build_nb101"]
 
@@ -48,7 +49,7 @@ def _vertex_op(op: str, channels: int) -> nn.Module:
     if op == CONV1X1:
         return ConvBNReLU(channels, channels, 1)
     assert op == MAXPOOL, op
-    return nn.MaxPool2d(3, stride=1, padding=1)
+    return ChannelsLastMaxPool2d(3, stride=1, padding=1)
 
 
 class Cell(nn.Module):
@@ -97,7 +98,7 @@ class NB101Network(nn.Module):
         layers, width, c_prev = [], channels, channels
         for stack in range(stacks):
             if stack:
-                layers.append(nn.MaxPool2d(2, stride=2))
+                layers.append(ChannelsLastMaxPool2d(2, stride=2))
                 width *= 2
             for _ in range(cells):
                 layers.append(Cell(arch, c_prev, width))

@@ -22,6 +22,7 @@ from ..errors import UsageError
 from ..spec.nb201 import (EDGES, NASLIB_EDGES, NASLIB_OPS, OPS, arch_from_op_indices, format_arch,
                           op_indices_from_arch, parse_arch)
 from ..validate import check_int, shown
+from .pooling import ChannelsLastAvgPool2d
 
 __all__ = ["OPS", "EDGES", "NASLIB_OPS", "NASLIB_EDGES", "parse_arch", "format_arch", "arch_from_op_indices",
            "op_indices_from_arch", "build_nb201", "NB201Network", "Cell", "ReductionBlock", "ReLUConvBN", "Zero",
@@ -61,7 +62,7 @@ def make_op(name: str, channels: int) -> nn.Module:
     if name == "nor_conv_3x3":
         return ReLUConvBN(channels, channels, 3)
     if name == "avg_pool_3x3":
-        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+        return ChannelsLastAvgPool2d(3, stride=1, padding=1, count_include_pad=False)
     raise UsageError(f"unknown NB201 op {shown(name)}; valid: {', '.join(OPS)}")
 
 
@@ -99,7 +100,7 @@ class ReductionBlock(nn.Module):
         self.conv_a = ReLUConvBN(c_in, c_out, 3, stride=2)
         self.conv_b = ReLUConvBN(c_out, c_out, 3)
         self.shortcut = nn.Sequential(OrderedDict(
-            pool=nn.AvgPool2d(kernel_size=2, stride=2),
+            pool=ChannelsLastAvgPool2d(kernel_size=2, stride=2),
             conv=nn.Conv2d(c_in, c_out, 1, bias=False)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

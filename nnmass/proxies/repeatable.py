@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn.modules import module as _module
 
-from ..models import darts, nb101, nb201
+from ..models import darts, nb101, nb201, pooling
 from ..models.transnas import encoder, heads, network, ops
 
 #: Module types whose train-mode forward is a function of the input and parameters only:
@@ -35,6 +35,7 @@ REPEATABLE = frozenset({
     nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d,
     nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.ConstantPad2d, nn.Dropout,
     nn.Sequential, nn.ModuleList, nn.ModuleDict,
+    pooling.ChannelsLastAvgPool2d, pooling.ChannelsLastMaxPool2d,
     nb201.NB201Network, nb201.Cell, nb201.ReductionBlock, nb201.ReLUConvBN, nb201.Zero,
     nb101.NB101Network, nb101.Cell, nb101.ConvBNReLU,
     darts.DartsNetwork, darts.DartsCell, darts.ReLUConvBN, darts.FactorizedReduce,

@@ -21,12 +21,15 @@ from .ops import (add_feature, call_details, conv_macs, is_elementwise, is_split
 
 
 def default_leaf_modules() -> tuple[type, ...]:
-    """torchvision ops that fx should not trace into."""
+    """Modules fx should not trace into: nnmass's own torch.nn look-alikes and
+    torchvision's ops."""
+    from ..models.pooling import ChannelsLastAvgPool2d, ChannelsLastMaxPool2d
+    own = (ChannelsLastAvgPool2d, ChannelsLastMaxPool2d)
     try:
         from torchvision.ops import FrozenBatchNorm2d, StochasticDepth
     except ImportError:  # torchvision is optional here
-        return ()
-    return (FrozenBatchNorm2d, StochasticDepth)
+        return own
+    return (*own, FrozenBatchNorm2d, StochasticDepth)
 
 
 class LeafTracer(torch.fx.Tracer):
