@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime
+import importlib
 import os
 import platform
 import statistics
@@ -31,12 +32,13 @@ import torch
 from torch import nn
 
 from nnmass.models.pooling import ChannelsLastAvgPool2d, ChannelsLastMaxPool2d
-from nnmass.proxies import zico
 from nnmass.proxies.fused import score_fused
 from nnmass.rank.scoring import NB201_DATASETS
 
 from nb201_networks import sampled_networks  # beside this script
 from proxies_ratio import plain_pass  # beside this script
+
+zico = importlib.import_module("nnmass.proxies.zico")  # the module; ``nnmass.proxies.zico`` is the proxy
 
 
 def with_torch_pools(model: nn.Module) -> nn.Module:
