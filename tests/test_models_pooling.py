@@ -7,7 +7,6 @@ import itertools
 
 import pytest
 import torch
-import torch.fx
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
@@ -52,6 +51,13 @@ def _passes(module, x, layout):
 
 def _same(a, b) -> bool:
     return all(torch.equal(p.nan_to_num(7.5), q.nan_to_num(7.5)) and sp == sq for (p, sp), (q, sq) in zip(a, b))
+
+
+class _Watching(TorchFunctionMode):
+    """A torch function mode that changes nothing."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        return func(*args, **(kwargs or {}))
 
 
 @pytest.fixture
@@ -140,8 +146,3 @@ def test_fx_keeps_them_as_leaves():
 def test_vmap(cls, torch_cls):
     x = _input((3, 2, 4, 6, 6), torch.float32, "randn")
     assert torch.equal(torch.func.vmap(cls(3, 1, 1))(x), torch.func.vmap(torch_cls(3, 1, 1))(x))
-
-
-class _Watching(TorchFunctionMode):
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        return func(*args, **(kwargs or {}))
