@@ -16,6 +16,9 @@ and a non-affine BN after each pooling (as in DARTS's search network). With
 plain pools. The parameter count of the default network equals NASLib's published
 ``params`` for every architecture of its sample. NB301 also trained an auxiliary
 head; it only feeds a training loss and is not built here (nor counted by NASLib).
+
+The pools are :mod:`nnmass.models.pooling`'s subclasses of torch's: torch's values
+bit for bit, pooled channels-last on CPU, where that is faster.
 """
 from __future__ import annotations
 

@@ -19,6 +19,9 @@ Inside a cell of ``C_in`` input and ``C`` output channels (channel split:
 
 Convolutions have no bias; BN is affine. The parameter count equals NASLib's
 published ``params`` for every architecture of its NB101 sample.
+
+The pools are :mod:`nnmass.models.pooling`'s subclasses of torch's: torch's values
+bit for bit, pooled channels-last on CPU, where that is faster.
 """
 from __future__ import annotations
 

@@ -10,6 +10,9 @@ channels joined by ResNet basic blocks of stride 2, then BN, ReLU, global
 average pooling and a linear classifier. The parameter count equals the
 benchmark's for every architecture, so cost metrics computed on these
 modules are comparable with published NB201 numbers.
+
+The pools are :mod:`nnmass.models.pooling`'s subclasses of torch's: torch's values
+bit for bit, pooled channels-last on CPU, where that is faster.
 """
 from __future__ import annotations
 
