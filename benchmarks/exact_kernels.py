@@ -5,10 +5,10 @@ row-wise std (``nnmass.proxies.zico.population_std``).
 Each network is built once. The baseline is the same network with its
 ``ChannelsLastAvgPool2d`` and ``ChannelsLastMaxPool2d`` modules turned back into
 torch's ``nn.AvgPool2d`` and ``nn.MaxPool2d``, scored with zico's std taken by
-``torch.std``. Both are scored
-with every proxy (``score_fused(model, batch, "all")``, the path of ``nnmass rank``),
-alternately, --runs times each, so the machine's load falls on both alike. The
-scores must be equal bit for bit; the script stops if they are not. Reported: the
+``torch.std``. Both are scored with every proxy (``score_fused(model, batch, "all")``,
+the path of ``nnmass rank``), alternately, --runs times each, so the machine's load
+falls on both alike. The scores must be equal bit for bit; the script stops if they
+are not. Reported: the
 median seconds of each, their ratio per network, and the same for the plain forward
 and backward pass of ``benchmarks/proxies_ratio.py``. NB201: networks and batch as
 there; ``--space nb101`` or ``nb301``: the first --networks rows of the shipped
@@ -75,6 +75,13 @@ def space_networks(space: str, networks: int, batch_size: int):
     return pooled[:networks], batch, build
 
 
+_row_wise_std = zico.population_std
+
+
+def _torch_std(rows):
+    return rows.std(0, correction=0)
+
+
 def timed_scores(model, batch, torch_std: bool = False):
     """Seconds of scoring with every proxy, and the scores in hex."""
     zico.population_std = _torch_std if torch_std else _row_wise_std
@@ -85,12 +92,6 @@ def timed_scores(model, batch, torch_std: bool = False):
     finally:
         zico.population_std = _row_wise_std
 
-
-_row_wise_std = zico.population_std
-
-
-def _torch_std(rows):
-    return rows.std(0, correction=0)
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.modules.utils import _pair
 
 __all__ = ["ChannelsLastAvgPool2d", "ChannelsLastMaxPool2d"]
 
@@ -78,12 +79,10 @@ def _pool(x: torch.Tensor, settings: tuple) -> torch.Tensor:
 
 def _pool_backward(grad: torch.Tensor, shape: torch.Size, channels_last: bool, settings: tuple) -> torch.Tensor:
     kernel, stride, padding, ceil_mode, count_include_pad, divisor = settings
-    pair = nn.modules.utils._pair
     # The kernel reads only the input's shape and layout, never its values.
-    like = _laid_out(torch.empty(shape, dtype=grad.dtype), True)
-    stride = pair(stride if stride else kernel)  # a stride of None means the kernel's size
-    out = torch.ops.aten.avg_pool2d_backward(_laid_out(grad, True), like, pair(kernel), stride, pair(padding),
-                                             ceil_mode, count_include_pad, divisor)
+    like = torch.empty(shape, dtype=grad.dtype, memory_format=torch.channels_last)
+    out = torch.ops.aten.avg_pool2d_backward(_laid_out(grad, True), like, _pair(kernel), _pair(stride),
+                                             _pair(padding), ceil_mode, count_include_pad, divisor)
     return _laid_out(out, channels_last)
 
 
@@ -143,10 +142,8 @@ class _MaxPool(torch.autograd.Function):
     def backward(ctx, grad, _):
         indices, = ctx.saved_tensors
         kernel, stride, padding, dilation, ceil_mode = ctx.settings
-        pair = nn.modules.utils._pair
         # torch's own backward op, so its gradient (the double backward) is torch's too;
         # the kernel reads only the input's shape and layout, never its values.
         like = torch.empty(ctx.shape, dtype=grad.dtype)
         return torch.ops.aten.max_pool2d_with_indices_backward(
-            grad, like, pair(kernel), pair(stride if stride else kernel), pair(padding), pair(dilation),
-            ceil_mode, indices), None
+            grad, like, _pair(kernel), _pair(stride), _pair(padding), _pair(dilation), ceil_mode, indices), None
