@@ -84,3 +84,18 @@ def test_search_spaces_leave_torch_out():
             "    assert s.parse(s.format(a)) == a and s.canonical_key(a)\n"
             "    assert s.network_args(s.mutate(a, np.random.default_rng(1)))\n")
     assert torch_modules_after(code) == "[]"
+
+
+def test_every_lazily_exported_name_resolves():
+    """Each package's table of names imported on first use points at a module that has them."""
+    import importlib
+    packages = ["nnmass.mass", "nnmass.sweep", "nnmass.train", "nnmass.data", "nnmass.rank"]
+    missing = []
+    for package in packages:
+        module = importlib.import_module(package)
+        for name in module._LAZY:
+            try:
+                getattr(module, name)
+            except (ImportError, AttributeError) as error:
+                missing.append(f"{package}.{name}: {error}")
+    assert not missing

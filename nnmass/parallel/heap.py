@@ -16,6 +16,11 @@ benchmarks' networks approach 4 GB (NB101's largest, all 13 proxies at batch 16:
 on anyway and costs nothing (a fixed 128 KiB made NB201 scoring 50% slower, and 4 MiB
 TransNAS-Bench-101's 10M-parameter encoders' grasp 50% slower). Measured in
 ``benchmarks/RESULTS.md``. Values are unchanged.
+
+Fixing the mmap threshold also stops glibc from moving its trim threshold (the free
+memory at the heap's top it keeps rather than hands back), which then stays at 128 KiB:
+every pass gave its top back and faulted it in again on the next. It is set with the
+mmap threshold at twice its size, glibc's own rule while both move by themselves.
 """
 from __future__ import annotations
 
@@ -23,7 +28,8 @@ import ctypes
 import ctypes.util
 import sys
 
-M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
+M_TRIM_THRESHOLD = -1  # mallopt's parameter numbers (malloc.h)
+M_MMAP_THRESHOLD = -3
 LARGE_PARAMS = 20_000_000
 LARGE_THRESHOLD = 4 << 20
 USUAL_THRESHOLD = 32 << 20
@@ -33,8 +39,8 @@ current: int | None = None  # the threshold set last (None: glibc's dynamic one)
 
 
 def set_mmap_threshold(size: int) -> bool:
-    """Fix glibc's mmap threshold at ``size`` bytes; False where there is no glibc
-    ``mallopt`` (macOS, musl), which changes nothing."""
+    """Fix glibc's mmap threshold at ``size`` bytes and its trim threshold at twice that;
+    False where there is no glibc ``mallopt`` (macOS, musl), which changes nothing."""
     global _mallopt, current
     if _mallopt is None:
         if not sys.platform.startswith("linux"):
@@ -43,7 +49,7 @@ def set_mmap_threshold(size: int) -> bool:
             _mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
         except (OSError, AttributeError):
             return False
-    if size != current and _mallopt(M_MMAP_THRESHOLD, size):
+    if size != current and _mallopt(M_MMAP_THRESHOLD, size) and _mallopt(M_TRIM_THRESHOLD, 2 * size):
         current = size
     return current == size
 

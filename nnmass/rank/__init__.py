@@ -16,10 +16,12 @@ from ..lazy import lazy_exports
 
 _LAZY = {
     "PROXY_NAMES": "..proxies.proxy_names", "parse_proxy_names": "..proxies.proxy_names", "ScoreSetting": ".scoring",
-    "NB201_DATASETS": ".scoring", "ScoreStore": ".store", "score_networks": ".runner",
+    "NB201_DATASETS": ".scoring", "ScoreStore": ".store", "score_networks": ".runner", "score_jobs": ".runner",
+    "ScoringJob": ".runner",
     "read_table": ".table", "rank_table": ".statistics", "rank_row": ".statistics",
-    "rank_networks": ".ranking", "RankResult": ".ranking", "Combination": ".combined",
-    "parse_scores": ".combined", "members_to_score": ".combined", "combine": ".combined",
+    "rank_networks": ".ranking", "rank_stored": ".ranking", "RankResult": ".ranking",
+    "Combination": "..proxies.combined", "parse_scores": "..proxies.combined",
+    "members_to_score": "..proxies.combined", "combine": "..proxies.combined",
 }
 
 

@@ -54,6 +54,13 @@ def stored_arrays(store: ScoreStore, setting: ScoreSetting, networks: list[str],
     return scores, seconds, errors
 
 
+def scored_names(names: list[str]) -> list[str]:
+    """The proxies to score for ``names`` (proxies and combinations): each member once,
+    and #params for the partial correlations."""
+    members = list(members_to_score(names))
+    return members + ([SIZE_PROXY] if SIZE_PROXY not in members else [])
+
+
 def rank_networks(table: RankTable, names: list[str], setting: ScoreSetting, store: ScoreStore, *, workers: int = 1,
          device: str = "cpu", progress: bool = True, n_boot: int = 1000, seed: int = 0,
          desc: str = "scoring", threads: int = 1, ray=None) -> RankResult:
@@ -67,10 +74,17 @@ def rank_networks(table: RankTable, names: list[str], setting: ScoreSetting, sto
         threads: torch threads of each scoring process on a CPU.
         ray: a :class:`nnmass.parallel.ray_tasks.RayCluster` to score on instead of local processes.
     """
-    members = list(members_to_score(names))
-    scored = members + ([SIZE_PROXY] if SIZE_PROXY not in members else [])
-    summary = score_networks(table.networks, scored, setting, store, workers=workers, device=device,
+    summary = score_networks(table.networks, scored_names(names), setting, store, workers=workers, device=device,
                              progress=progress, desc=desc, threads=threads, ray=ray)
+    return rank_stored(table, names, setting, store, summary, n_boot=n_boot, seed=seed)
+
+
+def rank_stored(table: RankTable, names: list[str], setting: ScoreSetting, store: ScoreStore,
+                summary: ScoringSummary, *, n_boot: int = 1000, seed: int = 0) -> RankResult:
+    """The statistics of :func:`rank_networks` from scores already in the store (scored by
+    a pass that ``summary`` describes, e.g. one job of ``nnmass.rank.runner.score_jobs``);
+    a network not stored ranks as undefined."""
+    scored = scored_names(names)
     scores, seconds, errors = stored_arrays(store, setting, table.networks, scored)
     labels = add_combined(names, scores, seconds)
     rows = rank_table({n: scores[n] for n in labels}, table.target, scores[SIZE_PROXY],

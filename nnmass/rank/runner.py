@@ -43,59 +43,100 @@ _CACHE: dict = {}  # batches and datasets of this process, reused by every netwo
 
 @dataclass(frozen=True)
 class ScoringSummary:
-    """What one ``score_networks`` call did."""
+    """What one ``score_networks`` call (or one job of a ``score_jobs`` pass) did."""
 
     networks: int  # distinct networks asked for
     reused: int  # networks whose every score was already stored
     scored: int  # networks scored now (some or all of their proxies)
     failed: int  # of those, networks whose scoring raised
-    seconds: float
+    seconds: float  # wall time of the call (of the whole pass, for a job of a shared pass)
     first_error: str | None = None
+    scoring_seconds: float = 0.0  # the proxies' own seconds over the networks scored now, summed
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def _score(network: str, names: list[str], setting: ScoreSetting, device: str, threads: int = 1) -> Scored:
+@dataclass(frozen=True)
+class ScoringJob:
+    """Networks to score with proxies under one setting: one part of a ``score_jobs`` pass."""
+
+    networks: Sequence[str]
+    names: Sequence[str]
+    setting: ScoreSetting
+
+
+# A unit of work: (job index, network, the proxies it still lacks, the job's setting).
+Unit = tuple[int, str, list[str], ScoreSetting]
+
+
+def _score_unit(unit: Unit, device: str, threads: int = 1) -> tuple[int, Scored]:
+    job, network, names, setting = unit
     with torch_threads(threads, device):  # see the module docstring
-        return score_network(network, names, setting, device, _CACHE)
+        return job, score_network(network, names, setting, device, _CACHE)
 
 
-def _score_unit(unit: tuple[str, list[str]], setting: ScoreSetting, device: str, threads: int = 1) -> Scored:
-    return _score(unit[0], unit[1], setting, device, threads)
-
-
-def _failed_unit(unit: tuple[str, list[str]], error: BaseException) -> Scored:
+def _failed_unit(unit: Unit, error: BaseException) -> tuple[int, Scored]:
     """A network whose worker died: every proxy asked of it is nan, with the reason."""
-    network, names = unit
-    return Scored(network, {n: float("nan") for n in names}, {n: 0.0 for n in names},
-                  f"{type(error).__name__}: {error}")
+    job, network, names, _ = unit
+    return job, Scored(network, {n: float("nan") for n in names}, {n: 0.0 for n in names},
+                       f"{type(error).__name__}: {error}")
 
 
-def _run(units: Iterable[tuple[str, list[str]]], setting: ScoreSetting, device: str, workers: int,
-         threads: int, ray: RayCluster | None) -> Iterator[Scored]:
-    score = partial(_score_unit, setting=setting, device=device, threads=threads)
+def _run(units: Iterable[Unit], device: str, workers: int, threads: int,
+         ray: RayCluster | None) -> Iterator[tuple[int, Scored]]:
+    score = partial(_score_unit, device=device, threads=threads)
     if ray is not None:
         yield from results_in_ray(score, units, ray, _failed_unit, device=device, cpus_per_task=threads)
         return
     if workers == 1:
-        for network, names in units:
-            yield _score(network, names, setting, device, threads)
+        for unit in units:
+            yield score(unit)
         return
     yield from results_in_workers(score, units, workers, _failed_unit)
 
 
-def _claimed(units: list[tuple[str, list[str]]], store: ScoreStore, key: str, run: str,
-             elsewhere: list, finished: list, ids: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
+class _Job:
+    """One job's bookkeeping during a pass: where its networks are stored and what it did."""
+
+    def __init__(self, index: int, job: ScoringJob, store: ScoreStore):
+        self.index, self.setting, self.names = index, job.setting, list(job.names)
+        self.key = job.setting.key()
+        self.ids = network_keys(job.networks, job.setting.space)  # what each network is stored under
+        done = store.done(self.key, set(self.ids.values()))  # of these networks only: a store may hold a space
+        self.units = [(index, n, missing, self.setting) for n in self.ids
+                      for missing in [[p for p in self.names if p not in done[self.ids[n]]]
+                                      if self.ids[n] in done else self.names] if missing]
+        self.scored = self.failed = 0
+        self.scoring_seconds = 0.0
+        self.first_error: str | None = None
+
+    def record(self, scored: Scored) -> None:
+        self.scored += 1
+        self.scoring_seconds += sum(s for s in scored.seconds.values() if isinstance(s, (int, float)))
+        if scored.error:
+            self.failed += 1
+            self.first_error = self.first_error or f"{scored.network}: {scored.error}"
+
+    def summary(self, seconds: float) -> ScoringSummary:
+        return ScoringSummary(networks=len(self.ids), reused=len(self.ids) - self.scored, scored=self.scored,
+                              failed=self.failed, seconds=seconds, first_error=self.first_error,
+                              scoring_seconds=self.scoring_seconds)
+
+
+def _claimed(units: Iterable[Unit], store: ScoreStore, jobs: list[_Job], run: str,
+             elsewhere: list, finished: list) -> Iterator[Unit]:
     """The units this run claims, one at a time as it is ready for them, with the proxies
     they still lack; those another live run holds go to ``elsewhere``, those it has
     finished meanwhile to ``finished``."""
-    for network, names in units:
-        missing = store.claim(ids[network], key, run, names)
+    for unit in units:
+        index, network, names, setting = unit
+        job = jobs[index]
+        missing = store.claim(job.ids[network], job.key, run, names)
         if missing is None:
-            elsewhere.append((network, names))
+            elsewhere.append(unit)
         elif missing:
-            yield network, missing
+            yield index, network, missing, setting
         else:
             finished.append(network)  # stored by another run since this one started
 
@@ -117,64 +158,73 @@ def score_networks(networks: Sequence[str], names: Sequence[str], setting: Score
             the time left, and the proxy taking most of the time.
         ray: score as tasks on this Ray cluster instead of local processes.
     """
+    return score_jobs([ScoringJob(networks, names, setting)], store, workers=workers, device=device,
+                      progress=progress, desc=desc, threads=threads, ray=ray)[0]
+
+
+def score_jobs(jobs: Sequence[ScoringJob], store: ScoreStore, *, workers: int = 1, device: str = "cpu",
+               progress: bool = True, desc: str = "scoring", threads: int = 1,
+               ray: RayCluster | None = None) -> list[ScoringSummary]:
+    """:func:`score_networks` for several settings in one pass: one pool of workers (or
+    one Ray session) and one progress bar over every job's networks, so a study of many
+    tasks starts its processes once and no worker waits at the end of each task. One
+    summary per job, in order; each gives the pass's wall time and its own networks'
+    scoring seconds."""
     check_int("--workers", workers, 1)
     check_int("--threads", threads, 1)
     start = time.perf_counter()
-    key = setting.key()
-    ids = network_keys(networks, setting.space)  # what each network is stored under
-    distinct = list(ids)
-    done = store.done(key, set(ids.values()))  # of these networks only: a store may hold a whole space
-    names = list(names)
-    units = [(n, missing) for n in distinct
-             for missing in [[p for p in names if p not in done[ids[n]]] if ids[n] in done else names] if missing]
-    del done
-    failed, scored_here, first_error = 0, 0, None
+    parts = [_Job(i, job, store) for i, job in enumerate(jobs)]
+    seen: set = set()  # a network two jobs share under one setting is scored by the first only
+    units = [unit for part in parts for unit in part.units
+             if (part.key, part.ids[unit[1]]) not in seen and not seen.add((part.key, part.ids[unit[1]]))]
+    total = sum(len(part.ids) for part in parts)
     run = run_id()
     if units:
         workers = min(workers, len(units))
         session = ray_session(ray) if ray is not None else nullcontext()  # one Ray session for every pass below
-        with session, ScoringProgress(len(distinct), len(distinct) - len(units), desc, progress) as bar:
+        with session, ScoringProgress(total, total - len(units), desc, progress) as bar:
             try:
                 elsewhere: list = []
                 finished: list = []
-                todo: Iterable = _claimed(units, store, key, run, elsewhere, finished, ids)
+                todo: Iterable = _claimed(units, store, parts, run, elsewhere, finished)
                 while True:
-                    for scored in _run(todo, setting, device, workers, threads, ray):
-                        store.put(ids[scored.network], key, scored.scores, scored.seconds, scored.error, run)
-                        scored_here += 1
-                        if scored.error:
-                            failed += 1
-                            first_error = first_error or f"{scored.network}: {scored.error}"
+                    for index, scored in _run(todo, device, workers, threads, ray):
+                        part = parts[index]
+                        store.put(part.ids[scored.network], part.key, scored.scores, scored.seconds, scored.error,
+                                  run)
+                        part.record(scored)
                         bar.scored(scored.seconds)
                     bar.settled_elsewhere(len(finished))
                     finished.clear()
                     if not elsewhere:
                         break
-                    todo, settled_now = _left_by_others(elsewhere, store, key, run, ids)
+                    todo, settled_now = _left_by_others(elsewhere, store, parts, run)
                     bar.settled_elsewhere(settled_now)
                     if not todo and elsewhere:
                         time.sleep(CLAIM_POLL_SECONDS)
             finally:
                 store.release(run)
-    return ScoringSummary(networks=len(distinct), reused=len(distinct) - scored_here, scored=scored_here,
-                          failed=failed, seconds=time.perf_counter() - start, first_error=first_error)
+    seconds = time.perf_counter() - start
+    return [part.summary(seconds) for part in parts]
 
 
-def _left_by_others(elsewhere: list, store: ScoreStore, key: str, run: str, ids: dict[str, str]
-                    ) -> tuple[list, int]:
+def _left_by_others(elsewhere: list, store: ScoreStore, jobs: list[_Job], run: str) -> tuple[list, int]:
     """Of the units other runs held: those now free and still missing, claimed for this
     run (taken out of ``elsewhere``), and how many the other runs finished."""
-    settled = store.settled(key, {ids[network] for network, _ in elsewhere})
     todo, finished, waiting = [], 0, []
-    for network, names in elsewhere:
-        if all(p in settled.get(ids[network], set()) for p in names):
+    settled = {part.index: store.settled(part.key, {part.ids[n] for i, n, _, _ in elsewhere if i == part.index})
+               for part in jobs if any(i == part.index for i, *_ in elsewhere)}
+    for unit in elsewhere:
+        index, network, names, setting = unit
+        job = jobs[index]
+        if all(p in settled[index].get(job.ids[network], set()) for p in names):
             finished += 1  # scored (or failed) by the run that held it
             continue
-        missing = store.claim(ids[network], key, run, names)
+        missing = store.claim(job.ids[network], job.key, run, names)
         if missing is None:
-            waiting.append((network, names))
+            waiting.append(unit)
         elif missing:
-            todo.append((network, missing))
+            todo.append((index, network, missing, setting))
         else:
             finished += 1
     elsewhere[:] = waiting
