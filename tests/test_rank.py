@@ -306,3 +306,17 @@ def test_conflicting_repeats_are_refused_or_averaged_on_request(tmp_path):
     table = read_table(path, "arch", "acc", space="nb201", conflicts="mean", canonical=False)
     assert table.networks == [A, B] and table.duplicates == 2
     assert table.target.tolist() == [pytest.approx((80 + 90 + 91) / 3), 70.0]
+
+
+def test_rows_computed_in_a_pool_of_processes_are_the_rows_of_one_process():
+    from nnmass.rank.statistics import rank_table, statistics_pool
+    rng = np.random.Generator(np.random.PCG64(11))
+    target, params = rng.normal(size=40), rng.integers(1_000, 90_000, 40).astype(float)
+    scores = {"a": rng.normal(size=40), "b": np.round(rng.normal(size=40)), "c": np.full(40, 2.0)}
+    scores["b"][3] = np.nan
+    seconds = {"a": np.full(40, 0.5)}
+    alone = rank_table(scores, target, params, seconds, n_boot=200, seed=4)
+    with statistics_pool(2) as pool:
+        pooled = rank_table(scores, target, params, seconds, n_boot=200, seed=4, pool=pool)
+    assert [r["proxy"] for r in pooled] == ["a", "b", "c"]
+    assert json.dumps(pooled) == json.dumps(alone)  # every number, nan included, to the last digit

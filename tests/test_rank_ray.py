@@ -92,6 +92,27 @@ def test_a_network_another_run_claims_is_left_to_it_on_ray(tmp_path, ray_instanc
         assert db.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 0  # every claim released
 
 
+def test_two_settings_in_one_ray_pass_store_what_local_calls_store(tmp_path, ray_instance):
+    from nnmass.parallel.ray_tasks import RayCluster
+    from nnmass.rank.runner import ScoringJob, score_jobs, score_networks
+    from nnmass.rank.scoring import ScoreSetting
+    from nnmass.rank.store import ScoreStore
+
+    networks = list(dict.fromkeys(NB201.canonical_key(a) for a in uniform_sample(NB201, 4, seed=5)))
+    c10, c100 = ScoreSetting.nb201("cifar10", batch=2), ScoreSetting.nb201("cifar100", batch=2)
+    names = ["params", "synflow"]
+    with ScoreStore(tmp_path / "local.sqlite") as store:
+        for setting in (c10, c100):
+            score_networks(networks, names, setting, store, progress=False)
+    with ScoreStore(tmp_path / "ray.sqlite") as store:
+        summaries = score_jobs([ScoringJob(networks, names, c10), ScoringJob(networks, names, c100)], store,
+                               progress=False, ray=RayCluster(None, 2))
+    assert [(s.scored, s.failed) for s in summaries] == [(len(networks), 0)] * 2
+    with sqlite3.connect(tmp_path / "ray.sqlite") as a, sqlite3.connect(tmp_path / "local.sqlite") as b:
+        query = "SELECT network, setting, proxy, value FROM scores ORDER BY network, setting, proxy"
+        assert a.execute(query).fetchall() == b.execute(query).fetchall()  # each score once, bit for bit
+
+
 def _closed_port():
     import socket
     with socket.socket() as s:

@@ -188,3 +188,19 @@ def test_pairwise_kendall_equals_scipy_exactly_in_bounded_memory(n):
     tracemalloc.stop()
     assert tau == float(sp.kendalltau(x, y).statistic)
     assert peak < 8 * 8 * PAIR_BLOCK  # a few float columns of one block, not n^2 pairs
+
+
+def test_average_ranks_are_scipys_bit_for_bit():
+    from scipy.stats import rankdata
+
+    from nnmass.stats.fitting import average_ranks
+    rng = np.random.Generator(np.random.PCG64(7))
+    cases = [np.array([]), np.array([3.0]), np.array([2.0, 2.0, 2.0]), np.array([0.0, -0.0, 1.0, -np.inf, np.inf]),
+             np.array([np.inf, 1.0, np.inf, -np.inf])]
+    cases += [rng.integers(0, k, n).astype(float) for n in (2, 7, 100, 1001) for k in (1, 3, 40)]  # many ties
+    cases += [rng.normal(size=n) for n in (5, 64, 725)]
+    for values in cases:
+        ours, theirs = average_ranks(values), rankdata(values)
+        assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs), values
+    with_nan = np.array([1.0, np.nan, 0.5])  # scipy's nan policy: every rank nan
+    assert np.isnan(average_ranks(with_nan)).all() and np.isnan(rankdata(with_nan)).all()

@@ -10,7 +10,7 @@ from ..proxies.combined import add_combined, members_to_score
 from .identity import network_keys
 from .runner import ScoringSummary, score_networks
 from .scoring import ScoreSetting
-from .statistics import rank_table
+from .statistics import rank_table, statistics_pool
 from .store import ScoreStore
 from .table import RankTable
 
@@ -76,17 +76,19 @@ def rank_networks(table: RankTable, names: list[str], setting: ScoreSetting, sto
     """
     summary = score_networks(table.networks, scored_names(names), setting, store, workers=workers, device=device,
                              progress=progress, desc=desc, threads=threads, ray=ray)
-    return rank_stored(table, names, setting, store, summary, n_boot=n_boot, seed=seed)
+    with statistics_pool(workers if ray is None and n_boot > 0 else 1) as pool:
+        return rank_stored(table, names, setting, store, summary, n_boot=n_boot, seed=seed, pool=pool)
 
 
 def rank_stored(table: RankTable, names: list[str], setting: ScoreSetting, store: ScoreStore,
-                summary: ScoringSummary, *, n_boot: int = 1000, seed: int = 0) -> RankResult:
+                summary: ScoringSummary, *, n_boot: int = 1000, seed: int = 0, pool=None) -> RankResult:
     """The statistics of :func:`rank_networks` from scores already in the store (scored by
     a pass that ``summary`` describes, e.g. one job of ``nnmass.rank.runner.score_jobs``);
-    a network not stored ranks as undefined."""
+    a network not stored ranks as undefined. ``pool``: processes for the rows
+    (:func:`nnmass.rank.statistics.statistics_pool`)."""
     scored = scored_names(names)
     scores, seconds, errors = stored_arrays(store, setting, table.networks, scored)
     labels = add_combined(names, scores, seconds)
     rows = rank_table({n: scores[n] for n in labels}, table.target, scores[SIZE_PROXY],
-                      {n: seconds[n] for n in labels}, n_boot=n_boot, seed=seed)
+                      {n: seconds[n] for n in labels}, n_boot=n_boot, seed=seed, pool=pool)
     return RankResult(table, setting, labels, rows, scores, seconds, summary, errors)

@@ -1,4 +1,5 @@
-"""``score_networks``: every network x every proxy into the score store, resumably.
+"""``score_networks``: every network x every proxy into the score store, resumably;
+``score_jobs``: the same for several settings (a study's tasks) in one pass.
 
 The unit of work is one network with the proxies it still lacks under the setting;
 its scores are written in one committed transaction as it finishes, by this driver
@@ -22,6 +23,7 @@ the networks' names and the proxies they lack, nothing more per network.
 """
 from __future__ import annotations
 
+import math
 import time
 from contextlib import nullcontext
 from functools import partial
@@ -113,7 +115,8 @@ class _Job:
 
     def record(self, scored: Scored) -> None:
         self.scored += 1
-        self.scoring_seconds += sum(s for s in scored.seconds.values() if isinstance(s, (int, float)))
+        self.scoring_seconds += sum(s for s in scored.seconds.values()
+                                    if isinstance(s, (int, float)) and math.isfinite(s))
         if scored.error:
             self.failed += 1
             self.first_error = self.first_error or f"{scored.network}: {scored.error}"

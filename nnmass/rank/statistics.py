@@ -16,7 +16,10 @@ For one proxy, over the architectures where both its score and the target are de
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from concurrent.futures import Executor
+from contextlib import contextmanager
+from functools import partial
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -78,9 +81,44 @@ def rank_row(name: str, score, target, params, seconds=None, *, n_boot: int = 10
 
 
 def rank_table(scores: Mapping[str, Sequence[float]], target, params, seconds: Mapping | None = None, *,
-               n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> list[dict]:
+               n_boot: int = 1000, seed: int = 0, level: float = 0.95, pool: Executor | None = None) -> list[dict]:
     """One :func:`rank_row` per proxy, in the order of ``scores``; every row's bootstrap
-    uses the same generator seed, so the intervals of two proxies resample alike."""
+    uses the same generator seed, so the intervals of two proxies resample alike. With
+    ``pool`` (see :func:`statistics_pool`) the rows are computed in its processes: the
+    same function on the same arrays, so the same numbers."""
     seconds = seconds or {}
-    return [rank_row(name, values, target, params, seconds.get(name), n_boot=n_boot, seed=seed, level=level)
-            for name, values in scores.items()]
+    row = partial(rank_row, n_boot=n_boot, seed=seed, level=level)
+    names = list(scores)
+    columns = ([scores[n] for n in names], [target] * len(names), [params] * len(names),
+               [seconds.get(n) for n in names])
+    if pool is None:
+        return list(map(row, names, *columns))
+    return list(pool.map(row, names, *columns))
+
+
+@contextmanager
+def statistics_pool(workers: int) -> Iterator[Executor | None]:
+    """Processes for :func:`rank_table`'s rows (the bootstraps are most of a ranking's time
+    once the scores are stored); ``None``, this process, for one worker. Spawned, as the
+    scoring workers are, gone when the block ends, and with their parent if it is killed."""
+    if workers <= 1:
+        yield None
+        return
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_start_statistics_worker, initargs=(os.getpid(),)) as pool:
+        yield pool
+
+
+def _start_statistics_worker(parent_pid: int) -> None:
+    """Watch the parent; one BLAS thread, as the rows are the parallel unit (BLAS threads of
+    several processes on the same cores slowed the rows more than they gained)."""
+    from threadpoolctl import threadpool_limits
+
+    from ..parallel.parent_watch import exit_with_parent
+    exit_with_parent(parent_pid)
+    import scipy.stats  # noqa: F401 - load numpy's and scipy's BLAS, so that the limit reaches them
+    threadpool_limits(1)

@@ -107,6 +107,7 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
     from ..proxies.proxy_names import PROXY_NAMES
     from ..rank.ranking import rank_stored, scored_names
     from ..rank.runner import ScoringJob, score_jobs
+    from ..rank.statistics import statistics_pool
     from ..rank.scoring import ScoreSetting
     from ..rank.store import ScoreStore
     from .run import StudyResult
@@ -122,9 +123,11 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
         summaries = score_jobs([ScoringJob(tab.networks, scored_names(names), settings[dataset])
                                 for dataset, tab in tables.items()], db, workers=workers, device=device,
                                progress=progress, desc="nb201-proxies", ray=ray)
-        for (dataset, tab), summary in zip(tables.items(), summaries):
-            results[dataset] = rank_stored(tab, names, settings[dataset], db, summary, n_boot=n_boot, seed=seed)
-            timings[dataset] = summary.to_dict()
+        with statistics_pool(workers if ray is None else 1) as pool:
+            for (dataset, tab), summary in zip(tables.items(), summaries):
+                results[dataset] = rank_stored(tab, names, settings[dataset], db, summary, n_boot=n_boot, seed=seed,
+                                               pool=pool)
+                timings[dataset] = summary.to_dict()
     agreement = {d: {name: agreement_row(r.scores[name], naslib_values(r.table.rows, theirs), n_boot, seed)
                      for name, theirs in NASLIB_NAMES.items()} for d, r in results.items()}
     comparison = {d: accuracy_comparison(r, n_boot, seed) for d, r in results.items()}

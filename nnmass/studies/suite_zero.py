@@ -122,6 +122,7 @@ def run_suite_zero_study(*, quick: bool = False, store: str | Path | None = None
     from ..rank.ranking import rank_stored, scored_names
     from ..json_values import jsonable
     from ..rank.runner import ScoringJob, score_jobs
+    from ..rank.statistics import statistics_pool
     from ..rank.scoring import ScoreSetting
     from ..rank.store import ScoreStore
     from .run import StudyResult
@@ -139,10 +140,11 @@ def run_suite_zero_study(*, quick: bool = False, store: str | Path | None = None
         summaries = score_jobs([ScoringJob(tables[label].networks, scored_names(proxies[label]), settings[label])
                                 for label in tables], db, workers=workers, device=device, progress=progress,
                                desc="suite-zero", ray=ray)
-        for label, summary in zip(tables, summaries):
-            result = rank_stored(tables[label], proxies[label], settings[label], db, summary, n_boot=n_boot,
-                                 seed=seed)
-            results[label], agree[label] = result, agreement(result, n_boot, seed)
+        with statistics_pool(workers if ray is None else 1) as pool:
+            for label, summary in zip(tables, summaries):
+                result = rank_stored(tables[label], proxies[label], settings[label], db, summary, n_boot=n_boot,
+                                     seed=seed, pool=pool)
+                results[label], agree[label] = result, agreement(result, n_boot, seed)
     seconds = time.perf_counter() - start
     record = {"quick": quick, "batch": BATCH, "seed": SEED, "quick_archs": QUICK_ARCHS,
               "quick_tnb_archs": QUICK_TNB_ARCHS, "data_free": list(DATA_FREE), "workers": workers, "device": device,
