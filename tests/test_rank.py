@@ -320,3 +320,23 @@ def test_rows_computed_in_a_pool_of_processes_are_the_rows_of_one_process():
         pooled = rank_table(scores, target, params, seconds, n_boot=200, seed=4, pool=pool)
     assert [r["proxy"] for r in pooled] == ["a", "b", "c"]
     assert json.dumps(pooled) == json.dumps(alone)  # every number, nan included, to the last digit
+    # Over many points a multi-threaded BLAS would split lstsq's and dot's sums by its thread count.
+    target, params = rng.normal(size=20_000), rng.integers(1_000, 90_000, 20_000).astype(float)
+    scores = {"a": rng.normal(size=20_000) + target, "b": rng.normal(size=20_000)}
+    alone = rank_table(scores, target, params, n_boot=3, seed=4)
+    with statistics_pool(2) as pool:
+        pooled = rank_table(scores, target, params, n_boot=3, seed=4, pool=pool)
+    assert json.dumps(pooled) == json.dumps(alone)
+
+
+def test_an_error_in_the_statistics_pools_block_ends_its_processes_and_drops_queued_rows():
+    from nnmass.rank.statistics import rank_row, statistics_pool
+    rng = np.random.Generator(np.random.PCG64(12))
+    x, y, p = rng.normal(size=3000), rng.normal(size=3000), rng.integers(1, 100, 3000).astype(float)
+    with pytest.raises(RuntimeError, match="stop"):
+        with statistics_pool(2) as pool:
+            futures = [pool.submit(rank_row, str(i), x, y, p, n_boot=2000) for i in range(8)]
+            processes = list(pool._processes.values())
+            raise RuntimeError("stop")
+    assert all(not process.is_alive() for process in processes)
+    assert futures[-1].cancelled()  # queued behind the running rows: never run

@@ -84,15 +84,21 @@ def rank_table(scores: Mapping[str, Sequence[float]], target, params, seconds: M
                n_boot: int = 1000, seed: int = 0, level: float = 0.95, pool: Executor | None = None) -> list[dict]:
     """One :func:`rank_row` per proxy, in the order of ``scores``; every row's bootstrap
     uses the same generator seed, so the intervals of two proxies resample alike. With
-    ``pool`` (see :func:`statistics_pool`) the rows are computed in its processes: the
-    same function on the same arrays, so the same numbers."""
+    ``pool`` (see :func:`statistics_pool`) the rows are computed in its processes.
+
+    Wherever they run, rows are computed with one BLAS thread: over thousands of points
+    a BLAS splits its sums among its threads, so the last digits of a correlation would
+    depend on the machine's cores and on the number of workers."""
+    from threadpoolctl import threadpool_limits
+
     seconds = seconds or {}
     row = partial(rank_row, n_boot=n_boot, seed=seed, level=level)
     names = list(scores)
     columns = ([scores[n] for n in names], [target] * len(names), [params] * len(names),
                [seconds.get(n) for n in names])
     if pool is None:
-        return list(map(row, names, *columns))
+        with threadpool_limits(1):
+            return list(map(row, names, *columns))
     return list(pool.map(row, names, *columns))
 
 
@@ -100,7 +106,8 @@ def rank_table(scores: Mapping[str, Sequence[float]], target, params, seconds: M
 def statistics_pool(workers: int) -> Iterator[Executor | None]:
     """Processes for :func:`rank_table`'s rows (the bootstraps are most of a ranking's time
     once the scores are stored); ``None``, this process, for one worker. Spawned, as the
-    scoring workers are, gone when the block ends, and with their parent if it is killed."""
+    scoring workers are, gone when the block ends (at once if it ends by an exception, Ctrl-C
+    included), and with their parent if it is killed."""
     if workers <= 1:
         yield None
         return
@@ -108,14 +115,21 @@ def statistics_pool(workers: int) -> Iterator[Executor | None]:
     import os
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_start_statistics_worker, initargs=(os.getpid(),)) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start_statistics_worker, initargs=(os.getpid(),))
+    try:
         yield pool
+    except BaseException:  # Ctrl-C or an error: no row still queued may run on
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _start_statistics_worker(parent_pid: int) -> None:
-    """Watch the parent; one BLAS thread, as the rows are the parallel unit (BLAS threads of
-    several processes on the same cores slowed the rows more than they gained)."""
+    """Watch the parent; one BLAS thread, as in :func:`rank_table` (BLAS threads of several
+    processes on the same cores also slowed the rows more than they gained)."""
     from threadpoolctl import threadpool_limits
 
     from ..parallel.parent_watch import exit_with_parent

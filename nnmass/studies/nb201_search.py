@@ -84,7 +84,7 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
     from ..json_values import jsonable
     from ..rank.runner import score_networks
     from ..rank.scoring import ScoreSetting, canonical_network
-    from ..rank.statistics import rank_row
+    from ..rank.statistics import rank_table, statistics_pool
     from ..rank.store import ScoreStore
     from ..search.scores import members, values as score_values
     from ..spaces.nb201_full import load_nb201_full
@@ -100,7 +100,7 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
                                           "cascade_keep": CASCADE_KEEP,
                                           "datasets": {}, "workers": workers, "device": device,
                                           "executor": "local" if ray is None else "ray"}
-    with ScoreStore(store) as db:
+    with ScoreStore(store) as db, statistics_pool(workers if ray is None else 1) as stats_pool:
         for dataset in datasets:
             rows = load_nb201_full(dataset)
             if pool is not None:
@@ -126,12 +126,13 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
             screen = values(CASCADE_SCREEN)
             kept = _order_best_first(screen, archs)[:max(1, math.ceil(CASCADE_KEEP * len(archs)))]
             per_score = {}
-            for s in scores:
+            rank_rows = rank_table({s: values(s) for s in scores}, accuracy, stored["params"], n_boot=n_boot,
+                                   seed=seed, pool=stats_pool)
+            for s, row in zip(scores, rank_rows):
                 whole = values(s)
                 best = _order_best_first(whole, archs)[0]
                 cascade_values = values(s, np.array(kept))
                 cascade_best = kept[_order_best_first(cascade_values, [archs[i] for i in kept])[0]]
-                row = rank_row(s, whole, accuracy, stored["params"], n_boot=n_boot, seed=seed)
                 per_score[s] = {
                     "rank": row,
                     "protocol": [zero_shot_protocol(lambda ix: values(s, ix), archs, accuracy, n, REPEATS, seed)
