@@ -309,7 +309,8 @@ def test_conflicting_repeats_are_refused_or_averaged_on_request(tmp_path):
 
 
 def test_rows_computed_in_a_pool_of_processes_are_the_rows_of_one_process():
-    from nnmass.rank.statistics import rank_table, statistics_pool
+    from nnmass.parallel.statistics_pool import statistics_pool
+    from nnmass.rank.statistics import rank_table
     rng = np.random.Generator(np.random.PCG64(11))
     target, params = rng.normal(size=40), rng.integers(1_000, 90_000, 40).astype(float)
     scores = {"a": rng.normal(size=40), "b": np.round(rng.normal(size=40)), "c": np.full(40, 2.0)}
@@ -330,7 +331,8 @@ def test_rows_computed_in_a_pool_of_processes_are_the_rows_of_one_process():
 
 
 def test_an_error_in_the_statistics_pools_block_ends_its_processes_and_drops_queued_rows():
-    from nnmass.rank.statistics import rank_row, statistics_pool
+    from nnmass.parallel.statistics_pool import statistics_pool
+    from nnmass.rank.statistics import rank_row
     rng = np.random.Generator(np.random.PCG64(12))
     x, y, p = rng.normal(size=3000), rng.normal(size=3000), rng.integers(1, 100, 3000).astype(float)
     with pytest.raises(RuntimeError, match="stop"):

@@ -10,7 +10,8 @@ from ..proxies.combined import add_combined, members_to_score
 from .identity import network_keys
 from .runner import ScoringSummary, score_networks
 from .scoring import ScoreSetting
-from .statistics import rank_table, statistics_pool
+from ..parallel.statistics_pool import statistics_pool
+from .statistics import rank_table
 from .store import ScoreStore
 from .table import RankTable
 
@@ -85,7 +86,7 @@ def rank_stored(table: RankTable, names: list[str], setting: ScoreSetting, store
     """The statistics of :func:`rank_networks` from scores already in the store (scored by
     a pass that ``summary`` describes, e.g. one job of ``nnmass.rank.runner.score_jobs``);
     a network not stored ranks as undefined. ``pool``: processes for the rows
-    (:func:`nnmass.rank.statistics.statistics_pool`)."""
+    (:func:`nnmass.parallel.statistics_pool.statistics_pool`)."""
     scored = scored_names(names)
     scores, seconds, errors = stored_arrays(store, setting, table.networks, scored)
     labels = add_combined(names, scores, seconds)

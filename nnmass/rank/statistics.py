@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import Executor
-from contextlib import contextmanager
 from functools import partial
-from typing import Iterator, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -84,7 +83,8 @@ def rank_table(scores: Mapping[str, Sequence[float]], target, params, seconds: M
                n_boot: int = 1000, seed: int = 0, level: float = 0.95, pool: Executor | None = None) -> list[dict]:
     """One :func:`rank_row` per proxy, in the order of ``scores``; every row's bootstrap
     uses the same generator seed, so the intervals of two proxies resample alike. With
-    ``pool`` (see :func:`statistics_pool`) the rows are computed in its processes.
+    ``pool`` (see :func:`nnmass.parallel.statistics_pool.statistics_pool`) the rows are
+    computed in its processes.
 
     Wherever they run, rows are computed with one BLAS thread: over thousands of points
     a BLAS splits its sums among its threads, so the last digits of a correlation would
@@ -100,39 +100,3 @@ def rank_table(scores: Mapping[str, Sequence[float]], target, params, seconds: M
         with threadpool_limits(1):
             return list(map(row, names, *columns))
     return list(pool.map(row, names, *columns))
-
-
-@contextmanager
-def statistics_pool(workers: int) -> Iterator[Executor | None]:
-    """Processes for :func:`rank_table`'s rows (the bootstraps are most of a ranking's time
-    once the scores are stored); ``None``, this process, for one worker. Spawned, as the
-    scoring workers are, gone when the block ends (at once if it ends by an exception, Ctrl-C
-    included), and with their parent if it is killed."""
-    if workers <= 1:
-        yield None
-        return
-    import multiprocessing
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_start_statistics_worker, initargs=(os.getpid(),))
-    try:
-        yield pool
-    except BaseException:  # Ctrl-C or an error: no row still queued may run on
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.terminate()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _start_statistics_worker(parent_pid: int) -> None:
-    """Watch the parent; one BLAS thread, as in :func:`rank_table` (BLAS threads of several
-    processes on the same cores also slowed the rows more than they gained)."""
-    from threadpoolctl import threadpool_limits
-
-    from ..parallel.parent_watch import exit_with_parent
-    exit_with_parent(parent_pid)
-    import scipy.stats  # noqa: F401 - load numpy's and scipy's BLAS, so that the limit reaches them
-    threadpool_limits(1)

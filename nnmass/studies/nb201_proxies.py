@@ -107,7 +107,7 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
     from ..proxies.proxy_names import PROXY_NAMES
     from ..rank.ranking import rank_stored, scored_names
     from ..rank.runner import ScoringJob, score_jobs
-    from ..rank.statistics import statistics_pool
+    from ..parallel.statistics_pool import statistics_pool
     from ..rank.scoring import ScoreSetting
     from ..rank.store import ScoreStore
     from .run import StudyResult

@@ -84,7 +84,8 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
     from ..json_values import jsonable
     from ..rank.runner import score_networks
     from ..rank.scoring import ScoreSetting, canonical_network
-    from ..rank.statistics import rank_table, statistics_pool
+    from ..parallel.statistics_pool import statistics_pool
+    from ..rank.statistics import rank_table
     from ..rank.store import ScoreStore
     from ..search.scores import members, values as score_values
     from ..spaces.nb201_full import load_nb201_full

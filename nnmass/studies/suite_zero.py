@@ -122,7 +122,7 @@ def run_suite_zero_study(*, quick: bool = False, store: str | Path | None = None
     from ..rank.ranking import rank_stored, scored_names
     from ..json_values import jsonable
     from ..rank.runner import ScoringJob, score_jobs
-    from ..rank.statistics import statistics_pool
+    from ..parallel.statistics_pool import statistics_pool
     from ..rank.scoring import ScoreSetting
     from ..rank.store import ScoreStore
     from .run import StudyResult

@@ -1,0 +1,45 @@
+"""A pool of processes for ranking statistics: one row (a proxy's bootstrap) per task.
+
+Once the scores are stored, a ranking's time is its bootstrap, and its rows are
+independent. Workers are spawned, as the scoring workers are, run one BLAS thread each
+and exit with their parent; see ``nnmass.rank.statistics.rank_table``.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Iterator
+
+from .parent_watch import exit_with_parent
+
+
+@contextmanager
+def statistics_pool(workers: int) -> Iterator[Executor | None]:
+    """``workers`` processes for ``rank_table``'s rows; ``None``, this process, for one
+    worker. Gone when the block ends: at once, queued rows dropped, if it ends by an
+    exception (Ctrl-C included)."""
+    if workers <= 1:
+        yield None
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start_statistics_worker, initargs=(os.getpid(),))
+    try:
+        yield pool
+    except BaseException:  # Ctrl-C or an error: no row still queued may run on
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_statistics_worker(parent_pid: int) -> None:
+    """Watch the parent; one BLAS thread, as in ``rank_table`` (BLAS threads of several
+    processes on the same cores also slowed the rows more than they gained)."""
+    from threadpoolctl import threadpool_limits
+
+    exit_with_parent(parent_pid)
+    import scipy.stats  # noqa: F401 - load numpy's and scipy's BLAS, so that the limit reaches them
+    threadpool_limits(1)
