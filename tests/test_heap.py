@@ -30,14 +30,15 @@ print(rss_mib())
 """
 
 
-def resident_after_frees(mode: str) -> float:
-    out = subprocess.run([sys.executable, "-c", PROGRAM, mode], capture_output=True, text=True, check=True)
+def last_number(program: str, mode: str) -> float:
+    """The last number ``program`` prints, run in a fresh interpreter with ``mode``."""
+    out = subprocess.run([sys.executable, "-c", program, mode], capture_output=True, text=True, check=True)
     return float(out.stdout.split()[-1])
 
 
 @linux_only
 def test_freed_blocks_leave_the_process_only_below_the_fixed_threshold():
-    kept, returned = resident_after_frees("default"), resident_after_frees("fixed")
+    kept, returned = last_number(PROGRAM, "default"), last_number(PROGRAM, "fixed")
     # 46 freed MiB stay resident by default (heap pages below the last block); with the
     # threshold fixed at 1 MiB each 2 MiB block was its own mapping, gone on free.
     assert kept - returned > 40, (kept, returned)
@@ -75,16 +76,11 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
-def page_faults_of_later_passes(mode: str) -> int:
-    out = subprocess.run([sys.executable, "-c", FAULTS, mode], capture_output=True, text=True, check=True)
-    return int(out.stdout.split()[-1])
-
-
 @linux_only
 def test_the_heap_top_a_pass_freed_stays_for_the_next_pass():
     # 16 MiB per pass, from the heap (a 16 MiB mmap threshold): with glibc's 128 KiB trim
     # threshold it is given back after each pass and every page faults in again (4,096 a
     # pass); under the 32 MiB trim threshold set with it, the later passes fault almost nothing.
-    given_back, kept = page_faults_of_later_passes("mmap-only"), page_faults_of_later_passes("both")
+    given_back, kept = last_number(FAULTS, "mmap-only"), last_number(FAULTS, "both")
     assert given_back > 5 * 3000, given_back
     assert kept < 500, kept
