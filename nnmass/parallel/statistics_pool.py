@@ -1,8 +1,9 @@
 """A pool of processes for ranking statistics: one row (a proxy's bootstrap) per task.
 
 Once the scores are stored, a ranking's time is its bootstrap, and its rows are
-independent. Workers are spawned, as the scoring workers are, run one BLAS thread each
-and exit with their parent; see ``nnmass.rank.statistics.rank_table``.
+independent. Workers are spawned, as the scoring workers are, and exit with their
+parent; ``nnmass.rank.statistics.rank_table`` gives each row one BLAS thread wherever it
+runs (BLAS threads of several processes on the same cores also slowed the rows).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def statistics_pool(workers: int) -> Iterator[Executor | None]:
         yield None
         return
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_start_statistics_worker, initargs=(os.getpid(),))
+                               initializer=exit_with_parent, initargs=(os.getpid(),))
     try:
         yield pool
     except BaseException:  # Ctrl-C or an error: no row still queued may run on
@@ -34,12 +35,3 @@ def statistics_pool(workers: int) -> Iterator[Executor | None]:
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
-
-def _start_statistics_worker(parent_pid: int) -> None:
-    """Watch the parent; one BLAS thread, as in ``rank_table`` (BLAS threads of several
-    processes on the same cores also slowed the rows more than they gained)."""
-    from threadpoolctl import threadpool_limits
-
-    exit_with_parent(parent_pid)
-    import scipy.stats  # noqa: F401 - load numpy's and scipy's BLAS, so that the limit reaches them
-    threadpool_limits(1)

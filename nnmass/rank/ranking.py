@@ -3,12 +3,13 @@ statistics of every proxy against the table's target."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 
 from ..proxies.combined import add_combined, members_to_score
 from .identity import network_keys
-from .runner import ScoringSummary, score_networks
+from .runner import ScoringJob, ScoringSummary, score_jobs
 from .scoring import ScoreSetting
 from ..parallel.statistics_pool import statistics_pool
 from .statistics import rank_table
@@ -75,10 +76,23 @@ def rank_networks(table: RankTable, names: list[str], setting: ScoreSetting, sto
         threads: torch threads of each scoring process on a CPU.
         ray: a :class:`nnmass.parallel.ray_tasks.RayCluster` to score on instead of local processes.
     """
-    summary = score_networks(table.networks, scored_names(names), setting, store, workers=workers, device=device,
-                             progress=progress, desc=desc, threads=threads, ray=ray)
+    return rank_tables({desc: (table, names, setting)}, store, workers=workers, device=device, progress=progress,
+                       n_boot=n_boot, seed=seed, desc=desc, threads=threads, ray=ray)[desc]
+
+
+def rank_tables(tables: Mapping[str, tuple[RankTable, list[str], ScoreSetting]], store: ScoreStore, *,
+                workers: int = 1, device: str = "cpu", progress: bool = True, n_boot: int = 1000, seed: int = 0,
+                desc: str = "scoring", threads: int = 1, ray=None) -> dict[str, RankResult]:
+    """:func:`rank_networks` for several tables (a study's tasks), label -> ``(table, names,
+    setting)``: every table's networks in one scoring pass
+    (:func:`nnmass.rank.runner.score_jobs`), then each table's statistics, their rows in
+    ``workers`` processes where there are several and no Ray cluster."""
+    jobs = [ScoringJob(table.networks, scored_names(names), setting) for table, names, setting in tables.values()]
+    summaries = score_jobs(jobs, store, workers=workers, device=device, progress=progress, desc=desc,
+                           threads=threads, ray=ray)
     with statistics_pool(workers if ray is None and n_boot > 0 else 1) as pool:
-        return rank_stored(table, names, setting, store, summary, n_boot=n_boot, seed=seed, pool=pool)
+        return {label: rank_stored(table, names, setting, store, summary, n_boot=n_boot, seed=seed, pool=pool)
+                for (label, (table, names, setting)), summary in zip(tables.items(), summaries)}
 
 
 def rank_stored(table: RankTable, names: list[str], setting: ScoreSetting, store: ScoreStore,

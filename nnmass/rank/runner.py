@@ -177,9 +177,13 @@ def score_jobs(jobs: Sequence[ScoringJob], store: ScoreStore, *, workers: int = 
     check_int("--threads", threads, 1)
     start = time.perf_counter()
     parts = [_Job(i, job, store) for i, job in enumerate(jobs)]
-    seen: set = set()  # a network two jobs share under one setting is scored by the first only
-    units = [unit for part in parts for unit in part.units
-             if (part.key, part.ids[unit[1]]) not in seen and not seen.add((part.key, part.ids[unit[1]]))]
+    units, seen = [], set()
+    for part in parts:
+        for unit in part.units:
+            stored_as = (part.key, part.ids[unit[1]])
+            if stored_as not in seen:  # a network two jobs share under one setting is scored by the first only
+                seen.add(stored_as)
+                units.append(unit)
     total = sum(len(part.ids) for part in parts)
     run = run_id()
     if units:
@@ -215,8 +219,10 @@ def _left_by_others(elsewhere: list, store: ScoreStore, jobs: list[_Job], run: s
     """Of the units other runs held: those now free and still missing, claimed for this
     run (taken out of ``elsewhere``), and how many the other runs finished."""
     todo, finished, waiting = [], 0, []
-    settled = {part.index: store.settled(part.key, {part.ids[n] for i, n, _, _ in elsewhere if i == part.index})
-               for part in jobs if any(i == part.index for i, *_ in elsewhere)}
+    held: dict[int, set[str]] = {}  # job index -> the store keys of its units other runs held
+    for index, network, _, _ in elsewhere:
+        held.setdefault(index, set()).add(jobs[index].ids[network])
+    settled = {index: store.settled(jobs[index].key, keys) for index, keys in held.items()}
     for unit in elsewhere:
         index, network, names, setting = unit
         job = jobs[index]

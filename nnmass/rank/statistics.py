@@ -89,14 +89,16 @@ def rank_table(scores: Mapping[str, Sequence[float]], target, params, seconds: M
     Wherever they run, rows are computed with one BLAS thread: over thousands of points
     a BLAS splits its sums among its threads, so the last digits of a correlation would
     depend on the machine's cores and on the number of workers."""
-    from threadpoolctl import threadpool_limits
-
     seconds = seconds or {}
-    row = partial(rank_row, n_boot=n_boot, seed=seed, level=level)
+    row = partial(_rank_row_on_one_blas_thread, n_boot=n_boot, seed=seed, level=level)
     names = list(scores)
     columns = ([scores[n] for n in names], [target] * len(names), [params] * len(names),
                [seconds.get(n) for n in names])
-    if pool is None:
-        with threadpool_limits(1):
-            return list(map(row, names, *columns))
-    return list(pool.map(row, names, *columns))
+    return list(map(row, names, *columns) if pool is None else pool.map(row, names, *columns))
+
+
+def _rank_row_on_one_blas_thread(*args, **kwargs) -> dict:
+    """:func:`rank_row` with one BLAS thread (see :func:`rank_table`)."""
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1):
+        return rank_row(*args, **kwargs)

@@ -105,9 +105,7 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
     """
     from ..proxies.combined import STUDY_COMBINATIONS
     from ..proxies.proxy_names import PROXY_NAMES
-    from ..rank.ranking import rank_stored, scored_names
-    from ..rank.runner import ScoringJob, score_jobs
-    from ..parallel.statistics_pool import statistics_pool
+    from ..rank.ranking import rank_tables
     from ..rank.scoring import ScoreSetting
     from ..rank.store import ScoreStore
     from .run import StudyResult
@@ -115,19 +113,13 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
     workers, store, out = prepare_scoring_study("nb201-proxies", quick, store, out, workers, device)
     tables = tables or study_tables(quick)
     start = time.perf_counter()
-    results, timings = {}, {}
     names = [*PROXY_NAMES, *STUDY_COMBINATIONS]
-    settings = {dataset: ScoreSetting.nb201(dataset, batch=BATCH, seed=SEED) for dataset in tables}
     with ScoreStore(store) as db:
-        # The three datasets' networks in one pass: the workers start once.
-        summaries = score_jobs([ScoringJob(tab.networks, scored_names(names), settings[dataset])
-                                for dataset, tab in tables.items()], db, workers=workers, device=device,
-                               progress=progress, desc="nb201-proxies", ray=ray)
-        with statistics_pool(workers if ray is None else 1) as pool:
-            for (dataset, tab), summary in zip(tables.items(), summaries):
-                results[dataset] = rank_stored(tab, names, settings[dataset], db, summary, n_boot=n_boot, seed=seed,
-                                               pool=pool)
-                timings[dataset] = summary.to_dict()
+        # The three datasets' networks in one scoring pass: the workers start once.
+        results = rank_tables({dataset: (tab, names, ScoreSetting.nb201(dataset, batch=BATCH, seed=SEED))
+                               for dataset, tab in tables.items()}, db, workers=workers, device=device,
+                              progress=progress, n_boot=n_boot, seed=seed, desc="nb201-proxies", ray=ray)
+    timings = {dataset: result.summary.to_dict() for dataset, result in results.items()}
     agreement = {d: {name: agreement_row(r.scores[name], naslib_values(r.table.rows, theirs), n_boot, seed)
                      for name, theirs in NASLIB_NAMES.items()} for d, r in results.items()}
     comparison = {d: accuracy_comparison(r, n_boot, seed) for d, r in results.items()}

@@ -127,10 +127,10 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
             screen = values(CASCADE_SCREEN)
             kept = _order_best_first(screen, archs)[:max(1, math.ceil(CASCADE_KEEP * len(archs)))]
             per_score = {}
-            rank_rows = rank_table({s: values(s) for s in scores}, accuracy, stored["params"], n_boot=n_boot,
-                                   seed=seed, pool=stats_pool)
+            wholes = {s: values(s) for s in scores}
+            rank_rows = rank_table(wholes, accuracy, stored["params"], n_boot=n_boot, seed=seed, pool=stats_pool)
             for s, row in zip(scores, rank_rows):
-                whole = values(s)
+                whole = wholes[s]
                 best = _order_best_first(whole, archs)[0]
                 cascade_values = values(s, np.array(kept))
                 cascade_best = kept[_order_best_first(cascade_values, [archs[i] for i in kept])[0]]

@@ -119,10 +119,8 @@ def run_suite_zero_study(*, quick: bool = False, store: str | Path | None = None
         tasks: the :class:`SuiteTask` list to run instead of every task (tests).
         ray: a :class:`nnmass.parallel.ray_tasks.RayCluster` to score on instead of local processes.
     """
-    from ..rank.ranking import rank_stored, scored_names
+    from ..rank.ranking import rank_tables
     from ..json_values import jsonable
-    from ..rank.runner import ScoringJob, score_jobs
-    from ..parallel.statistics_pool import statistics_pool
     from ..rank.scoring import ScoreSetting
     from ..rank.store import ScoreStore
     from .run import StudyResult
@@ -131,20 +129,13 @@ def run_suite_zero_study(*, quick: bool = False, store: str | Path | None = None
     workers, store, out = prepare_scoring_study("suite-zero", quick, store, out, workers, device)
     tasks = tasks or suite_tasks()
     start = time.perf_counter()
-    results, agree = {}, {}
-    tables = {task.label: task_table(task, quick) for task in tasks}
-    proxies = {task.label: task_proxies(task, quick) for task in tasks}
-    settings = {task.label: ScoreSetting.for_space(task.space, task.task, batch=BATCH, seed=SEED) for task in tasks}
     with ScoreStore(store) as db:
-        # Every task's networks in one pass: the workers start once, and none idles at a task's end.
-        summaries = score_jobs([ScoringJob(tables[label].networks, scored_names(proxies[label]), settings[label])
-                                for label in tables], db, workers=workers, device=device, progress=progress,
-                               desc="suite-zero", ray=ray)
-        with statistics_pool(workers if ray is None else 1) as pool:
-            for label, summary in zip(tables, summaries):
-                result = rank_stored(tables[label], proxies[label], settings[label], db, summary, n_boot=n_boot,
-                                     seed=seed, pool=pool)
-                results[label], agree[label] = result, agreement(result, n_boot, seed)
+        # Every task's networks in one scoring pass: the workers start once, and none idles at a task's end.
+        results = rank_tables({task.label: (task_table(task, quick), task_proxies(task, quick),
+                                            ScoreSetting.for_space(task.space, task.task, batch=BATCH, seed=SEED))
+                               for task in tasks}, db, workers=workers, device=device, progress=progress,
+                              n_boot=n_boot, seed=seed, desc="suite-zero", ray=ray)
+    agree = {label: agreement(result, n_boot, seed) for label, result in results.items()}
     seconds = time.perf_counter() - start
     record = {"quick": quick, "batch": BATCH, "seed": SEED, "quick_archs": QUICK_ARCHS,
               "quick_tnb_archs": QUICK_TNB_ARCHS, "data_free": list(DATA_FREE), "workers": workers, "device": device,
