@@ -19,7 +19,7 @@ _LAZY = {
     "NB201_DATASETS": ".scoring", "ScoreStore": ".store", "score_networks": ".runner", "score_jobs": ".runner",
     "ScoringJob": ".runner",
     "read_table": ".table", "rank_table": ".statistics", "rank_row": ".statistics",
-    "rank_networks": ".ranking", "rank_stored": ".ranking", "RankResult": ".ranking",
+    "rank_networks": ".ranking", "rank_tables": ".ranking", "rank_stored": ".ranking", "RankResult": ".ranking",
     "Combination": "..proxies.combined", "parse_scores": "..proxies.combined",
     "members_to_score": "..proxies.combined", "combine": "..proxies.combined",
 }
