@@ -5,7 +5,7 @@ canonical networks (a seeded draw from the shipped full table, CIFAR-10 accuraci
 and runs, in a fresh process each time, with a fresh store:
 
     nnmass rank TABLE --space nb201 --dataset cifar10 --arch-column arch --target cifar10
-        --proxies P --workers W --bootstrap 0 --store S --json --no-progress
+        --proxies P --workers W --bootstrap B --store S --json --no-progress
 
 The run happens inside a small measuring process that calls ``nnmass.cli.main``
 (so its own peak is the parent's) and reports:
@@ -22,11 +22,12 @@ The largest N's peaks are divided by the smallest's; the target is at most 1.10
 (10% more) for the parent and for every worker.
 
     python benchmarks/rank_memory.py [--networks 100 1000] [--all-rows] [--proxies params,nn_mass,synflow]
-        [--workers 2]
+        [--workers 2] [--bootstrap 0] [--keep DIR]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime
 import json
@@ -130,6 +131,10 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0, help="the draw of the architectures")
     p.add_argument("--all-rows", action="store_true",
                    help="also rank every row of the shipped full NB201 table, as it is")
+    p.add_argument("--bootstrap", type=int, default=0,
+                   help="rank's bootstrap resamples (0: none; 1000 is rank's own default, the end-to-end command)")
+    p.add_argument("--keep", type=Path, default=None,
+                   help="write the tables, score stores and rank's JSON here and keep them (default: a temporary folder)")
     p.add_argument("--poll", type=float, default=0.05, help="seconds between /proc readings")
     p.add_argument("--measure", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)  # the measuring process
     args = p.parse_args()
@@ -147,17 +152,21 @@ def main() -> None:
         with open(full) as f:
             runs.append((sum(1 for _ in f) - 1, full))  # its rows, less the header
     results = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory() as tmp:
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         for n, table in runs:
             if table is None:
                 table = Path(tmp) / f"nb201_{n}.csv"
                 write_table(table, n, args.seed)
             argv = ["rank", str(table), "--space", "nb201", "--dataset", "cifar10", "--arch-column", "arch",
                     "--target", "cifar10", "--proxies", args.proxies, "--workers", str(args.workers),
-                    "--bootstrap", "0", "--store", str(Path(tmp) / f"scores_{n}.sqlite"), "--json", "--no-progress"]
+                    "--bootstrap", str(args.bootstrap), "--store", str(Path(tmp) / f"scores_{n}.sqlite"), "--json", "--no-progress"]
             out = subprocess.run([sys.executable, __file__, "--poll", str(args.poll), "--measure", *argv],
                                  capture_output=True, text=True, check=True)
-            r = json.loads(out.stdout.strip().splitlines()[-1])
+            *ranked, last = out.stdout.strip().splitlines()
+            r = json.loads(last)
+            if args.keep:
+                (Path(tmp) / f"rank_{n}.json").write_text("\n".join(ranked) + "\n")
             if r["code"] != 0:
                 sys.exit(f"rank failed on {n} networks: {out.stderr[-2000:]}")
             results[n] = r
