@@ -141,6 +141,40 @@ def test_store_keeps_scores_writes_nan_as_null_and_retries_errors(tmp_path):
     assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_stored_arrays_spread_each_networks_scores_to_its_rows(tmp_path):
+    """Values and seconds by table row (nan where missing, a stored NULL, or zero seconds),
+    each network's first error by storing order, whatever proxy it was stored for; rows
+    of other settings and rows altered by hand do not count."""
+    from nnmass.rank.ranking import stored_arrays
+    setting = ScoreSetting.nb201("cifar10", batch=2)
+    key = setting.key()
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        store.put(A, key, {"params": 5.0, "nwot": math.nan}, {"params": 0.5, "nwot": 0.0})
+        store.put(B, key, {"nwot": 2.0}, {"nwot": 0.25})
+        store.put(C, key, {"zen": math.nan}, {}, error="RuntimeError: first")
+        store.put(C, key, {"params": math.nan}, {}, error="RuntimeError: second")
+        other = ScoreSetting.nb201("cifar100", batch=2).key()
+        store.put(D, other, {"params": 9.0}, {"params": 1.0})
+        store.put(A, other, {"params": 8.0}, {"params": 1.0})
+        store.put(D, key, {"nwot": 4.0}, {"nwot": 1.0})
+    raw = sqlite3.connect(tmp_path / "s.sqlite")
+    with raw:
+        raw.execute("UPDATE scores SET value = 'x' WHERE network = ? AND proxy = 'nwot' AND setting = ?", (D, key))
+    raw.close()
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        scores, seconds, errors = stored_arrays(store, setting, [A, B, A, C, D], ["params", "nwot"])
+        assert store.done(key) == {A: {"params", "nwot"}, B: {"nwot"}}
+        assert store.done(key, {B}) == {B: {"nwot"}}
+        elsewhere = store.done(other)
+        assert elsewhere == {D: {"params"}, A: {"params"}} and elsewhere[A] is elsewhere[D]  # one set, shared
+    nan = math.nan
+    assert np.array_equal(scores["params"], [5.0, nan, 5.0, nan, nan], equal_nan=True)
+    assert np.array_equal(scores["nwot"], [nan, 2.0, nan, nan, nan], equal_nan=True)
+    assert np.array_equal(seconds["params"], [0.5, nan, 0.5, nan, nan], equal_nan=True)
+    assert np.array_equal(seconds["nwot"], [nan, 0.25, nan, nan, nan], equal_nan=True)
+    assert errors == {C: "RuntimeError: first"}
+
+
 def test_a_file_that_is_not_a_score_store_is_refused(tmp_path):
     other = tmp_path / "other.sqlite"
     sqlite3.connect(other).execute("CREATE TABLE trials (key TEXT)")

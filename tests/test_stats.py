@@ -1,5 +1,6 @@
 """Fits, correlations and the seed-cluster bootstrap against hand computations and scipy."""
 import json
+import math
 import subprocess
 import sys
 
@@ -204,3 +205,52 @@ def test_average_ranks_are_scipys_bit_for_bit():
         assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs), values
     with_nan = np.array([1.0, np.nan, 0.5])  # scipy's nan policy: every rank nan
     assert np.isnan(average_ranks(with_nan)).all() and np.isnan(rankdata(with_nan)).all()
+
+
+def test_resampled_ranks_are_the_sorted_ranks_of_each_resample():
+    """Counting a resample's draws of each distinct value gives ``average_ranks`` of the
+    resampled values exactly, ties, signed zeros and single values included."""
+    from nnmass.stats.fitting import average_ranks
+    from nnmass.stats.resampled_ranks import ResampledRanks
+    g = np.random.Generator(np.random.PCG64(11))
+    columns = [np.round(g.normal(size=500), 1), g.normal(size=300), np.array([0.0, -0.0, 2.0, 2.0, -1.0]),
+               np.full(7, 3.5), np.array([1.0, 2.0, 3.0])]
+    for values in columns:
+        ranked = ResampledRanks(values)
+        for _ in range(20):
+            drawn = g.integers(0, values.size, values.size)
+            ours, sorted_ranks = ranked.ranks(drawn), average_ranks(values[drawn])
+            assert ours.dtype == sorted_ranks.dtype and np.array_equal(ours, sorted_ranks)
+            assert ranked.constant(drawn) == (np.ptp(values[drawn]) == 0)
+    with pytest.raises(ValueError, match="without nan"):
+        ResampledRanks([1.0, np.nan])
+
+
+def test_resampled_stats_equal_rank_stats_of_the_resample():
+    """The bootstrap's statistic with counted ranks gives rank_stats' floats, every resample,
+    whichever statistics are asked for, constant resamples (nan) included."""
+    from nnmass.rank.statistics import ResampledStats, rank_stats
+    g = np.random.Generator(np.random.PCG64(5))
+    for n, size in ((3000, None), (60, None), (40, np.full(40, 2.0)), (4, None)):  # scipy's Kendall, the pairwise one
+        target = g.normal(size=n)
+        score = np.round(target + g.normal(size=n), 1)
+        log_size = np.round(g.normal(size=n), 2) if size is None else np.log(size)
+        for which in (("spearman", "kendall", "partial_spearman"), ("spearman",), ("kendall", "spearman")):
+            stat = ResampledStats(score, target, log_size, which)
+            for _ in range(15):
+                drawn = g.integers(0, n, n)
+                ours = stat(drawn.astype(float))
+                theirs = rank_stats(score[drawn], target[drawn], log_size[drawn], which=which)
+                assert np.array_equal(ours, theirs, equal_nan=True), (n, which, ours, theirs)
+    stuck = ResampledStats(np.array([1.0, 2.0, 3.0]), np.array([3.0, 1.0, 2.0]), np.zeros(3))
+    assert all(math.isnan(v) for v in stuck(np.zeros(3)))  # one point drawn three times: constant
+
+
+def test_bootstrap_members_are_each_units_trials_in_order():
+    from nnmass.stats.bootstrap import _members
+    g = np.random.Generator(np.random.PCG64(2))
+    for size, units in ((200, 13), (50, 50), (1, 1), (0, 1)):
+        codes = np.unique(g.integers(0, units, size), return_inverse=True)[1]
+        expected = [np.flatnonzero(codes == u) for u in range(codes.max() + 1 if codes.size else 0)]
+        got = _members(codes)
+        assert len(got) == len(expected) and all(np.array_equal(a, b) for a, b in zip(got, expected))

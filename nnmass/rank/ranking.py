@@ -43,16 +43,25 @@ class RankResult:
 
 def stored_arrays(store: ScoreStore, setting: ScoreSetting, networks: list[str], names: list[str]):
     """proxy -> values and proxy -> seconds, one per network (nan where missing), and
-    network -> error."""
+    network -> error (a network's first stored error, of any proxy).
+
+    The store's rows are read one at a time into one slot per distinct network, then
+    spread to the table's rows, so a whole space costs a few arrays, not a dict a score."""
     ids = network_keys(networks, setting.space)
-    by_key = store.scores(setting.key(), set(ids.values()))
-    stored = {n: by_key[k] for n, k in ids.items() if k in by_key}
-    nan = {"value": np.nan, "seconds": np.nan, "error": None}
-    scores = {p: np.array([stored.get(n, {}).get(p, nan)["value"] for n in networks], dtype=float) for p in names}
-    seconds = {p: np.array([stored.get(n, {}).get(p, nan)["seconds"] or np.nan for n in networks], dtype=float)
-               for p in names}
-    errors = {n: e for n in networks for e in [next((v["error"] for v in stored.get(n, {}).values()
-                                                     if v["error"]), None)] if e}
+    slot = {key: i for i, key in enumerate(dict.fromkeys(ids.values()))}
+    values = {p: np.full(len(slot), np.nan) for p in names}
+    secs = {p: np.full(len(slot), np.nan) for p in names}
+    first_error: dict[str, str] = {}
+    for key, proxy, value, seconds, error in store.score_rows(setting.key(), slot):
+        if proxy in values:
+            values[proxy][slot[key]] = value
+            secs[proxy][slot[key]] = seconds or np.nan
+        if error and key not in first_error:
+            first_error[key] = error
+    row_slot = np.array([slot[ids[n]] for n in networks], dtype=np.intp)
+    scores = {p: values[p][row_slot] for p in names}
+    seconds = {p: secs[p][row_slot] for p in names}
+    errors = {n: first_error[ids[n]] for n in ids if ids[n] in first_error}
     return scores, seconds, errors
 
 

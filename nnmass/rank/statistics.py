@@ -23,6 +23,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..stats import bootstrap_ci, kendall_tau_b, partial_spearman, spearman, top_precision
+from ..stats.fitting import partial_of_ranks, spearman_of_ranks
+from ..stats.resampled_ranks import ResampledRanks
 
 STATS = ("spearman", "kendall", "partial_spearman")
 """The statistics that get bootstrap intervals (``<name>_lo`` / ``<name>_hi``)."""
@@ -68,15 +70,34 @@ def rank_row(name: str, score, target, params, seconds=None, *, n_boot: int = 10
     if n_boot > 0 and s.size >= 3 and math.isfinite(rho):
         index = np.arange(s.size, dtype=float)
         # bootstrap_ci resamples (x, y) pairs; resampling their index carries all three columns.
-        lo, hi = bootstrap_ci(index, index,
-                              lambda i, _: rank_stats(*(v[i.astype(int)] for v in (s, t, z)), which=intervals),
-                              n=n_boot, seed=seed, level=level)
+        lo, hi = bootstrap_ci(index, index, ResampledStats(s, t, z, intervals), n=n_boot, seed=seed, level=level)
         for k, stat in enumerate(intervals):
             row[f"{stat}_lo"], row[f"{stat}_hi"] = float(lo[k]), float(hi[k])
     if seconds is not None:
         secs = np.asarray(seconds, dtype=float)
         row["seconds_per_arch"] = float(np.nanmean(secs)) if np.isfinite(secs).any() else math.nan
     return row
+
+
+class ResampledStats:
+    """:func:`rank_stats` of the resample ``(score, target, log_size)[drawn]``, value for
+    value, with each column's ranks counted rather than sorted (``ResampledRanks``)."""
+
+    def __init__(self, score, target, log_size, which: Sequence[str] = STATS) -> None:
+        self.score, self.target, self.which = score, target, which
+        self.ranked = [ResampledRanks(v) for v in (score, target, log_size)]
+
+    def __call__(self, index, _=None) -> list[float]:
+        drawn = index.astype(int)
+        score, target, size = self.ranked
+        if drawn.size < 3 or score.constant(drawn) or target.constant(drawn):
+            return [math.nan] * len(self.which)
+        rx, ry = score.ranks(drawn), target.ranks(drawn)
+        compute = {"spearman": lambda: spearman_of_ranks(rx, ry),
+                   "kendall": lambda: kendall_tau_b(self.score[drawn], self.target[drawn]),
+                   "partial_spearman": lambda: math.nan if size.constant(drawn)
+                   else partial_of_ranks(rx, ry, size.ranks(drawn))}
+        return [compute[name]() for name in self.which]
 
 
 def rank_table(scores: Mapping[str, Sequence[float]], target, params, seconds: Mapping | None = None, *,

@@ -41,7 +41,7 @@ import sqlite3
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Collection, Iterable
 
 from ..errors import UsageError
 from ..store.opening import ClosesOnExit, Transaction, check_store_file, check_writable, connect_for_writing, describe
@@ -107,16 +107,23 @@ class ScoreStore(ClosesOnExit):
             raise UsageError(f"score store {str(self.path)!r} has a scores table with other columns than "
                              "nnmass writes")
 
-    def done(self, setting: str, networks: set[str] | None = None) -> dict[str, set[str]]:
+    def done(self, setting: str, networks: set[str] | None = None) -> dict[str, frozenset[str]]:
         """network -> the proxies it has a stored score for (errors excluded), under
-        ``setting``; with ``networks``, of those networks only (a store may hold far more)."""
-        out: dict[str, set[str]] = {}
+        ``setting``; with ``networks``, of those networks only (a store may hold far more).
+
+        Networks with the same proxies share one set (a whole space's networks mostly
+        have all or none), so the answer costs little more than a dict entry a network."""
+        bit: dict[str, int] = {}  # proxy -> its bit in a network's mask
+        masks: dict[str, int] = {}
         for network, proxy in self._db.execute(
                 f"SELECT network, proxy FROM scores WHERE setting = ? AND error IS NULL AND NOT {_ALTERED}",
                 (setting,)):
             if networks is None or network in networks:
-                out.setdefault(network, set()).add(proxy)
-        return out
+                masks[network] = masks.get(network, 0) | bit.setdefault(proxy, 1 << len(bit))
+        shared: dict[int, frozenset[str]] = {}
+        for mask in set(masks.values()):
+            shared[mask] = frozenset(proxy for proxy, b in bit.items() if mask & b)
+        return {network: shared[mask] for network, mask in masks.items()}
 
     def put(self, network: str, setting: str, scores: dict[str, float], seconds: dict[str, float],
             error: str | None = None, run: str | None = None) -> int:
@@ -186,8 +193,18 @@ class ScoreStore(ClosesOnExit):
 
     def scores(self, setting: str, networks: Iterable[str] | None = None) -> dict[str, dict[str, dict]]:
         """network -> proxy -> ``{"value", "seconds", "error"}`` (value nan where NULL)."""
-        wanted = None if networks is None else set(networks)
         out: dict[str, dict[str, dict]] = {}
+        for network, proxy, value, seconds, error in self.score_rows(setting, networks):
+            out.setdefault(network, {})[proxy] = {"value": value, "seconds": seconds, "error": error}
+        return out
+
+    def score_rows(self, setting: str, networks: Collection[str] | None = None):
+        """Each stored score of ``setting`` (of ``networks`` only, if given), one at a time,
+        in the order stored: ``(network, proxy, value, seconds, error)``, value nan where
+        NULL. Rows altered by hand (text where a number belongs) are left out and listed in
+        ``self.altered`` once the rows are read. Nothing is held but the current row, so
+        reading a whole space's scores costs no memory of its own."""
+        wanted = networks if networks is None or isinstance(networks, (set, frozenset, dict)) else set(networks)
         self.altered = []
         for network, proxy, value, seconds, error in self._db.execute(
                 "SELECT network, proxy, value, seconds, error FROM scores WHERE setting = ? ORDER BY rowid",
@@ -196,9 +213,7 @@ class ScoreStore(ClosesOnExit):
                 if not all(v is None or isinstance(v, (int, float)) for v in (value, seconds)):
                     self.altered.append((network, proxy))  # read as missing
                     continue
-                out.setdefault(network, {})[proxy] = {
-                    "value": math.nan if value is None else float(value), "seconds": seconds, "error": error}
-        return out
+                yield network, proxy, math.nan if value is None else float(value), seconds, error
 
 
 

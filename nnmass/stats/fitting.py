@@ -149,11 +149,20 @@ def spearman(x, y) -> float:
     return _pearson(average_ranks(x), average_ranks(y))
 
 
+def spearman_of_ranks(rx: np.ndarray, ry: np.ndarray) -> float:
+    """:func:`spearman` from the two columns' average ranks (neither constant)."""
+    return _pearson(rx, ry)
+
+
 def partial_spearman(x, y, z) -> float:
     """Spearman's rho of ``x`` and ``y`` with ``z`` held fixed: the Pearson correlation of
     the ranks of ``x`` and ``y`` after the least-squares line on the ranks of ``z`` is taken
     out of each. With ``z = log #params`` it says what a score knows beyond size."""
-    rx, ry, rz = (average_ranks(v) for v in (x, y, z))
+    return partial_of_ranks(*(average_ranks(v) for v in (x, y, z)))
+
+
+def partial_of_ranks(rx: np.ndarray, ry: np.ndarray, rz: np.ndarray) -> float:
+    """:func:`partial_spearman` from the three columns' average ranks."""
     a = np.column_stack([np.ones_like(rz), rz])
     res_x = rx - a @ np.linalg.lstsq(a, rx, rcond=None)[0]
     res_y = ry - a @ np.linalg.lstsq(a, ry, rcond=None)[0]
