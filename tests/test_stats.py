@@ -226,11 +226,21 @@ def test_resampled_ranks_are_the_sorted_ranks_of_each_resample():
         ResampledRanks([1.0, np.nan])
 
 
-def test_resampled_stats_equal_rank_stats_of_the_resample():
-    """The bootstrap's statistic with counted ranks gives rank_stats' floats, every resample,
-    whichever statistics are asked for, constant resamples (nan) included."""
+def test_resampled_stats_equal_the_sorting_statistics_of_the_resample():
+    """The bootstrap's statistic with counted ranks gives the floats of spearman, kendall_tau_b
+    and partial_spearman (which sort) on the resampled values, every resample, whichever
+    statistics are asked for; nan for a constant resample, and partial nan for a constant size."""
     from nnmass.rank.statistics import ResampledStats, rank_stats
+    from nnmass.stats import kendall_tau_b, partial_spearman, spearman
     g = np.random.Generator(np.random.PCG64(5))
+
+    def sorted_stats(s, t, z, which):
+        if np.ptp(s) == 0 or np.ptp(t) == 0:
+            return [math.nan] * len(which)
+        by_name = {"spearman": lambda: spearman(s, t), "kendall": lambda: kendall_tau_b(s, t),
+                   "partial_spearman": lambda: partial_spearman(s, t, z) if np.ptp(z) > 0 else math.nan}
+        return [by_name[name]() for name in which]
+
     for n, size in ((3000, None), (60, None), (40, np.full(40, 2.0)), (4, None)):  # scipy's Kendall, the pairwise one
         target = g.normal(size=n)
         score = np.round(target + g.normal(size=n), 1)
@@ -240,10 +250,13 @@ def test_resampled_stats_equal_rank_stats_of_the_resample():
             for _ in range(15):
                 drawn = g.integers(0, n, n)
                 ours = stat(drawn.astype(float))
-                theirs = rank_stats(score[drawn], target[drawn], log_size[drawn], which=which)
+                theirs = sorted_stats(score[drawn], target[drawn], log_size[drawn], which)
                 assert np.array_equal(ours, theirs, equal_nan=True), (n, which, ours, theirs)
+            assert np.array_equal(rank_stats(score, target, log_size, which),
+                                  sorted_stats(score, target, log_size, which), equal_nan=True)
     stuck = ResampledStats(np.array([1.0, 2.0, 3.0]), np.array([3.0, 1.0, 2.0]), np.zeros(3))
     assert all(math.isnan(v) for v in stuck(np.zeros(3)))  # one point drawn three times: constant
+    assert all(math.isnan(v) for v in rank_stats([1.0, 2.0], [2.0, 1.0], [0.0, 1.0]))  # fewer than 3 points
 
 
 def test_bootstrap_members_are_each_units_trials_in_order():

@@ -22,7 +22,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..stats import bootstrap_ci, kendall_tau_b, partial_spearman, spearman, top_precision
+from ..stats import bootstrap_ci, kendall_tau_b, top_precision
 from ..stats.fitting import partial_of_ranks, spearman_of_ranks
 from ..stats.resampled_ranks import ResampledRanks
 
@@ -34,15 +34,10 @@ TOP_FRACTION = 0.1
 
 def rank_stats(score, target, log_size, which: Sequence[str] = STATS) -> list[float]:
     """The statistics named in ``which`` (default ``[spearman, kendall tau-b, spearman
-    partial to log_size]``); nan where undefined (fewer than 3 points, or a constant side)."""
+    partial to log_size]``) of finite columns; nan where undefined (fewer than 3 points,
+    or a constant side). The bootstrap's :class:`ResampledStats` of every point."""
     score, target, log_size = (np.asarray(v, dtype=float) for v in (score, target, log_size))
-    if score.size < 3 or np.ptp(score) == 0 or np.ptp(target) == 0:
-        return [math.nan] * len(which)
-    compute = {"spearman": lambda: spearman(score, target),
-               "kendall": lambda: kendall_tau_b(score, target),
-               "partial_spearman": lambda: partial_spearman(score, target, log_size)
-               if np.ptp(log_size) > 0 else math.nan}
-    return [compute[name]() for name in which]
+    return ResampledStats(score, target, log_size, which)(np.arange(score.size))
 
 
 def rank_row(name: str, score, target, params, seconds=None, *, n_boot: int = 1000, seed: int = 0,
