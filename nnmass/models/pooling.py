@@ -86,16 +86,17 @@ def _pool_backward(grad: torch.Tensor, shape: torch.Size, channels_last: bool, s
     return _laid_out(out, channels_last)
 
 
+# The Functions below set their context in ``forward``: with a separate ``setup_context``,
+# every ``apply`` binds its arguments through ``inspect.signature`` (12 us a call, a few
+# hundred calls per NB201 network), and these never run under torch.func's transforms.
+
+
 class _AvgPool(torch.autograd.Function):
     """Pooling whose gradient is :class:`_AvgPoolBackward`, as torch's is ``avg_pool2d_backward``."""
     @staticmethod
-    def forward(x, settings):
+    def forward(ctx, x, settings):
+        ctx.settings, ctx.shape, ctx.channels_last = settings, x.shape, _is_channels_last(x)
         return _pool(x, settings)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        x, ctx.settings = inputs
-        ctx.shape, ctx.channels_last = x.shape, _is_channels_last(x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -106,12 +107,9 @@ class _AvgPoolBackward(torch.autograd.Function):
     """``avg_pool2d_backward``; it is linear in the gradient, and its own gradient is
     the pooling of the incoming one (torch's ``derivatives.yaml`` rule)."""
     @staticmethod
-    def forward(grad, shape, channels_last, settings):
+    def forward(ctx, grad, shape, channels_last, settings):
+        ctx.settings = settings
         return _pool_backward(grad, shape, channels_last, settings)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.settings = inputs[3]
 
     @staticmethod
     def backward(ctx, grad_grad):
@@ -127,16 +125,13 @@ class _MaxPool(torch.autograd.Function):
     """Max pooling, channels-last; its gradient is torch's NCHW one (a scatter to the
     indices, as fast in either layout), so the indices are handed back NCHW for it."""
     @staticmethod
-    def forward(x, settings):
+    def forward(ctx, x, settings):
         out, indices = _max_pool(x, settings, indices=True)
-        return _laid_out(out, False), _laid_out(indices, False)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        x, ctx.settings = inputs
-        ctx.shape = x.shape
-        ctx.save_for_backward(output[1])
-        ctx.mark_non_differentiable(output[1])
+        out, indices = _laid_out(out, False), _laid_out(indices, False)
+        ctx.settings, ctx.shape = settings, x.shape
+        ctx.save_for_backward(indices)
+        ctx.mark_non_differentiable(indices)
+        return out, indices
 
     @staticmethod
     def backward(ctx, grad, _):

@@ -213,19 +213,28 @@ class Scored:
 
 def score_network(network: str, names: list[str], setting: ScoreSetting, device: str = "cpu",
                   cache: dict | None = None) -> Scored:
-    """Score one network with the named proxies (fused); never raises: an exception
-    gives nan scores and its text in ``error``."""
+    """Score one network with the named proxies: fused (:mod:`nnmass.proxies.fused`), and
+    ``macs`` in closed form where the space gives it (:mod:`.closed_form`); never raises:
+    an exception gives nan scores and its text in ``error``."""
     from ..parallel.heap import fit_heap_to
     from ..proxies.fused import score_fused
+    from .closed_form import closed_form_scores
 
     start = time.perf_counter()
+    cache = {} if cache is None else cache
     try:
-        model, shape = build_network(network, setting, load_inputs(setting, device, cache))
-        model = model.to(device)
-        batch = make_batch(model, shape, setting, device, cache)
-        fit_heap_to(model)
-        run = score_fused(model, batch, names)
-        return Scored(network, run.scores, run.seconds)
+        scores, seconds = closed_form_scores(network, names, setting, cache,
+                                             lambda text: _counted_macs(text, setting, device, cache))
+        rest = [n for n in names if n not in scores]
+        if rest:
+            model, shape = build_network(network, setting, load_inputs(setting, device, cache))
+            model = _on(model, device)
+            batch = make_batch(model, shape, setting, device, cache)
+            fit_heap_to(model)
+            run = score_fused(model, batch, rest)
+            scores.update(run.scores)
+            seconds.update(run.seconds)
+        return Scored(network, {n: scores[n] for n in names}, {n: seconds[n] for n in names})
     except Exception as e:  # noqa: BLE001 - one bad network is recorded, the run goes on
         frames = traceback.extract_tb(e.__traceback__)
         where = f" ({frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno})" if frames else ""
@@ -233,3 +242,18 @@ def score_network(network: str, names: list[str], setting: ScoreSetting, device:
         share = (time.perf_counter() - start) / max(len(names), 1)
         return Scored(network, {n: math.nan for n in names}, {n: share for n in names},
                       f"{type(e).__name__}: {message}{where}")
+
+
+def _on(model, device: str):
+    """``model`` on ``device``; a network built on the CPU for the CPU is left as it is
+    (``Module.to`` walks every submodule even then)."""
+    return model if str(device) == "cpu" else model.to(device)
+
+
+def _counted_macs(network: str, setting: ScoreSetting, device: str, cache: dict) -> float:
+    """The ``macs`` proxy on the network, built and fed as a scored network is."""
+    from ..proxies import macs
+
+    model, shape = build_network(network, setting, load_inputs(setting, device, cache))
+    model = _on(model, device)
+    return macs(model, make_batch(model, shape, setting, device, cache))
