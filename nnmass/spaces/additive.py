@@ -12,14 +12,21 @@ from __future__ import annotations
 
 from typing import Callable, Hashable, Sequence
 
-REFERENCE = {"nb201": "none", "tnb-micro": 0}
-"""Spaces whose architectures are tuples of per-edge ops with additive counts, and the
-op that adds nothing there."""
+ADDITIVE = {"nb201": ("none", 6, 5), "tnb-micro": (0, 6, 4)}
+"""Spaces whose architectures are tuples of per-edge ops with additive counts: the op
+that adds nothing there, the edges, and the ops an edge can hold."""
 
 
 def is_additive(space) -> bool:
     """Whether ``space``'s counts are sums over its edges."""
-    return space.name in REFERENCE
+    return space.name in ADDITIVE
+
+
+def most_networks(space) -> int:
+    """The most networks :class:`AdditiveCount` counts in ``space``: the reference cell
+    and each other op on each edge."""
+    _, edges, ops = ADDITIVE[space.name]
+    return 1 + edges * (ops - 1)
 
 
 class AdditiveCount:
@@ -34,7 +41,7 @@ class AdditiveCount:
     def __init__(self, space, count: Callable[[Hashable], Sequence[float]]):
         if not is_additive(space):
             raise ValueError(f"the {space.name} space has no additive counts")
-        self.reference = REFERENCE[space.name]
+        self.reference = ADDITIVE[space.name][0]
         self._count = count
         self._base: tuple[float, ...] | None = None
         self._terms: dict[tuple[int, Hashable], tuple[float, ...]] = {}
