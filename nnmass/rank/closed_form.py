@@ -7,10 +7,10 @@ sum over its edges (:mod:`nnmass.spaces.additive`). So a process that scores man
 networks of a setting counts each term once, by the ``macs`` proxy itself, on a
 network built and fed as every scored network is, and gives each network the sum of
 its terms: the same whole number the proxy gives on it
-(``tests/test_rank_closed_form.py``). The terms cost up to 1 + edges x ops counts, so
-a process counts its first that many networks of a setting directly and sums terms
-only after: a short run (a study's 20 networks of a task) costs what it did. The
-seconds stored are those of the sum, and of the terms it counted first.
+(``tests/test_rank_closed_form.py``). The terms cost up to 1 + edges x (ops - 1)
+counts, so a process counts its first that many networks of a setting directly and
+sums terms only after: a short run (a study's 20 networks of a task) costs what it
+did. The seconds stored are those of the sum, and of the terms it counted first.
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from typing import Hashable, Sequence
 import numpy as np
 
 from ..spaces import SearchSpace
-from ..spaces.additive import AdditiveCount, is_additive
+from ..spaces.additive import AdditiveCount, is_additive, most_networks
 
 
 def network_costs(space: SearchSpace, arch: Hashable, task: str | None, sets=None) -> tuple[float, float]:
@@ -40,8 +40,8 @@ def candidate_costs(space: SearchSpace, archs: Sequence[Hashable], task: str | N
     """``(params, macs, how)``: one value per architecture, and ``"closed form"`` or
     ``"built"``."""
     params, macs = np.empty(len(archs)), np.empty(len(archs))
-    # The closed form builds up to 1 + edges x ops networks: worth it for more candidates than that.
-    if is_additive(space) and len(archs) > 4 * len(archs[0]) + 1:
+    # The closed form builds up to most_networks(space) networks: worth it for more candidates than that.
+    if is_additive(space) and len(archs) > most_networks(space):
         costs = AdditiveCount(space, lambda arch: network_costs(space, arch, task, sets))
         for i, arch in enumerate(archs):
             params[i], macs[i] = costs(arch)

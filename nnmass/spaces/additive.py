@@ -4,8 +4,8 @@ On NB201 and TransNAS-Bench-101 micro every edge op has its own weights and its 
 work, whatever the other edges hold. So a count such as #params or MACs of any cell
 is the count of the reference cell (every edge the op that adds nothing) plus, per
 edge, what that edge's op adds there. Each term is counted on a built network the
-first time it is needed: at most 1 + edges x ops networks per setting, however many
-architectures follow. The counts are whole numbers, so the sums are exact. Torch-free:
+first time it is needed: at most 1 + edges x (ops - 1) networks per setting, however
+many architectures follow. The counts are whole numbers, so the sums are exact. Torch-free:
 the caller says how to count a network.
 """
 from __future__ import annotations
