@@ -19,18 +19,14 @@ from typing import Callable
 
 from ..spaces.additive import AdditiveCount, is_additive, most_networks
 
-CLOSED_FORM = ("macs",)
-"""The proxies given in closed form where the space allows it."""
-
 
 def closed_form_scores(network: str, names, setting, cache: dict,
                        counted_macs: Callable[[str], float]) -> tuple[dict, dict]:
-    """``(scores, seconds)`` of the proxies of ``names`` that ``setting``'s space gives in
-    closed form (none outside the additive spaces). ``counted_macs(text)`` is the
+    """``(scores, seconds)`` of ``macs``, where ``names`` asks for it and ``setting``'s space
+    gives it in closed form; empty otherwise. ``counted_macs(text)`` is the
     ``macs`` proxy on the network of an architecture string, built and fed as a scored
     network is; the terms it counts are kept in ``cache`` (one per process and setting)."""
-    wanted = [n for n in names if n in CLOSED_FORM]
-    if not wanted or setting.space == "model":
+    if "macs" not in names or setting.space == "model":
         return {}, {}
     from ..spaces import get_space
     space = get_space(setting.space)

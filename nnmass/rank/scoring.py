@@ -227,9 +227,7 @@ def score_network(network: str, names: list[str], setting: ScoreSetting, device:
                                              lambda text: _counted_macs(text, setting, device, cache))
         rest = [n for n in names if n not in scores]
         if rest:
-            model, shape = build_network(network, setting, load_inputs(setting, device, cache))
-            model = _on(model, device)
-            batch = make_batch(model, shape, setting, device, cache)
+            model, batch = _built_and_fed(network, setting, device, cache)
             fit_heap_to(model)
             run = score_fused(model, batch, rest)
             scores.update(run.scores)
@@ -244,16 +242,17 @@ def score_network(network: str, names: list[str], setting: ScoreSetting, device:
                       f"{type(e).__name__}: {message}{where}")
 
 
-def _on(model, device: str):
-    """``model`` on ``device``; a network built on the CPU for the CPU is left as it is
-    (``Module.to`` walks every submodule even then)."""
-    return model if str(device) == "cpu" else model.to(device)
+def _built_and_fed(network: str, setting: ScoreSetting, device: str, cache: dict):
+    """The network's module on ``device`` and its batch. A network built on the CPU for
+    the CPU is not moved: ``Module.to`` walks every submodule even then."""
+    model, shape = build_network(network, setting, load_inputs(setting, device, cache))
+    if str(device) != "cpu":
+        model = model.to(device)
+    return model, make_batch(model, shape, setting, device, cache)
 
 
 def _counted_macs(network: str, setting: ScoreSetting, device: str, cache: dict) -> float:
     """The ``macs`` proxy on the network, built and fed as a scored network is."""
     from ..proxies import macs
 
-    model, shape = build_network(network, setting, load_inputs(setting, device, cache))
-    model = _on(model, device)
-    return macs(model, make_batch(model, shape, setting, device, cache))
+    return macs(*_built_and_fed(network, setting, device, cache))
