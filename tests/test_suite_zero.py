@@ -33,6 +33,7 @@ def test_suite_study_ranks_reports_and_agrees_with_naslib(tmp_path, monkeypatch)
                                   progress=False, n_boot=20, tasks=tasks)
     record = json.loads((tmp_path / "report" / "results.json").read_text())
     assert record["tasks"] == ["nb201/cifar10", "nb201/ImageNet16-120"]
+    assert "This run covers 2 of the study's" in result.report.read_text()
     assert (tmp_path / "report" / "rho_heatmap.png").stat().st_size > 0
     assert "Spearman rho, proxies by tasks" in result.report.read_text()
     # Our params are NB201's, so they rank exactly as NASLib's published params do.
@@ -42,3 +43,28 @@ def test_suite_study_ranks_reports_and_agrees_with_naslib(tmp_path, monkeypatch)
     from scipy.stats import spearmanr
     naslib_params = [r["naslib_params"] for r in table.rows]
     assert rows["nb201/cifar10", "params"]["spearman"] == pytest.approx(spearmanr(naslib_params, table.target)[0])
+
+
+def test_tasks_flag_selects_spaces_and_labels_in_the_studys_order():
+    chosen = suite.select_tasks("tnb-micro/jigsaw, nb101,nb201/cifar100,nb101/cifar10")
+    assert [t.label for t in chosen] == ["nb101/cifar10", "nb201/cifar100", "tnb-micro/jigsaw"]
+    every = suite.suite_tasks()
+    assert [t.label for t in suite.select_tasks("tnb-macro")] == [t.label for t in every if t.space == "tnb-macro"]
+    assert len(suite.select_tasks("nb101,nb201,nb301,tnb-micro,tnb-macro")) == len(every)
+
+
+def test_tasks_flag_is_checked_and_reaches_the_study(capsys, monkeypatch, tmp_path):
+    from hostile_helpers import refused
+    from nnmass.cli import main
+    refused(capsys, ["study", "suite-zero", "--tasks", "nb201/cifar1000"], "--tasks: unknown task 'nb201/cifar1000'")
+    refused(capsys, ["study", "nb201-proxies", "--tasks", "nb101"], "suite-zero only")
+    seen = {}
+
+    def study(**kwargs):
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(suite, "run_suite_zero_study", study)
+    with pytest.raises(SystemExit):
+        main(["study", "suite-zero", "--tasks", "nb301,nb101", "--store", str(tmp_path / "s.sqlite"), "--no-progress"])
+    assert [t.label for t in seen["tasks"]] == ["nb101/cifar10", "nb301/cifar10"]

@@ -61,6 +61,22 @@ def suite_tasks() -> list[SuiteTask]:
     return tasks
 
 
+def select_tasks(spec: str) -> list[SuiteTask]:
+    """``--tasks``: comma-separated spaces (every task of each) or ``space/task`` labels,
+    in the study's order, each once."""
+    from ..errors import UsageError
+    every = suite_tasks()
+    spaces = list(dict.fromkeys(t.space for t in every))
+    chosen = set()
+    for item in (part.strip() for part in spec.split(",")):
+        matched = {t.label for t in every if item in (t.space, t.label)}
+        if not matched:
+            raise UsageError(f"--tasks: unknown task {item!r}; give a space ({', '.join(spaces)}) "
+                             f"or a space/task label such as {every[-1].label}")
+        chosen |= matched
+    return [t for t in every if t.label in chosen]
+
+
 def task_rows(task: SuiteTask) -> list[dict]:
     """The sample's rows of a task: ``arch``, ``val_accuracy`` and ``naslib_<metric>``."""
     if task.space == "nb201":
@@ -116,7 +132,7 @@ def run_suite_zero_study(*, quick: bool = False, store: str | Path | None = None
     Args:
         workers: scoring processes (default: the usable CPUs, at most 8).
         seed: the bootstrap generator's seed.
-        tasks: the :class:`SuiteTask` list to run instead of every task (tests).
+        tasks: the :class:`SuiteTask` list to run instead of every task (``--tasks``).
         ray: a :class:`nnmass.parallel.ray_tasks.RayCluster` to score on instead of local processes.
     """
     from ..rank.ranking import rank_tables

@@ -22,6 +22,7 @@ def write_suite_report(results: dict, record: dict, out: Path, command: str, n_b
     from ..plots.heatmap import plot_rho_heatmap
     from ..rank.report import printable_rows
     from ..table import number_text, with_ci
+    from .suite_zero import suite_tasks
 
     labels = list(results)
     rho = rho_matrix(results)
@@ -32,6 +33,9 @@ def write_suite_report(results: dict, record: dict, out: Path, command: str, n_b
     quick = (f" Quick subset: {record['quick_archs']} architectures per NB101/NB201/NB301 task, "
              f"{record['quick_tnb_archs']} per TransNAS-Bench-101 task scored with the data-free scores and NN-Mass "
              f"only ({', '.join(record['data_free'])})." if record["quick"] else "")
+    every = [t.label for t in suite_tasks()]
+    subset = (f" This run covers {len(labels)} of the study's {len(every)} tasks (--tasks); a later run with more "
+              "reuses these scores from the store." if set(every) - set(labels) else "")
     blocks = [
         para("Every proxy and NN-Mass on the tasks of NASLib's zero-cost samples (NAS-Bench-Suite-Zero), each "
              "network built as its benchmark trained it and scored at initialization on a batch of "
@@ -39,7 +43,7 @@ def write_suite_report(results: dict, record: dict, out: Path, command: str, n_b
              f"batch from seed {record['seed']}. Target: each task's validation metric as NASLib stores it (higher is better; "
              "room_layout's loss is negated). Statistics run over the architectures where a score is defined "
              f"(n). Intervals: 95% percentile bootstrap over architectures ({n_boot} resamples, seed {seed})."
-             + quick),
+             + quick + subset),
         para(f"Wall time {record['seconds']:.0f} s with {record['workers']} worker process(es) on "
              f"{record['device']}; peak memory {memory['parent']:.0f} MB (this process) and "
              f"{memory['largest_worker']:.0f} MB (the largest worker)."),
