@@ -68,3 +68,42 @@ def test_tasks_flag_is_checked_and_reaches_the_study(capsys, monkeypatch, tmp_pa
     with pytest.raises(SystemExit):
         main(["study", "suite-zero", "--tasks", "nb301,nb101", "--store", str(tmp_path / "s.sqlite"), "--no-progress"])
     assert [t.label for t in seen["tasks"]] == ["nb101/cifar10", "nb301/cifar10"]
+
+
+def test_limit_draws_the_quick_subsets_and_extends_them():
+    jigsaw = SuiteTask("tnb-micro", "jigsaw")
+    assert task_table(jigsaw, False, limit=suite.QUICK_TNB_ARCHS).networks == task_table(jigsaw, True).networks
+    small, large = task_table(jigsaw, False, limit=7), task_table(jigsaw, False, limit=30)
+    assert len(small) == 7 and len(large) == 30 and set(small.networks) < set(large.networks)
+    c10, c100 = task_table(SuiteTask("nb201", "cifar10"), False, 9), task_table(SuiteTask("nb201", "cifar100"), False, 9)
+    assert len(c10) == 9 and set(c10.networks) == set(c100.networks)
+
+
+def test_limit_flag_is_checked_and_reaches_the_study(capsys, monkeypatch, tmp_path):
+    from hostile_helpers import refused
+    from nnmass.cli import main
+    refused(capsys, ["study", "suite-zero", "--quick", "--limit", "20"], "--quick draws its own subsets")
+    refused(capsys, ["study", "nb201-proxies", "--limit", "20"], "suite-zero only")
+    refused(capsys, ["study", "suite-zero", "--limit", "1"], "--limit")
+    seen = {}
+
+    def study(**kwargs):
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(suite, "run_suite_zero_study", study)
+    with pytest.raises(SystemExit):
+        main(["study", "suite-zero", "--tasks", "tnb-micro", "--limit", "20", "--store", str(tmp_path / "s.sqlite"),
+              "--no-progress"])
+    assert seen["limit"] == 20 and seen["quick"] is False
+
+
+def test_limited_study_ranks_that_many_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(suite, "task_proxies", lambda task, quick: ["params"])
+    result = run_suite_zero_study(store=tmp_path / "s.sqlite", out=tmp_path / "report", workers=1, progress=False,
+                                  n_boot=0, tasks=[SuiteTask("nb101", "cifar10")], limit=5)
+    record = json.loads((tmp_path / "report" / "results.json").read_text())
+    assert record["limit"] == 5 and record["networks"]["nb101/cifar10"] <= 5
+    assert "Subset: 5 architectures per task" in result.report.read_text()
+    table = task_table(SuiteTask("nb101", "cifar10"), False, 5)
+    assert [r["n"] for r in result.fits] == [len(table)]

@@ -37,6 +37,9 @@ def add_arguments(p) -> None:
     p.add_argument("--tasks", metavar="LIST", default=None,
                    help="suite-zero: the spaces (nb101, nb201, nb301, tnb-micro, tnb-macro) or space/task labels "
                         "to run, comma-separated (default every task); a later run with more resumes from the store")
+    p.add_argument("--limit", type=int_at_least(2), default=None, metavar="N",
+                   help="suite-zero: rank N seeded architectures per task with every proxy (drawn as --quick draws "
+                        "them; a larger N extends a smaller run's scores)")
     p.add_argument("--bootstrap", type=int_at_least(0, MAX_BOOTSTRAP), default=1000, metavar="N", help="bootstrap resamples (default 1000)")
     p.add_argument("--seed", type=seed_type, default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
     p.add_argument("--json", action="store_true", help="print the fit rows and paths as one JSON object")
@@ -61,6 +64,7 @@ def run(args) -> int:
     get_study(args.name)
     datasets = _datasets(args)
     tasks = _tasks(args)
+    _check_limit(args)
     cluster = executor_cluster(args, args.workers)  # a bad or dead --ray-address fails here, in seconds
     command = "nnmass " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else \
         "nnmass study " + args.name + (" --quick" if args.quick else "")
@@ -87,6 +91,8 @@ def run(args) -> int:
         runner = {"nb201-proxies": run_nb201_proxy_study, "suite-zero": run_suite_zero_study,
                   "nb201-search": run_nb201_search_study}[args.name]
         extra = {"datasets": datasets} if datasets else {"tasks": tasks} if tasks else {}
+        if args.limit is not None:
+            extra["limit"] = args.limit
         with ray_session(cluster) if cluster is not None else nullcontext():  # one Ray session for every task
             result = runner(quick=args.quick, store=args.store, out=args.out, workers=args.workers,
                             device=args.device, progress=args.progress, n_boot=args.bootstrap,
@@ -127,6 +133,17 @@ def _datasets(args) -> list[str] | None:
         return list(dict.fromkeys(space.task(d.strip()).name for d in args.datasets.split(",")))
     except UsageError as e:
         raise UsageError(f"--datasets: {e}") from None
+
+
+def _check_limit(args) -> None:
+    """``--limit`` draws the full study's subsets; ``--quick`` has its own."""
+    from ..errors import UsageError
+    if args.limit is None:
+        return
+    if args.name != "suite-zero":
+        raise UsageError(f"--limit applies to study suite-zero only, not {args.name}")
+    if args.quick:
+        raise UsageError("--limit is for the full study (every proxy); --quick draws its own subsets: drop one")
 
 
 def _tasks(args) -> list | None:

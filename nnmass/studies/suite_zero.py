@@ -86,16 +86,18 @@ def task_rows(task: SuiteTask) -> list[dict]:
     return load_naslib_sample(task.space, task.task)
 
 
-def task_table(task: SuiteTask, quick: bool):
-    """The :class:`nnmass.rank.table.RankTable` of a task (the quick subset with ``quick``).
-    NB201's quick subset is the same architectures on its three datasets."""
+def task_table(task: SuiteTask, quick: bool, limit: int | None = None):
+    """The :class:`nnmass.rank.table.RankTable` of a task: the quick subset with ``quick``,
+    ``limit`` architectures drawn the same way with ``limit`` (a larger limit keeps a
+    superset; ``--limit 20`` on TransNAS-Bench-101 is the quick subset). NB201's subsets are
+    the same architectures on its three datasets."""
     from ..rank.scoring import canonical_network
     from ..rank.table import RankTable, subsample
 
     rows = task_rows(task)
-    if quick:
+    count = limit or ((QUICK_TNB_ARCHS if task.heavy else QUICK_ARCHS) if quick else None)
+    if count:
         pool = task_rows(SuiteTask("nb201", "cifar10")) if task.space == "nb201" else rows
-        count = QUICK_TNB_ARCHS if task.heavy else QUICK_ARCHS
         keep = {pool[i]["arch"] for i in subsample(len(pool), count, QUICK_SEED)}
         rows = [r for r in rows if r["arch"] in keep]
     return RankTable([canonical_network(r["arch"], task.space, canonical=False) for r in rows],
@@ -126,13 +128,14 @@ def agreement(result, n_boot: int, seed: int) -> dict:
 def run_suite_zero_study(*, quick: bool = False, store: str | Path | None = None, out: str | Path | None = None,
                          workers: int | None = None, device: str = "cpu", progress: bool = True,
                          n_boot: int = 1000, seed: int = 0, command: str = "", tasks: list | None = None,
-                         ray=None):
+                         limit: int | None = None, ray=None):
     """Score, rank and report every task; returns a :class:`nnmass.studies.run.StudyResult`.
 
     Args:
         workers: scoring processes (default: the usable CPUs, at most 8).
         seed: the bootstrap generator's seed.
         tasks: the :class:`SuiteTask` list to run instead of every task (``--tasks``).
+        limit: rank this many architectures per task, every proxy (``--limit``; not with ``quick``).
         ray: a :class:`nnmass.parallel.ray_tasks.RayCluster` to score on instead of local processes.
     """
     from ..rank.ranking import rank_tables
@@ -147,13 +150,13 @@ def run_suite_zero_study(*, quick: bool = False, store: str | Path | None = None
     start = time.perf_counter()
     with ScoreStore(store) as db:
         # Every task's networks in one scoring pass: the workers start once, and none idles at a task's end.
-        results = rank_tables({task.label: (task_table(task, quick), task_proxies(task, quick),
+        results = rank_tables({task.label: (task_table(task, quick, limit), task_proxies(task, quick),
                                             ScoreSetting.for_space(task.space, task.task, batch=BATCH, seed=SEED))
                                for task in tasks}, db, workers=workers, device=device, progress=progress,
                               n_boot=n_boot, seed=seed, desc="suite-zero", ray=ray)
     agree = {label: agreement(result, n_boot, seed) for label, result in results.items()}
     seconds = time.perf_counter() - start
-    record = {"quick": quick, "batch": BATCH, "seed": SEED, "quick_archs": QUICK_ARCHS,
+    record = {"quick": quick, "limit": limit, "batch": BATCH, "seed": SEED, "quick_archs": QUICK_ARCHS,
               "quick_tnb_archs": QUICK_TNB_ARCHS, "data_free": list(DATA_FREE), "workers": workers, "device": device,
               "executor": "local" if ray is None else "ray",
               "seconds": seconds, "peak_memory_mb": peak_memory_mb(),

@@ -32,7 +32,9 @@ def write_suite_report(results: dict, record: dict, out: Path, command: str, n_b
     memory = record["peak_memory_mb"]
     quick = (f" Quick subset: {record['quick_archs']} architectures per NB101/NB201/NB301 task, "
              f"{record['quick_tnb_archs']} per TransNAS-Bench-101 task scored with the data-free scores and NN-Mass "
-             f"only ({', '.join(record['data_free'])})." if record["quick"] else "")
+             f"only ({', '.join(record['data_free'])})." if record["quick"] else
+             f" Subset: {record['limit']} architectures per task (--limit, drawn as --quick draws them), "
+             "every proxy." if record.get("limit") else "")
     every = [t.label for t in suite_tasks()]
     subset = (f" This run covers {len(labels)} of the study's {len(every)} tasks (--tasks); a later run with more "
               "reuses these scores from the store." if set(every) - set(labels) else "")
