@@ -110,8 +110,31 @@ def test_the_cascade_scores_only_the_kept_fraction(tmp_path):
     assert stages["screen"]["kept"] == math.ceil(0.25 * distinct) == got["evaluated"]
 
 
+def test_search_shards_split_the_candidates_and_merge_to_the_whole_search(tmp_path):
+    from nnmass.rank.merge import merge_stores
+    from nnmass.rank.table import shard_of
+
+    def search(store, *extra):
+        res = nnmass("search", "nb201", "--samples", "12", "--score", "nn_mass", "--top", "12", "--store",
+                     str(store), "--json", "--no-progress", *extra)
+        assert res.returncode == 0, res.stderr
+        return json.loads(res.stdout)
+
+    parts = [search(tmp_path / f"p{k}.sqlite", "--shard", f"{k}/2") for k in range(2)]
+    whole = search(tmp_path / "whole.sqlite")
+    canonical = {row["arch"] for row in whole["top"]}
+    for k, part in enumerate(parts):
+        assert part["shard"] == f"{k}/2" and {row["arch"] for row in part["top"]} == {
+            a for a in canonical if shard_of(a, 2) == k}
+    merge_stores(tmp_path / "merged.sqlite", [tmp_path / "p0.sqlite", tmp_path / "p1.sqlite"])
+    merged = search(tmp_path / "merged.sqlite")
+    assert merged["computed"] == 0 and merged["top"] == whole["top"]
+
+
 @pytest.mark.parametrize("argv, message", [
     (["nb201"], "give --all or --samples N"),
+    (["nb101", "--strategy", "evolution", "--samples", "4", "--shard", "0/2"], "cannot be split"),
+    (["nb201", "--samples", "4", "--shard", "0/2/1"], "--shard"),
     (["nb201", "--all", "--strategy", "evolution"], "needs --samples"),
     (["nb201", "--samples", "4", "--screen", "params"], "go together"),
     (["nb201", "--samples", "20000"], "more than the 15,625"),

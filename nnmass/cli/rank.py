@@ -132,9 +132,9 @@ def run(args) -> int:
     if args.limit is not None:  # else every row: no copy of the table
         table = table.subset(subsample(len(table), args.limit, args.seed))
     if args.shard is not None:
-        from ..rank.table import parse_shard, shard_of
+        from ..rank.table import in_shard, parse_shard
         k, n = parse_shard(args.shard)
-        table = table.subset([i for i, net in enumerate(table.networks) if shard_of(net, n, args.seed) == k])
+        table = table.subset(in_shard(table.networks, (k, n), args.seed))
         if not len(table):
             raise UsageError(f"shard {k}/{n} holds none of the table's networks; use fewer shards")
     combined = [n.expression for n in names if isinstance(n, Combination)]

@@ -52,12 +52,16 @@ def add_arguments(p) -> None:
     p.add_argument("--store", default=DEFAULT_STORE, metavar="DB", help=f"score store (default {DEFAULT_STORE})")
     add_device_arg(p)
     p.add_argument("--out", metavar="FILE.json", help="write the best as a model file (for mass, proxies)")
+    p.add_argument("--shard", default=None, metavar="K/N",
+                   help="score only shard K of N (from 0) of the candidates (--all, --samples), rank's partition: "
+                        "one store per shard, then `nnmass merge` and the same search on the merged store")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
 
 
 def _plan(args, space):
     from ..errors import UsageError
+    from ..rank.table import parse_shard
     from ..search.run import SearchPlan
     from ..search.scores import members
     from ..validate import parse_count
@@ -73,7 +77,7 @@ def _plan(args, space):
                       samples=args.samples, screen=args.screen, keep=args.keep,
                       max_params=None if args.max_params is None else parse_count(args.max_params, "--max-params"),
                       max_macs=None if args.max_macs is None else parse_count(args.max_macs, "--max-macs"),
-                      seed=args.seed)
+                      seed=args.seed, shard=None if args.shard is None else parse_shard(args.shard))
 
 
 def _targets(args, space_name: str, dataset):
@@ -132,7 +136,7 @@ def run(args) -> int:
     out = {"space": space.name, "score": args.score, "strategy": result.strategy, "task": space.task(task).name,
            "candidates": result.candidates, "evaluated": result.evaluated, "seconds": result.seconds,
            "stages": [s.to_dict() for s in result.stages], "failed": result.failed,
-           "computed": result.computed, "top": top,
+           "computed": result.computed, "top": top, "shard": args.shard,
            "setting": setting.key(), "store": str(store_path)}
     if targets is not None:
         chosen, best, higher = top[0].get("target"), targets[1], targets[2]

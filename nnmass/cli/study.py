@@ -40,6 +40,11 @@ def add_arguments(p) -> None:
     p.add_argument("--limit", type=int_at_least(2), default=None, metavar="N",
                    help="suite-zero: rank N seeded architectures per task with every proxy (drawn as --quick draws "
                         "them; a larger N extends a smaller run's scores)")
+    p.add_argument("--shard", default=None, metavar="K/N",
+                   help="nb201-proxies, suite-zero, nb201-search: score only shard K of N (from 0) of the networks, "
+                        "rank's partition, into this run's --store, and write no report; then `nnmass merge` the "
+                        "shards' stores and run the study on the merged store (SLURM: "
+                        "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)")
     p.add_argument("--bootstrap", type=int_at_least(0, MAX_BOOTSTRAP), default=1000, metavar="N", help="bootstrap resamples (default 1000)")
     p.add_argument("--seed", type=seed_type, default=0, metavar="S", help="seed of the bootstrap generator (default 0)")
     p.add_argument("--json", action="store_true", help="print the fit rows and paths as one JSON object")
@@ -68,6 +73,9 @@ def run(args) -> int:
     cluster = executor_cluster(args, args.workers)  # a bad or dead --ray-address fails here, in seconds
     command = "nnmass " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else \
         "nnmass study " + args.name + (" --quick" if args.quick else "")
+    if args.shard is not None and args.name not in ("nb201-proxies", "suite-zero", "nb201-search"):
+        raise UsageError(f"--shard applies to the studies that score networks (nb201-proxies, suite-zero, "
+                         f"nb201-search), not {args.name}")
     if args.name == "imagenet-zoo":
         unused = [flag for flag, given in (("--quick", args.quick), ("--store", args.store),
                                            ("--data-root", args.data_root), ("--workers", args.workers is not None),
@@ -93,6 +101,9 @@ def run(args) -> int:
         extra = {"datasets": datasets} if datasets else {"tasks": tasks} if tasks else {}
         if args.limit is not None:
             extra["limit"] = args.limit
+        if args.shard is not None:
+            from ..rank.table import parse_shard
+            extra["shard"] = parse_shard(args.shard)
         with ray_session(cluster) if cluster is not None else nullcontext():  # one Ray session for every task
             result = runner(quick=args.quick, store=args.store, out=args.out, workers=args.workers,
                             device=args.device, progress=args.progress, n_boot=args.bootstrap,
@@ -103,6 +114,8 @@ def run(args) -> int:
                                     data_root=args.data_root,
                                     progress=args.progress, n_boot=args.bootstrap, seed=args.seed, command=command,
                                     ray=cluster)
+    if result.shard is not None:
+        return _shard_done(args, result)
     if args.json:
         print_json({"study": result.name, "fits": jsonable(result.fits), "report": str(result.report),
                     "store": None if result.store is None else str(result.store),
@@ -133,6 +146,20 @@ def _datasets(args) -> list[str] | None:
         return list(dict.fromkeys(space.task(d.strip()).name for d in args.datasets.split(",")))
     except UsageError as e:
         raise UsageError(f"--datasets: {e}") from None
+
+
+def _shard_done(args, result) -> int:
+    """A shard's run: what it scored, and how the study's report follows."""
+    from .common import format_table, print_json
+    if args.json:
+        print_json({"study": result.name, "shard": result.shard, "scoring": result.fits, "report": None,
+                    "store": str(result.store), "seconds": round(result.seconds, 1)})
+        return 0
+    print(format_table(result.summary))
+    print(f"shard {result.shard}: scores in {result.store}; once every shard has run, `nnmass merge --into "
+          f"ALL.sqlite SHARD.sqlite...` and `nnmass study {args.name} --store ALL.sqlite` (with this run's other "
+          "options) writes the report, scoring nothing")
+    return 0
 
 
 def _check_limit(args) -> None:

@@ -96,12 +96,17 @@ def rank_tables(tables: Mapping[str, tuple[RankTable, list[str], ScoreSetting]],
     setting)``: every table's networks in one scoring pass
     (:func:`nnmass.rank.runner.score_jobs`), then each table's statistics, their rows in
     ``workers`` processes where there are several and no Ray cluster."""
-    jobs = [ScoringJob(table.networks, scored_names(names), setting) for table, names, setting in tables.values()]
-    summaries = score_jobs(jobs, store, workers=workers, device=device, progress=progress, desc=desc,
-                           threads=threads, ray=ray)
+    summaries = score_jobs(list(scoring_jobs(tables).values()), store, workers=workers, device=device,
+                           progress=progress, desc=desc, threads=threads, ray=ray)
     with statistics_pool(workers if ray is None and n_boot > 0 else 1) as pool:
         return {label: rank_stored(table, names, setting, store, summary, n_boot=n_boot, seed=seed, pool=pool)
                 for (label, (table, names, setting)), summary in zip(tables.items(), summaries)}
+
+
+def scoring_jobs(tables: Mapping[str, tuple[RankTable, list[str], ScoreSetting]]) -> dict[str, ScoringJob]:
+    """label -> the :class:`ScoringJob` of a table: its networks and every proxy its rows need."""
+    return {label: ScoringJob(table.networks, scored_names(names), setting)
+            for label, (table, names, setting) in tables.items()}
 
 
 def rank_stored(table: RankTable, names: list[str], setting: ScoreSetting, store: ScoreStore,

@@ -142,6 +142,12 @@ def shard_of(network: str, shards: int, seed: int = 0) -> int:
     return int.from_bytes(digest[:8], "big") % shards
 
 
+def in_shard(networks, shard: tuple[int, int], seed: int = 0) -> list[int]:
+    """The indices of ``networks`` that shard ``(K, N)`` holds (:func:`shard_of`)."""
+    k, n = shard
+    return [i for i, net in enumerate(networks) if shard_of(net, n, seed) == k]
+
+
 def parse_shard(text: str) -> tuple[int, int]:
     """``"K/N"`` -> ``(K, N)`` with ``0 <= K < N`` (SLURM's ``$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT``
     for an array numbered from 0)."""

@@ -10,6 +10,7 @@ from typing import Hashable
 import numpy as np
 
 from ..errors import UsageError
+from ..rank.table import in_shard
 from ..spaces import SearchSpace
 from .costs import candidate_costs
 from .scores import population_scores
@@ -71,6 +72,7 @@ class SearchPlan:
     max_params: float | None = None
     max_macs: float | None = None
     seed: int = 0
+    shard: tuple[int, int] | None = None  # (K, N): only shard K of N of the candidates, rank's partition
 
     def __post_init__(self):
         if self.strategy not in ("all", "random", "evolution"):
@@ -84,6 +86,9 @@ class SearchPlan:
         if self.strategy == "evolution" and (self.screen or self.max_params or self.max_macs):
             raise UsageError("--strategy evolution evaluates each child as it is born; --screen and budgets "
                              "apply to --all and --samples")
+        if self.strategy == "evolution" and self.shard is not None:
+            raise UsageError("--strategy evolution breeds from its own scores, so it cannot be split; --shard "
+                             "applies to --all and --samples")
 
 
 def _order(values: np.ndarray, archs: list[str]) -> list[int]:
@@ -122,9 +127,14 @@ def run_search(plan: SearchPlan, setting, store, *, workers: int = 1, device: st
     proposed = list(dict.fromkeys(space.format(a) for a in found))
     # Each computation once: candidates are canonical networks (equivalent strings share one).
     archs = list(dict.fromkeys(space.canonical_key(space.parse(a)) for a in proposed))
+    how = f"{plan.strategy}; {len(archs):,} distinct canonical networks"
+    if plan.shard is not None:
+        archs = [archs[i] for i in in_shard(archs, plan.shard, setting.seed)]
+        how += f"; shard {plan.shard[0]}/{plan.shard[1]} holds {len(archs):,}"
+        if not archs:
+            raise UsageError(f"shard {plan.shard[0]}/{plan.shard[1]} holds none of the candidates; use fewer shards")
     parsed = {a: space.parse(a) for a in archs}
-    stages.append(Stage("candidates", len(proposed), len(archs), time.perf_counter() - t,
-                        f"{plan.strategy}; {len(archs):,} distinct canonical networks"))
+    stages.append(Stage("candidates", len(proposed), len(archs), time.perf_counter() - t, how))
     candidates = len(proposed)
 
     cost: dict[str, tuple[float, float]] = {}

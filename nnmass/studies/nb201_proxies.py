@@ -94,13 +94,14 @@ def accuracy_comparison(result, n_boot: int, seed: int) -> list[dict]:
 def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = None, out: str | Path | None = None,
                           workers: int | None = None, device: str = "cpu", progress: bool = True,
                           n_boot: int = 1000, seed: int = 0, command: str = "", tables: dict | None = None,
-                          ray=None):
+                          shard: tuple[int, int] | None = None, ray=None):
     """Score, rank and report; returns a :class:`nnmass.studies.run.StudyResult`.
 
     Args:
         workers: scoring processes (default: the usable CPUs, at most 8).
         seed: the bootstrap generator's seed.
         tables: dataset -> RankTable to run instead of the sample (tests).
+        shard: ``(K, N)``: score only shard K of N of the networks, no report (``--shard``).
         ray: a :class:`nnmass.parallel.ray_tasks.RayCluster` to score on instead of local processes.
     """
     from ..proxies.combined import STUDY_COMBINATIONS
@@ -110,14 +111,19 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
     from ..rank.store import ScoreStore
     from .run import StudyResult
 
-    workers, store, out = prepare_scoring_study("nb201-proxies", quick, store, out, workers, device)
-    tables = tables or study_tables(quick)
-    start = time.perf_counter()
+    workers, store, out = prepare_scoring_study("nb201-proxies", quick, store, out, workers, device, shard)
     names = [*PROXY_NAMES, *STUDY_COMBINATIONS]
+    tables = {dataset: (tab, names, ScoreSetting.nb201(dataset, batch=BATCH, seed=SEED))
+              for dataset, tab in (tables or study_tables(quick)).items()}
+    if shard is not None:
+        from ..rank.ranking import scoring_jobs
+        from .sharding import score_shard
+        return score_shard("nb201-proxies", scoring_jobs(tables), store, shard, workers=workers, device=device,
+                           progress=progress, ray=ray)
+    start = time.perf_counter()
     with ScoreStore(store) as db:
         # The three datasets' networks in one scoring pass: the workers start once.
-        results = rank_tables({dataset: (tab, names, ScoreSetting.nb201(dataset, batch=BATCH, seed=SEED))
-                               for dataset, tab in tables.items()}, db, workers=workers, device=device,
+        results = rank_tables(tables, db, workers=workers, device=device,
                               progress=progress, n_boot=n_boot, seed=seed, desc="nb201-proxies", ray=ray)
     timings = {dataset: result.summary.to_dict() for dataset, result in results.items()}
     agreement = {d: {name: agreement_row(r.scores[name], naslib_values(r.table.rows, theirs), n_boot, seed)
@@ -128,7 +134,7 @@ def run_nb201_proxy_study(*, quick: bool = False, store: str | Path | None = Non
     record = {"quick": quick, "batch": BATCH, "seed": SEED, "workers": workers, "device": device,
               "executor": "local" if ray is None else "ray",
               "seconds": seconds, "peak_memory_mb": memory, "scoring": timings,
-              "networks": {d: len(set(t.networks)) for d, t in tables.items()},
+              "networks": {d: len(set(r.table.networks)) for d, r in results.items()},
               "rank": {d: r.rows for d, r in results.items()}, "agreement": agreement, "accuracy_vs_naslib": comparison,
               "errors": {d: r.errors for d, r in results.items() if r.errors}}
     report = write_study_report(results, record, out, command, n_boot, seed)

@@ -67,15 +67,31 @@ def zero_shot_protocol(values_of, archs: list[str], accuracy: np.ndarray, n: int
     return {"n": n, "repeats": repeats, "mean": float(np.mean(picks)), "std": float(np.std(picks)), "picks": picks}
 
 
+def space_rows(dataset: str, pool: int | None = None) -> tuple[list[str], np.ndarray, list[str]]:
+    """``(archs, accuracy, networks)`` of the full NB201 table on a dataset (the first
+    ``pool`` of a seeded permutation, in table order, with ``pool``); each network is its
+    architecture's canonical form, so each computation is scored once."""
+    from ..rank.scoring import canonical_network
+    from ..spaces.nb201_full import load_nb201_full
+    rows = load_nb201_full(dataset)
+    if pool is not None:
+        keep = np.random.Generator(np.random.PCG64(SEED)).permutation(len(rows))[:pool]
+        rows = [rows[i] for i in sorted(keep)]
+    archs = [r["arch"] for r in rows]
+    return archs, np.array([r["val_accuracy"] for r in rows], dtype=float), [canonical_network(a, "nb201") for a in archs]
+
+
 def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = None, out: str | Path | None = None,
                            workers: int | None = None, device: str = "cpu", progress: bool = True,
                            n_boot: int = 1000, seed: int = 0, command: str = "", scores: list | None = None,
-                           datasets: list | None = None, pool: int | None = None, ray=None):
+                           datasets: list | None = None, pool: int | None = None,
+                           shard: tuple[int, int] | None = None, ray=None):
     """Score, search and report; returns a :class:`nnmass.studies.run.StudyResult`.
 
     Args:
         scores, datasets: instead of the study's (tests); ``pool``: the first ``pool``
             architectures of a seeded permutation of the space instead of all (tests).
+        shard: ``(K, N)``: score only shard K of N of the networks, no report (``--shard``).
         ray: a :class:`nnmass.parallel.ray_tasks.RayCluster` to score on instead of local processes.
     """
     from ..proxies.combined import STUDY_COMBINATIONS
@@ -83,19 +99,25 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
     from ..rank.ranking import stored_arrays
     from ..json_values import jsonable
     from ..rank.runner import score_networks
-    from ..rank.scoring import ScoreSetting, canonical_network
+    from ..rank.scoring import ScoreSetting
     from ..parallel.statistics_pool import statistics_pool
     from ..rank.statistics import rank_table
     from ..rank.store import ScoreStore
     from ..search.scores import members, values as score_values
-    from ..spaces.nb201_full import load_nb201_full
     from .scoring_setup import peak_memory_mb, prepare_scoring_study
     from .run import StudyResult
 
-    workers, store, out = prepare_scoring_study("nb201-search", quick, store, out, workers, device)
+    workers, store, out = prepare_scoring_study("nb201-search", quick, store, out, workers, device, shard)
     scores = list(scores or (QUICK_SCORES if quick else list(PROXY_NAMES) + list(STUDY_COMBINATIONS)))
     datasets = list(datasets or (QUICK_DATASETS if quick else ("cifar10", "cifar100", "ImageNet16-120")))
     needed = list(dict.fromkeys(m for s in scores + [CASCADE_SCREEN, "params"] for m in members(s)))
+    if shard is not None:
+        from ..rank.runner import ScoringJob
+        from .sharding import score_shard
+        jobs = {d: ScoringJob(space_rows(d, pool)[2], needed, ScoreSetting.for_space("nb201", d, batch=BATCH, seed=SEED))
+                for d in datasets}
+        return score_shard("nb201-search", jobs, store, shard, workers=workers, device=device, progress=progress,
+                           ray=ray)
     start, record = time.perf_counter(), {"quick": quick, "batch": BATCH, "seed": SEED, "scores": scores,
                                           "repeats": REPEATS, "cascade_screen": CASCADE_SCREEN,
                                           "cascade_keep": CASCADE_KEEP,
@@ -103,14 +125,8 @@ def run_nb201_search_study(*, quick: bool = False, store: str | Path | None = No
                                           "executor": "local" if ray is None else "ray"}
     with ScoreStore(store) as db, statistics_pool(workers if ray is None else 1) as stats_pool:
         for dataset in datasets:
-            rows = load_nb201_full(dataset)
-            if pool is not None:
-                keep = np.random.Generator(np.random.PCG64(SEED)).permutation(len(rows))[:pool]
-                rows = [rows[i] for i in sorted(keep)]
-            archs = [r["arch"] for r in rows]
-            accuracy = np.array([r["val_accuracy"] for r in rows], dtype=float)
+            archs, accuracy, networks = space_rows(dataset, pool)
             setting = ScoreSetting.for_space("nb201", dataset, batch=BATCH, seed=SEED)
-            networks = [canonical_network(a, "nb201") for a in archs]  # each computation scored once
             summary = score_networks(networks, needed, setting, db, workers=workers, device=device,
                                      progress=progress, desc=dataset, ray=ray)
             stored, seconds, _ = stored_arrays(db, setting, networks, needed)

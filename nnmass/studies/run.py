@@ -20,11 +20,12 @@ class StudyResult:
     name: str
     fits: list[dict]
     summary: list[dict]
-    report: Path
+    report: Path | None  # None for a shard's run (``--shard``), which scores only
     store: Path | None = None
     seconds: float = 0.0
     sweep: dict = field(default_factory=dict)
     proxies: list[dict] = field(default_factory=list)  # printable proxy rank rows, when the grid has proxies
+    shard: str | None = None  # "K/N" when this run scored one shard of the study's networks
 
 
 def default_dir(name: str, quick: bool) -> Path:

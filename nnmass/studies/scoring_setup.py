@@ -20,15 +20,15 @@ def default_workers() -> int:
 
 
 def prepare_scoring_study(name: str, quick: bool, store, out, workers: int | None,
-                          device: str) -> tuple[int, Path, Path]:
+                          device: str, shard: tuple[int, int] | None = None) -> tuple[int, Path, Path | None]:
     """``(workers, store, out)``: the checked worker count, the score store's path
-    (its folder made) and the emptied report folder, by default under
-    ``nnmass-runs/<name>[-quick]/``."""
+    (its folder made) and the report folder (made; None for a shard's run, which
+    writes no report), by default under ``nnmass-runs/<name>[-quick]/``."""
     workers = default_workers() if workers is None else check_int("--workers", workers, 1)
     check_device_available(device, "--device")
     home = default_dir(name, quick)
     store = Path(store) if store else home / "scores.sqlite"
-    out = prepare_out_dir(Path(out) if out else home / "report")
+    out = None if shard is not None else prepare_out_dir(Path(out) if out else home / "report")
     store.parent.mkdir(parents=True, exist_ok=True)
     return workers, store, out
 

@@ -128,7 +128,7 @@ def agreement(result, n_boot: int, seed: int) -> dict:
 def run_suite_zero_study(*, quick: bool = False, store: str | Path | None = None, out: str | Path | None = None,
                          workers: int | None = None, device: str = "cpu", progress: bool = True,
                          n_boot: int = 1000, seed: int = 0, command: str = "", tasks: list | None = None,
-                         limit: int | None = None, ray=None):
+                         limit: int | None = None, shard: tuple[int, int] | None = None, ray=None):
     """Score, rank and report every task; returns a :class:`nnmass.studies.run.StudyResult`.
 
     Args:
@@ -136,6 +136,7 @@ def run_suite_zero_study(*, quick: bool = False, store: str | Path | None = None
         seed: the bootstrap generator's seed.
         tasks: the :class:`SuiteTask` list to run instead of every task (``--tasks``).
         limit: rank this many architectures per task, every proxy (``--limit``; not with ``quick``).
+        shard: ``(K, N)``: score only shard K of N of the networks, no report (``--shard``).
         ray: a :class:`nnmass.parallel.ray_tasks.RayCluster` to score on instead of local processes.
     """
     from ..rank.ranking import rank_tables
@@ -145,14 +146,19 @@ def run_suite_zero_study(*, quick: bool = False, store: str | Path | None = None
     from .run import StudyResult
     from .suite_zero_report import write_suite_report
 
-    workers, store, out = prepare_scoring_study("suite-zero", quick, store, out, workers, device)
+    workers, store, out = prepare_scoring_study("suite-zero", quick, store, out, workers, device, shard)
     tasks = tasks or suite_tasks()
+    tables = {task.label: (task_table(task, quick, limit), task_proxies(task, quick),
+                           ScoreSetting.for_space(task.space, task.task, batch=BATCH, seed=SEED)) for task in tasks}
+    if shard is not None:
+        from ..rank.ranking import scoring_jobs
+        from .sharding import score_shard
+        return score_shard("suite-zero", scoring_jobs(tables), store, shard, workers=workers, device=device,
+                           progress=progress, ray=ray)
     start = time.perf_counter()
     with ScoreStore(store) as db:
         # Every task's networks in one scoring pass: the workers start once, and none idles at a task's end.
-        results = rank_tables({task.label: (task_table(task, quick, limit), task_proxies(task, quick),
-                                            ScoreSetting.for_space(task.space, task.task, batch=BATCH, seed=SEED))
-                               for task in tasks}, db, workers=workers, device=device, progress=progress,
+        results = rank_tables(tables, db, workers=workers, device=device, progress=progress,
                               n_boot=n_boot, seed=seed, desc="suite-zero", ray=ray)
     agree = {label: agreement(result, n_boot, seed) for label, result in results.items()}
     seconds = time.perf_counter() - start
@@ -160,7 +166,7 @@ def run_suite_zero_study(*, quick: bool = False, store: str | Path | None = None
               "quick_tnb_archs": QUICK_TNB_ARCHS, "data_free": list(DATA_FREE), "workers": workers, "device": device,
               "executor": "local" if ray is None else "ray",
               "seconds": seconds, "peak_memory_mb": peak_memory_mb(),
-              "tasks": [t.label for t in tasks],
+              "tasks": [t.label for t in tasks], "study_tasks": len(suite_tasks()),
               "scoring": {label: r.summary.to_dict() for label, r in results.items()},
               "networks": {label: len(set(r.table.networks)) for label, r in results.items()},
               "rank": {label: r.rows for label, r in results.items()}, "agreement": agree,

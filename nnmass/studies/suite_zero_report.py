@@ -22,7 +22,6 @@ def write_suite_report(results: dict, record: dict, out: Path, command: str, n_b
     from ..plots.heatmap import plot_rho_heatmap
     from ..rank.report import printable_rows
     from ..table import number_text, with_ci
-    from .suite_zero import suite_tasks
 
     labels = list(results)
     rho = rho_matrix(results)
@@ -35,9 +34,8 @@ def write_suite_report(results: dict, record: dict, out: Path, command: str, n_b
              f"only ({', '.join(record['data_free'])})." if record["quick"] else
              f" Subset: {record['limit']} architectures per task (--limit, drawn as --quick draws them), "
              "every proxy." if record.get("limit") else "")
-    every = [t.label for t in suite_tasks()]
-    subset = (f" This run covers {len(labels)} of the study's {len(every)} tasks (--tasks); a later run with more "
-              "reuses these scores from the store." if set(every) - set(labels) else "")
+    subset = (f" This run covers {len(labels)} of the study's {record['study_tasks']} tasks (--tasks); a later run "
+              "with more reuses these scores from the store." if len(labels) < record["study_tasks"] else "")
     blocks = [
         para("Every proxy and NN-Mass on the tasks of NASLib's zero-cost samples (NAS-Bench-Suite-Zero), each "
              "network built as its benchmark trained it and scored at initialization on a batch of "
