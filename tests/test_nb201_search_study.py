@@ -46,15 +46,8 @@ def test_datasets_flag_is_checked(capsys):
 
 def test_datasets_flag_reaches_the_study(monkeypatch, tmp_path):
     import nnmass.studies.nb201_search as search_study
-    from nnmass.cli import main
-    seen = {}
-
-    def study(**kwargs):
-        seen.update(kwargs)
-        raise SystemExit(0)
-
-    monkeypatch.setattr(search_study, "run_nb201_search_study", study)
-    with pytest.raises(SystemExit):
-        main(["study", "nb201-search", "--datasets", "ImageNet16-120,cifar10,cifar10", "--store",
-              str(tmp_path / "s.sqlite"), "--no-progress"])
+    from study_calls import study_kwargs
+    seen = study_kwargs(monkeypatch, search_study, "run_nb201_search_study",
+                        ["study", "nb201-search", "--datasets", "ImageNet16-120,cifar10,cifar10", "--store",
+                         str(tmp_path / "s.sqlite"), "--no-progress"])
     assert seen["datasets"] == ["ImageNet16-120", "cifar10"]

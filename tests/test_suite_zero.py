@@ -8,6 +8,7 @@ import pytest
 import nnmass.studies.suite_zero as suite
 from nnmass.studies.nb201_data import load_nb201_sample
 from nnmass.studies.suite_zero import SuiteTask, run_suite_zero_study, task_proxies, task_table
+from study_calls import study_kwargs
 
 
 def test_quick_tables_are_seeded_and_the_same_on_nb201s_datasets():
@@ -55,18 +56,11 @@ def test_tasks_flag_selects_spaces_and_labels_in_the_studys_order():
 
 def test_tasks_flag_is_checked_and_reaches_the_study(capsys, monkeypatch, tmp_path):
     from hostile_helpers import refused
-    from nnmass.cli import main
     refused(capsys, ["study", "suite-zero", "--tasks", "nb201/cifar1000"], "--tasks: unknown task 'nb201/cifar1000'")
     refused(capsys, ["study", "nb201-proxies", "--tasks", "nb101"], "suite-zero only")
-    seen = {}
-
-    def study(**kwargs):
-        seen.update(kwargs)
-        raise SystemExit(0)
-
-    monkeypatch.setattr(suite, "run_suite_zero_study", study)
-    with pytest.raises(SystemExit):
-        main(["study", "suite-zero", "--tasks", "nb301,nb101", "--store", str(tmp_path / "s.sqlite"), "--no-progress"])
+    seen = study_kwargs(monkeypatch, suite, "run_suite_zero_study",
+                        ["study", "suite-zero", "--tasks", "nb301,nb101", "--store", str(tmp_path / "s.sqlite"),
+                         "--no-progress"])
     assert [t.label for t in seen["tasks"]] == ["nb101/cifar10", "nb301/cifar10"]
 
 
@@ -81,20 +75,12 @@ def test_limit_draws_the_quick_subsets_and_extends_them():
 
 def test_limit_flag_is_checked_and_reaches_the_study(capsys, monkeypatch, tmp_path):
     from hostile_helpers import refused
-    from nnmass.cli import main
     refused(capsys, ["study", "suite-zero", "--quick", "--limit", "20"], "--quick draws its own subsets")
     refused(capsys, ["study", "nb201-proxies", "--limit", "20"], "suite-zero only")
     refused(capsys, ["study", "suite-zero", "--limit", "1"], "--limit")
-    seen = {}
-
-    def study(**kwargs):
-        seen.update(kwargs)
-        raise SystemExit(0)
-
-    monkeypatch.setattr(suite, "run_suite_zero_study", study)
-    with pytest.raises(SystemExit):
-        main(["study", "suite-zero", "--tasks", "tnb-micro", "--limit", "20", "--store", str(tmp_path / "s.sqlite"),
-              "--no-progress"])
+    seen = study_kwargs(monkeypatch, suite, "run_suite_zero_study",
+                        ["study", "suite-zero", "--tasks", "tnb-micro", "--limit", "20", "--store",
+                         str(tmp_path / "s.sqlite"), "--no-progress"])
     assert seen["limit"] == 20 and seen["quick"] is False
 
 
