@@ -13,6 +13,7 @@ from ..validate import MAX_BOOTSTRAP
 from .common import add_batched_arg, add_device_arg, add_executor_args, int_at_least, seed_type, workers_type
 
 STUDY_NAMES = ("mnist-mlp", "cifar10-cnn", "imagenet-zoo", "nb201-proxies", "suite-zero", "nb201-search")  # mirrors nnmass.studies.STUDIES
+SCORING_STUDIES = ("nb201-proxies", "suite-zero", "nb201-search")  # score networks into a store, train nothing
 
 
 HELP = "run one of the paper's studies: sweep, fits and report"
@@ -70,12 +71,10 @@ def run(args) -> int:
     datasets = _datasets(args)
     tasks = _tasks(args)
     _check_limit(args)
+    shard = _shard(args)
     cluster = executor_cluster(args, args.workers)  # a bad or dead --ray-address fails here, in seconds
     command = "nnmass " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else \
         "nnmass study " + args.name + (" --quick" if args.quick else "")
-    if args.shard is not None and args.name not in ("nb201-proxies", "suite-zero", "nb201-search"):
-        raise UsageError(f"--shard applies to the studies that score networks (nb201-proxies, suite-zero, "
-                         f"nb201-search), not {args.name}")
     if args.name == "imagenet-zoo":
         unused = [flag for flag, given in (("--quick", args.quick), ("--store", args.store),
                                            ("--data-root", args.data_root), ("--workers", args.workers is not None),
@@ -87,7 +86,7 @@ def run(args) -> int:
                              f"drop {', '.join(unused)}")
         result = run_zoo_study(out=args.out, progress=args.progress, n_boot=args.bootstrap, seed=args.seed,
                                command=command)
-    elif args.name in ("nb201-proxies", "suite-zero", "nb201-search"):
+    elif args.name in SCORING_STUDIES:
         from ..studies.nb201_proxies import run_nb201_proxy_study
         from ..studies.nb201_search import run_nb201_search_study
         from ..studies.suite_zero import run_suite_zero_study
@@ -101,9 +100,8 @@ def run(args) -> int:
         extra = {"datasets": datasets} if datasets else {"tasks": tasks} if tasks else {}
         if args.limit is not None:
             extra["limit"] = args.limit
-        if args.shard is not None:
-            from ..rank.table import parse_shard
-            extra["shard"] = parse_shard(args.shard)
+        if shard is not None:
+            extra["shard"] = shard
         with ray_session(cluster) if cluster is not None else nullcontext():  # one Ray session for every task
             result = runner(quick=args.quick, store=args.store, out=args.out, workers=args.workers,
                             device=args.device, progress=args.progress, n_boot=args.bootstrap,
@@ -160,6 +158,18 @@ def _shard_done(args, result) -> int:
           f"ALL.sqlite SHARD.sqlite...` and `nnmass study {args.name} --store ALL.sqlite` (with this run's other "
           "options) writes the report, scoring nothing")
     return 0
+
+
+def _shard(args) -> tuple[int, int] | None:
+    """``--shard K/N`` as ``(K, N)``, for the studies that score networks."""
+    if args.shard is None:
+        return None
+    from ..errors import UsageError
+    from ..rank.table import parse_shard
+    if args.name not in SCORING_STUDIES:
+        raise UsageError(f"--shard applies to the studies that score networks ({', '.join(SCORING_STUDIES)}), "
+                         f"not {args.name}")
+    return parse_shard(args.shard)
 
 
 def _check_limit(args) -> None:
