@@ -2,6 +2,7 @@
 writes no report; the merged shards' store gives the unsharded study's statistics and
 scores nothing."""
 import json
+import sqlite3
 
 import pytest
 
@@ -61,3 +62,18 @@ def test_shard_flag_is_checked(capsys):
     refused(capsys, ["study", "mnist-mlp", "--shard", "0/2"], "--shard applies to the studies that score networks")
     refused(capsys, ["study", "suite-zero", "--shard", "2/2"], "--shard's K")
     refused(capsys, ["study", "nb201-proxies", "--shard", "one"], "K/N")
+
+
+def test_proxy_study_shard_scores_every_proxy_of_its_networks(tmp_path, small_suite):
+    from nnmass.proxies.combined import members_to_score
+    from nnmass.proxies.proxy_names import PROXY_NAMES
+    from nnmass.studies.nb201_proxies import run_nb201_proxy_study
+    table = suite.task_table(SuiteTask("nb201", "cifar10"), True)
+    part = run_nb201_proxy_study(store=tmp_path / "p.sqlite", out=tmp_path / "r", workers=1, progress=False,
+                                 tables={"cifar10": table}, shard=(1, 2))
+    mine = {n for n in table.networks if shard_of(n, 2) == 1}
+    assert part.report is None and part.fits == [{"task": "cifar10", "networks": len(mine), "scored now": len(mine),
+                                                   "reused": 0, "failed": 0}]
+    with sqlite3.connect(tmp_path / "p.sqlite") as db:
+        stored = set(db.execute("SELECT network, proxy FROM scores"))
+    assert {n for n, _ in stored} == mine and {p for _, p in stored} == set(members_to_score(PROXY_NAMES))
