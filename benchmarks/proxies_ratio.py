@@ -40,7 +40,7 @@ from nnmass.proxies.fused import score_fused
 from nnmass.rank.scoring import NB201_DATASETS, ScoreSetting, score_network
 from nnmass.spaces import get_space
 from nnmass.spaces.additive import most_networks
-from nnmass.spec.nb201 import OPS
+from nnmass.spec.nb201 import EDGES, OPS
 
 from nb201_networks import sampled_networks  # beside this script
 
@@ -68,11 +68,11 @@ def rank_path(dataset: str, batch_size: int, warm_arch: str):
     in closed form, as a process does once it has seen enough networks. The warm-up
     gets it there and counts every term (each op on every edge), as a long run has."""
     setting = ScoreSetting.nb201(dataset, batch=batch_size)
-    cache, names = {}, proxies.names()
-    for _ in range(most_networks(get_space("nb201"))):
+    cache, names, space = {}, proxies.names(), get_space("nb201")
+    for _ in range(most_networks(space)):
         score_network(warm_arch, ["macs"], setting, cache=cache)
     for op in OPS[1:]:  # every op but none, on all six edges
-        score_network(f"|{op}~0|+|{op}~0|{op}~1|+|{op}~0|{op}~1|{op}~2|", ["macs"], setting, cache=cache)
+        score_network(space.format((op,) * len(EDGES)), ["macs"], setting, cache=cache)
 
     def scored_in_rank(arch):
         start = time.perf_counter()

@@ -97,11 +97,9 @@ def run(args) -> int:
                              f"drop {', '.join(unused)}")
         runner = {"nb201-proxies": run_nb201_proxy_study, "suite-zero": run_suite_zero_study,
                   "nb201-search": run_nb201_search_study}[args.name]
-        extra = {"datasets": datasets} if datasets else {"tasks": tasks} if tasks else {}
-        if args.limit is not None:
-            extra["limit"] = args.limit
-        if shard is not None:
-            extra["shard"] = shard
+        # Each was refused above for a study it does not apply to; only those given are passed.
+        extra = {k: v for k, v in (("datasets", datasets), ("tasks", tasks), ("limit", args.limit),
+                                   ("shard", shard)) if v is not None}
         with ray_session(cluster) if cluster is not None else nullcontext():  # one Ray session for every task
             result = runner(quick=args.quick, store=args.store, out=args.out, workers=args.workers,
                             device=args.device, progress=args.progress, n_boot=args.bootstrap,
