@@ -346,3 +346,9 @@ def test_nn_mass_is_equal_within_a_class():
             assert len(traced) == 1, (k, [format_arch(a) for a in picked], traced)
         for k in rng.choice(sorted(merged), size=100, replace=False):
             assert len({nb201_report(format_arch(a)).nn_mass for a in merged[k]}) == 1, k
+
+
+def test_the_shipped_table_is_the_definition():
+    """``canonical`` reads ``data/nb201_canonical.csv``; it must be what the definition gives."""
+    from nnmass.spaces.nb201 import _canonical_cells, computed_canonical_cells
+    assert _canonical_cells() == computed_canonical_cells()
