@@ -1,14 +1,16 @@
 """Shards and merges: `rank --shard K/N` then `nnmass merge` gives the statistics of one
 unsharded run; conflicting or foreign stores are refused and no input changes."""
+import contextlib
 import csv
 import hashlib
+import io
 import json
 import sqlite3
-import subprocess
-import sys
+import types
 
 import pytest
 
+from nnmass.cli import main
 from nnmass.rank.table import shard_of
 from nnmass.search.strategies import uniform_sample
 from nnmass.spaces import get_space
@@ -18,7 +20,11 @@ NB201 = get_space("nb201")
 
 
 def nnmass(*argv):
-    return subprocess.run([sys.executable, "-m", "nnmass", *argv], capture_output=True, text=True)
+    """The command, run in this process (a subprocess would pay torch's import each call)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 @pytest.fixture(scope="module")
