@@ -1,30 +1,19 @@
 """Shards and merges: `rank --shard K/N` then `nnmass merge` gives the statistics of one
 unsharded run; conflicting or foreign stores are refused and no input changes."""
-import contextlib
 import csv
 import hashlib
-import io
 import json
 import sqlite3
-import types
 
 import pytest
 
-from nnmass.cli import main
+from cli_in_process import run_cli as nnmass
 from nnmass.rank.table import shard_of
 from nnmass.search.strategies import uniform_sample
 from nnmass.spaces import get_space
 from table_files import write_csv
 
 NB201 = get_space("nb201")
-
-
-def nnmass(*argv):
-    """The command, run in this process (a subprocess would pay torch's import each call)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,11 @@ the model file, resuming from the score store, and bad input in one line."""
 import csv
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from cli_in_process import run_cli as nnmass
 from nnmass.errors import UsageError
 from nnmass.search.costs import candidate_costs, network_costs
 from nnmass.search.strategies import aging_evolution, uniform_sample
@@ -16,10 +15,6 @@ from nnmass.spaces import get_space
 from nnmass.models.space_networks import build_in_space
 
 NB201 = get_space("nb201")
-
-
-def nnmass(*argv, cwd=None):
-    return subprocess.run([sys.executable, "-m", "nnmass", *argv], capture_output=True, text=True, cwd=cwd)
 
 
 def test_closed_form_costs_equal_the_built_networks():
