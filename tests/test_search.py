@@ -105,15 +105,15 @@ def test_the_cascade_scores_only_the_kept_fraction(tmp_path):
     assert stages["screen"]["kept"] == math.ceil(0.25 * distinct) == got["evaluated"]
 
 
-def test_search_shards_split_the_candidates_and_merge_to_the_whole_search(tmp_path, capsys):
-    from nnmass.cli import main
+def test_search_shards_split_the_candidates_and_merge_to_the_whole_search(tmp_path):
     from nnmass.rank.merge import merge_stores
     from nnmass.rank.table import shard_of
 
     def search(store, *extra):
-        assert main(["search", "nb201", "--samples", "12", "--score", "params", "--top", "12", "--store",
-                     str(store), "--json", "--no-progress", *extra]) == 0
-        return json.loads(capsys.readouterr().out)
+        res = nnmass("search", "nb201", "--samples", "12", "--score", "params", "--top", "12", "--store",
+                     str(store), "--json", "--no-progress", *extra)
+        assert res.returncode == 0, res.stderr
+        return json.loads(res.stdout)
 
     parts = [search(tmp_path / f"p{k}.sqlite", "--shard", f"{k}/2") for k in range(2)]
     whole = search(tmp_path / "whole.sqlite")
