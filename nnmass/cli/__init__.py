@@ -11,6 +11,7 @@ from importlib import import_module
 
 from .. import __version__
 from ..errors import UsageError
+from ..proxies.spill import budget_bytes as spill_budget
 
 # Subcommand modules under nnmass.cli, in the order `nnmass --help` lists them.
 SUBCOMMANDS = ("mass", "zoo", "ldi", "bounds", "proxies", "train", "sweep", "export", "fit", "report", "study",
@@ -64,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     try:
         args = parser.parse_args(attach_negative_values(sys.argv[1:] if argv is None else list(argv)))
+        spill_budget()  # a bad NNMASS_SPILL_MB is refused before any work starts
         code = args.func(args)
     except UsageError as e:
         print(f"nnmass: error: {e}", file=sys.stderr)

@@ -28,6 +28,9 @@ The formulas are not repeated here: each proxy module exposes the step that turn
 its pass into a score (``saliency_sum``, ``LayerOutputs.fisher``, ...), and
 both its own function and this module call it.
 
+Memory: on large inputs, past a budget, the passes' large saved activations are
+spilled to disk and read back bit for bit (:mod:`.spill`); the values are the same.
+
 Seconds: each pass is timed; a pass that serves several proxies has its time split
 evenly among them, so ``sum(run.seconds.values())`` is the wall time of the network.
 """
@@ -52,6 +55,7 @@ from .meco import SmallestEigenvalues
 from .nwot import CodeKernel, relu_modules
 from .catalog import PROXIES, ProxyRun, parse_names
 from .repeatable import generator_states, repeatable_modules, same_states
+from .spill import spilling_for
 
 #: The proxies served by the one shared data pass.
 DATA_PASS = ("snip", "grad_norm", "fisher", "grasp", "jacob_cov", "nwot", "meco")
@@ -170,13 +174,14 @@ def score_fused(model: nn.Module, batch: ProxyBatch, names: str | Iterable[str] 
     clock = _Clock(wanted)
     scores = {n: math.nan for n in wanted if PROXIES[n].undefined_on(model, batch)}
     shared = [n for n in wanted if n in DATA_PASS and n not in scores]
-    for name in wanted:
-        if name in scores:  # undefined here, or served by the data pass already
-            continue
-        if name in shared:
-            scores.update(_data_pass(model, batch, shared, clock))
-        else:
-            clock.charge([])
-            scores[name] = float(PROXIES[name].function(model, batch))
-            clock.charge([name])
+    with spilling_for(batch.inputs):  # large saved activations go to disk past the memory budget
+        for name in wanted:
+            if name in scores:  # undefined here, or served by the data pass already
+                continue
+            if name in shared:
+                scores.update(_data_pass(model, batch, shared, clock))
+            else:
+                clock.charge([])
+                scores[name] = float(PROXIES[name].function(model, batch))
+                clock.charge([name])
     return ProxyRun(scores={n: scores[n] for n in wanted}, seconds=clock.seconds)
