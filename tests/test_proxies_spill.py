@@ -124,3 +124,12 @@ def test_resident_memory_is_read_on_linux():
     block = torch.ones(64 << 20, dtype=torch.uint8)  # 64 MiB, touched
     assert spill.resident_bytes() >= before + (48 << 20)
     del block
+
+
+def test_only_large_cpu_batches_arm_it(monkeypatch):
+    from contextlib import nullcontext
+    monkeypatch.setenv(spill.ENV, "1")
+    large = spill.ARM_INPUT_BYTES // 4
+    assert isinstance(spill.spilling_for(torch.empty(large - 1)), nullcontext)
+    assert isinstance(spill.spilling_for(torch.empty(large, device="meta")), nullcontext)  # device memory stays
+    assert not isinstance(spill.spilling_for(torch.empty(large)), nullcontext)

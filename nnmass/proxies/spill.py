@@ -11,6 +11,9 @@ and read back when the backward step needs it: the same bytes, dtype, shape and
 strides, so every value computed from it is unchanged. Autograd re-attaches the
 tensor read back to the graph, so double backward (grasp) works through it. The
 cost is the disk traffic; smaller networks never reach the budget and never write.
+The files go to a new folder in the temporary directory (``TMPDIR``; on a RAM-backed
+tmpfs they would take the memory back, so point it at a disk), each deleted when the
+graph lets go of its tensor, the folder when the scoring ends.
 
 Scoring arms it (:func:`spilling_for`) where one batch of inputs takes
 :data:`ARM_INPUT_BYTES` or more: TransNAS-Bench-101's 256x256 images, ImageNet-size
@@ -100,7 +103,7 @@ class _OnDisk:
     def __del__(self):  # the graph let go of it: its file is no longer needed
         try:
             os.unlink(self.path)
-        except OSError:
+        except Exception:  # noqa: BLE001 - gone already, or the interpreter is ending: the folder goes anyway
             pass
 
 
@@ -148,8 +151,9 @@ def spilled_past(budget: int | None = None) -> Iterator[dict]:
 
 
 def spilling_for(inputs: torch.Tensor):
-    """:func:`spilled_past` with the default budget where ``inputs`` (one batch) take
-    :data:`ARM_INPUT_BYTES` or more, else a context that does nothing."""
-    if inputs.nbytes < ARM_INPUT_BYTES:
+    """:func:`spilled_past` with the default budget where ``inputs`` (one batch, on the
+    CPU: device memory is not spilled) take :data:`ARM_INPUT_BYTES` or more, else a
+    context that does nothing."""
+    if inputs.nbytes < ARM_INPUT_BYTES or inputs.device.type != "cpu":
         return nullcontext({"tensors": 0, "bytes": 0})
     return spilled_past()
