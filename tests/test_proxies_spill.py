@@ -73,7 +73,8 @@ def test_a_tensor_comes_back_with_its_bytes_dtype_and_strides(tmp_path, dtype):
     for i, t in enumerate(views):
         back = spill._OnDisk(t, tmp_path, i).read()
         assert back.dtype == t.dtype and back.shape == t.shape and back.stride() == t.stride()
-        assert torch.equal(back.view(torch.uint8) if dtype == torch.bool else back, t.view(torch.uint8) if dtype == torch.bool else t)
+        raw = (lambda v: v.view(torch.uint8)) if dtype == torch.bool else (lambda v: v)
+        assert torch.equal(raw(back), raw(t))
 
 
 def test_only_dense_cpu_tensors_of_the_minimum_size_are_spilled(monkeypatch):
