@@ -23,6 +23,8 @@ import subprocess
 import sys
 import time
 
+from space_proxy_costs import peak_mib  # beside this script
+
 DEFAULT_NETWORKS = "tnb-micro/segmentsemantic@50,tnb-macro/autoencoder@50,tnb-macro/autoencoder@90"
 
 
@@ -58,9 +60,7 @@ def measure(spec: str, names: str, batch: int) -> dict:
     start = time.perf_counter()
     scored = score_network(row["arch"], names.split(","), setting)
     seconds = time.perf_counter() - start
-    with open("/proc/self/status") as status:
-        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
-    return {"arch": row["arch"], "gflops": row["naslib_flops"] / 1000, "seconds": seconds, "peak_mib": peak,
+    return {"arch": row["arch"], "gflops": row["naslib_flops"] / 1000, "seconds": seconds, "peak_mib": peak_mib(),
             "scores": {n: float(v).hex() for n, v in scored.scores.items()}, "error": scored.error,
             "spilled": written}
 

@@ -18,7 +18,7 @@ graph lets go of its tensor, the folder when the scoring ends.
 Scoring arms it (:func:`spilling_for`) where one batch of inputs takes
 :data:`ARM_INPUT_BYTES` or more: TransNAS-Bench-101's 256x256 images, ImageNet-size
 inputs. CIFAR-size networks (NB101, NB201, NB301) fit in memory and do not pay for the
-hooks (a Python call per saved tensor, about 8% of an NB201 network's scoring).
+hooks (a Python call per saved tensor; ``benchmarks/RESULTS.md`` has a timing).
 
 The budget is :data:`DEFAULT_BUDGET_MB`, or ``NNMASS_SPILL_MB`` from the environment
 (``0``: never spill; the CLI checks the value before it starts). Where resident memory
@@ -87,7 +87,7 @@ class _OnDisk:
 
     def __init__(self, tensor: torch.Tensor, folder: Path, index: int):
         import torch
-        self.order = sorted(range(tensor.dim()), key=lambda d: -tensor.stride(d))
+        self.order = _memory_order(tensor)
         dense = tensor.detach().permute(self.order)  # contiguous where the tensor is dense
         self.path, self.dtype, self.shape = folder / f"{index}.bin", tensor.dtype, tuple(dense.shape)
         dense.reshape(-1).view(torch.uint8).numpy().tofile(self.path)
@@ -107,12 +107,16 @@ class _OnDisk:
             pass
 
 
+def _memory_order(tensor: torch.Tensor) -> list[int]:
+    """The dimensions from the largest stride to the smallest."""
+    return sorted(range(tensor.dim()), key=lambda d: -tensor.stride(d))
+
+
 def _spillable(tensor: torch.Tensor) -> bool:
     """A dense CPU tensor whose memory order a permutation makes contiguous."""
     if tensor.nbytes < MIN_BYTES or tensor.device.type != "cpu" or tensor.is_sparse:
         return False
-    order = sorted(range(tensor.dim()), key=lambda d: -tensor.stride(d))
-    return tensor.permute(order).is_contiguous()
+    return tensor.permute(_memory_order(tensor)).is_contiguous()
 
 
 @contextmanager

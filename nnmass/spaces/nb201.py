@@ -92,7 +92,7 @@ def _canonical_cells() -> dict[tuple[str, ...], tuple[str, ...]]:
     """Every NB201 cell -> its canonical cell (:meth:`NB201Space.canonical`), read once per
     process from ``data/nb201_canonical.csv``: milliseconds, against 1-2 s to compute it
     (:func:`computed_canonical_cells`, which wrote the file; a test checks they agree)."""
-    cells = list(itertools.product(OPS, repeat=len(EDGES)))
+    cells = list(SPACE.enumerate())  # the file's order
     with resources.files(__package__).joinpath("data", CANONICAL_CSV).open() as f:
         header, *lines = f.read().split()
     if header != "canonical_index" or len(lines) != len(cells):
@@ -103,7 +103,7 @@ def _canonical_cells() -> dict[tuple[str, ...], tuple[str, ...]]:
 def computed_canonical_cells() -> dict[tuple[str, ...], tuple[str, ...]]:
     """:meth:`NB201Space.canonical` of every cell, computed from the definition: alias
     forms first (6,985), then those whose module wirings match are merged (5,425)."""
-    cells = list(itertools.product(OPS, repeat=len(EDGES)))
+    cells = list(SPACE.enumerate())
     aliases = [alias_form(4, EDGES, ops) for ops in cells]
     merged = wiring_classes(aliases)
     forms = [merged[form] for form in aliases]
