@@ -29,7 +29,10 @@ DEFAULT_NETWORKS = "tnb-micro/segmentsemantic@50,tnb-macro/autoencoder@50,tnb-ma
 
 
 def row_at(space: str, task: str, percentile: float) -> dict:
-    """The row at ``percentile`` of the task's NASLib FLOPs (first in file order)."""
+    """The row at ``percentile`` of the task's NASLib FLOPs (first in file order), the
+    index rounded to the nearest. ``space_proxy_costs.median_row`` rounds the median's
+    index down instead; where a task has an even number of rows the two can pick
+    different networks, and each benchmark's published rows came from its own rule."""
     from nnmass.spaces.samples import load_naslib_sample
     rows = load_naslib_sample(space, task)
     flops = sorted(r["naslib_flops"] for r in rows)
