@@ -122,6 +122,21 @@ def test_nan_weights_diverge_without_exception(blobs):
     assert huge.diverged is True and len(huge.history) < 5
 
 
+
+def test_largest_lr_and_weight_decay_train_and_larger_are_refused(blobs):
+    """At the bounds, both optimizers take their steps (the loss diverges, reported as
+    such); torch itself raised mid-step on values just past them."""
+    from nnmass.train.config import FLOAT32_MAX, MAX_LR
+    spec = fit_spec_to_data(DenseMLPSpec(width=4, depth=3, tc=2), blobs)
+    for optimizer in ("adam", "sgd"):
+        for edge in (dict(lr=MAX_LR), dict(weight_decay=FLOAT32_MAX)):
+            config = default_config("synthetic", "dense-mlp", epochs=1, optimizer=optimizer, **edge)
+            assert train(build(spec, seed=0), blobs, config).history  # no exception
+    for past in (dict(lr=MAX_LR * 1.001), dict(weight_decay=FLOAT32_MAX * 1.001)):
+        with pytest.raises(UsageError, match="<= (1e[+]37|3.40282e[+]38), got"):
+            TrainConfig(**past)
+
+
 def test_stacked_forward_equals_each_model(blobs):
     specs = [fit_spec_to_data(DenseMLPSpec(width=4, depth=5, tc=3, seed=s), blobs) for s in range(3)]
     assert len({s.skips for s in specs}) == 3  # different skip links per seed

@@ -12,6 +12,10 @@ OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("cosine", "constant")
 # Small sets whose CNN default learning rate is 0.05 (0.1 for CIFAR/ImageNet).
 _SMALL = ("mnist-5k", "digits", "synthetic", "mnist", "fashion-mnist")
+# The optimizers hand lr and weight decay to kernels in the parameters' float32, and
+# Adam's first step divides lr by 1 - beta1 (0.1): past these bounds torch raises mid-step.
+FLOAT32_MAX = 3.4028234663852886e38
+MAX_LR = 1e37
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,8 @@ class TrainConfig:
         check_seed("seed", self.seed)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("schedule", self.schedule, SCHEDULES)
-        check_number("lr", self.lr, lo=0.0, open_lo=True)
-        check_number("weight_decay", self.weight_decay, lo=0.0)
+        check_number("lr", self.lr, lo=0.0, hi=MAX_LR, open_lo=True)
+        check_number("weight_decay", self.weight_decay, lo=0.0, hi=FLOAT32_MAX)
         for name in ("momentum", "label_smoothing"):  # fractions in [0, 1)
             check_number(name, getattr(self, name), lo=0.0, hi=1.0, open_hi=True)
         if self.amp is not None and not isinstance(self.amp, bool):
