@@ -143,3 +143,16 @@ def test_bad_search_input_is_one_line(tmp_path, argv, message):
     assert res.returncode == 2
     assert message in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["nb201", "--set", "foo=1"], "unknown key(s) foo for nb201:ARCH"),
+    (["nb201", "--set", "num_classes=0"], "num_classes must be an integer in 1..4096"),
+    (["nb101", "--set", "channels=0"], "channels must be an integer in 1..4096"),
+    (["nb201", "--screen", "foo", "--keep", "0.5"], "--screen: unknown proxy 'foo'"),
+    (["nb201", "--workers", "100000"], "--workers"),
+])
+def test_bad_settings_are_refused_before_the_store_is_touched(tmp_path, argv, message):
+    res = nnmass("search", *argv, "--samples", "4", "--store", str(tmp_path / "s.sqlite"), "--no-progress")
+    assert res.returncode == 2 and message in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "s.sqlite").exists()  # no network scored, no failed rows stored

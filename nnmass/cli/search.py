@@ -13,7 +13,8 @@ architectures' measured targets and the regret against the table's best are give
 from __future__ import annotations
 
 from ..table import human
-from .common import add_device_arg, add_executor_args, format_table, int_at_least, number_type, print_json, seed_type
+from .common import (add_device_arg, add_executor_args, format_table, int_at_least, number_type, print_json, seed_type,
+                     workers_type)
 
 SPACE_NAMES = ("nb201", "nb101", "nb301", "darts", "tnb-micro", "tnb-macro")  # nnmass.spaces.space_names
 DEFAULT_STORE = "nnmass-runs/rank/scores.sqlite"  # shared with `nnmass rank`
@@ -47,7 +48,7 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=seed_type, default=0, metavar="S",
                    help="seeds the draws, the weight init, the batch and each proxy's draws (default 0)")
     p.add_argument("--batch", type=int_at_least(2, 65536), default=16, metavar="N", help="batch size (16)")
-    p.add_argument("--workers", type=int_at_least(1), default=1, metavar="N", help="scoring processes (1)")
+    p.add_argument("--workers", type=workers_type, default=1, metavar="N", help="scoring processes (1)")
     add_executor_args(p)
     p.add_argument("--store", default=DEFAULT_STORE, metavar="DB", help=f"score store (default {DEFAULT_STORE})")
     add_device_arg(p)
@@ -68,7 +69,7 @@ def _plan(args, space):
 
     members(args.score)
     if args.screen is not None:
-        members(args.screen)
+        members(args.screen, "--screen")
     if args.all and args.strategy == "evolution":
         raise UsageError("--strategy evolution needs --samples N (its budget), not --all")
     if not args.all and args.samples is None:
@@ -112,7 +113,7 @@ def run(args) -> int:
     plan = _plan(args, space)
     sets = parse_sets(args.sets)
     task = args.dataset or sets.pop("task", None)
-    space.task(task)
+    space.check_settings(task, sets)  # a bad --set fails here, before the store is touched
     targets = _targets(args, space.name, task) if args.table else None
     if args.out:
         from ..files.writing import check_output

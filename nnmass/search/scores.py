@@ -9,14 +9,14 @@ import numpy as np
 from ..proxies.combined import parse_score
 
 
-def members(expression: str) -> tuple[str, ...]:
+def members(expression: str, flag: str = "--score") -> tuple[str, ...]:
     """The proxies a score needs: a proxy name, or a combination (``nn_mass+params``,
     ``mass_size``, ``ensemble``; :mod:`nnmass.proxies.combined`).
 
     Raises:
-        UsageError: not a proxy or a combination, one line.
+        UsageError: not a proxy or a combination, one line naming ``flag``.
     """
-    parsed = parse_score(expression, "--score")
+    parsed = parse_score(expression, flag)
     return (parsed,) if isinstance(parsed, str) else parsed.members
 
 

@@ -107,6 +107,12 @@ class SearchSpace(ABC):
                              f"valid keys: {valid}")
         return sets
 
+    def check_settings(self, task: str | None, sets: Mapping[str, Any] | None) -> None:
+        """Refuse a bad task or ``--set`` key or value, in one line, before any network is
+        scored: :meth:`network_args` checks them on one architecture drawn with seed 0."""
+        import numpy as np
+        self.network_args(self.sample(np.random.default_rng(0)), task, sets)
+
     # -- search -------------------------------------------------------------------
     def size(self) -> int | None:
         """The number of architectures, or None where the space is too large to list."""
