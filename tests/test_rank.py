@@ -84,6 +84,24 @@ def test_table_reads_canonical_archs_filters_a_dataset_and_checks_every_value(tm
         read_table(tmp_path / "missing.csv", "arch", "acc")
 
 
+
+def test_transnas_tables_name_the_dataset_in_a_task_column(tmp_path):
+    """The shipped TransNAS-Bench-101 tables hold every task in a ``task`` column:
+    --dataset keeps that task's rows, and without it the mixed table is refused (its
+    repeats across tasks must never be averaged)."""
+    from nnmass.spaces.samples import load_naslib_sample
+    path = Path(__file__).resolve().parents[1] / "nnmass" / "spaces" / "data" / "tnb_micro_naslib.csv"
+    jigsaw = read_table(path, "arch", "val_accuracy", space="tnb-micro", dataset="jigsaw", canonical=False)
+    expected = load_naslib_sample("tnb-micro", "jigsaw")
+    assert len(jigsaw.networks) == len(expected) == 711 and jigsaw.dataset == "jigsaw"
+    assert jigsaw.target.tolist() == [r["val_accuracy"] for r in expected]
+    with pytest.raises(UsageError, match="mixes datasets class_scene, class_object"):
+        read_table(path, "arch", "val_accuracy", space="tnb-micro")
+    # Outside TransNAS-Bench-101 a 'task' column is just a column.
+    nb201 = write_csv(tmp_path / "t.csv", [["a", A, "91.5"], ["b", B, "80"]], ("task", "arch", "acc"))
+    assert read_table(nb201, "arch", "acc", space="nb201", canonical=False).networks == [A, B]
+
+
 def test_limit_keeps_a_seeded_superset_in_table_order():
     small, large = subsample(50, 10, seed=3), subsample(50, 20, seed=3)
     assert small == sorted(small) and set(small) <= set(large) and len(large) == 20

@@ -28,8 +28,8 @@ def add_arguments(p) -> None:
                         "architecture strings, in any of its forms; model (default): MODEL strings as "
                         "`nnmass mass` reads them")
     p.add_argument("--dataset", default=None, metavar="NAME",
-                   help="keep the rows of this value of a 'dataset' column; with a space it also sets the "
-                        "task (classes, input size, head): NB201 cifar10 (the default), cifar100, "
+                   help="keep the rows of this value of a 'dataset' column (TransNAS-Bench-101: or 'task'); with a "
+                        "space it also sets the task (classes, input size, head): NB201 cifar10 (the default), cifar100, "
                         "ImageNet16-120 (16x16); TransNAS-Bench-101 one of its 7 tasks")
     p.add_argument("--duplicates", choices=("refuse", "mean"), default="refuse",
                    help="rows naming one architecture with different targets: refused (default), or one row "

@@ -12,7 +12,7 @@ from ..errors import UsageError
 from ..files.reading import MAX_TABLE_BYTES
 from ..files.text_lines import TextLines
 from ..validate import shown
-from .table_rows import DATASET_COLUMN, TableRows
+from .table_rows import TableRows
 
 
 @dataclass
@@ -68,8 +68,9 @@ def read_table(path: str | Path, arch_column: str, target: str, *, space: str = 
             raw specs that prune to one cell are such rows in NASLib's sample).
         canonical: store each architecture under its space's canonical key (the default;
             see ``canonical_network``), or as written.
-        dataset: keep only the rows whose ``dataset`` column has this value (a table
-            without that column is taken to be on it). Where the column holds several
+        dataset: keep only the rows whose ``dataset`` column (in TransNAS-Bench-101,
+            else its ``task`` column) has this value (a table without one is taken to
+            be on it). Where the column holds several
             values, one must be chosen.
 
     Raises:

@@ -14,7 +14,16 @@ from ..validate import parse_number, shown
 from .scoring import canonical_network
 
 DATASET_COLUMN = "dataset"
+TASK_COLUMN = "task"  # TransNAS-Bench-101's name for it, as in the shipped tables
 WRITTEN_DIGEST_BYTES = 16  # 128 bits tell a table's architectures apart (a collision: ~n^2 / 2^129)
+
+
+def dataset_column(header: list[str], space: str) -> str | None:
+    """The column naming each row's dataset: ``dataset``, else, in a TransNAS-Bench-101
+    space, ``task``; None where the table has neither."""
+    if DATASET_COLUMN in header:
+        return DATASET_COLUMN
+    return TASK_COLUMN if space.startswith("tnb") and TASK_COLUMN in header else None
 
 
 class TableRows:
@@ -30,7 +39,8 @@ class TableRows:
     Attributes:
         networks: each kept row's network.
         present: the ``dataset`` column's values in order of appearance (None without
-            that column).
+            that column). In a TransNAS-Bench-101 space a ``task`` column serves where
+            there is no ``dataset`` column.
         matching: rows read of the chosen dataset (all rows without one).
         duplicates: rows that repeated an architecture, counted once.
         bad_value: the first row's bad architecture or target, as a message.
@@ -41,7 +51,8 @@ class TableRows:
                  dataset: str | None, canonical: bool, conflicts: str):
         self._where, self._arch_column, self._target = where, arch_column, target
         self._space, self._dataset, self._canonical, self._conflicts = space, dataset, canonical, conflicts
-        self.present: dict[str, None] | None = {} if DATASET_COLUMN in header else None
+        self._column = dataset_column(header, space)
+        self.present: dict[str, None] | None = {} if self._column else None
         self.networks: list[str] = []
         self._values = array("d")
         self._lines = array("q")  # each kept row's line, for a conflict's message
@@ -59,7 +70,7 @@ class TableRows:
         self._read += 1
         line = self._read + 1  # the header is line 1
         if self.present is not None:
-            value = row[DATASET_COLUMN]
+            value = row[self._column]
             self.present.setdefault(value)
             if self._dataset is not None and value != self._dataset:
                 return
