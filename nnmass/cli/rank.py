@@ -29,8 +29,8 @@ def add_arguments(p) -> None:
                         "`nnmass mass` reads them")
     p.add_argument("--dataset", default=None, metavar="NAME",
                    help="keep the rows of this value of a 'dataset' column (TransNAS-Bench-101: or 'task'); with a "
-                        "space it also sets the task (classes, input size, head): NB201 cifar10 (the default), cifar100, "
-                        "ImageNet16-120 (16x16); TransNAS-Bench-101 one of its 7 tasks")
+                        "space it also sets the task (classes, input size, head): NB201 cifar10 (the default), "
+                        "cifar100, ImageNet16-120 (16x16); TransNAS-Bench-101 one of its 7 tasks")
     p.add_argument("--duplicates", choices=("refuse", "mean"), default="refuse",
                    help="rows naming one architecture with different targets: refused (default), or one row "
                         "with their mean target (repeated runs, or NB101 specs that prune to one cell)")
