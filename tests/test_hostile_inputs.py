@@ -77,6 +77,21 @@ ARGS = [
     (["mass", "dense-mlp", "--set", "x" * 100000 + "=1"], "unknown key(s)"),
     (["fit", "s.sqlite", "--bootstrap", "100000000"], "argument --bootstrap: must be an integer in 0..100000"),
     (["design", "dense-mlp", "--chunk-size", "10000000000"], "argument --chunk-size: must be an integer in 1.."),
+    # Options that would do nothing are refused, not ignored; values torch cannot take are refused up front.
+    (["ldi", "dense-mlp", "--positions", "5", "--batch", "2"], "--positions applies to CNNs"),
+    (["design", "dense-mlp", "--dataset", "digits"], "--dataset applies to --train; add --train or drop it"),
+    (["design", "dense-mlp", "--epochs", "3", "--data-root", "."], "--data-root and --epochs apply to --train"),
+    (["search", "nb201", "--samples", "5", "--target", "cifar10"], "--target names a column of --table"),
+    (["proxies", "dense-mlp", "--data-root", ".", "--proxies", "params"], "--data-root goes with --inputs DATASET"),
+    (["rank", "t.csv", "--arch-column", "a", "--target", "b", "--data-root", "."], "--data-root goes with --inputs"),
+    (["train", "dense-mlp", "--dataset", "digits", "--momentum", "0.5"],
+     "--momentum is SGD's; dense-mlp trains with adam"),
+    (["train", "dense-mlp", "--dataset", "digits", "--batch-size", "100000"],
+     "--batch-size 100,000 is more than the 1,438 training examples of digits; valid: 1..1,438"),
+    (["train", "dense-mlp", "--lr", "1e39"], "lr must be a number > 0 and <= 1e+37, got 1e+39"),
+    (["train", "dense-mlp", "--weight-decay", "1e308"], "weight_decay must be a number >= 0 and <= 3.40282e+38"),
+    (["proxies", "dense-mlp", "--proxies", "foo+params"], "--proxies: unknown proxy 'foo' in 'foo+params'"),
+    (["proxies", "dense-mlp", "--proxies", "nn_mass+"], "--proxies: empty member in 'nn_mass+'"),
 ]
 
 

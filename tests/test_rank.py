@@ -323,11 +323,21 @@ def test_rank_cli_refuses_bad_input_in_one_line(tmp_path, argv, match):
 
 
 def test_a_table_whose_every_network_fails_is_one_line(tmp_path):
-    table = write_csv(tmp_path / "t.csv", [["no_such_family", "1"], ["nor_this", "2"]])
+    # Module sources are checked when built: both fail there.
+    table = write_csv(tmp_path / "t.csv", [["torchvision:no_such_net", "1"], ["torchvision:nor_this", "2"]])
     out = subprocess.run([sys.executable, "-m", "nnmass", "rank", str(table), "--arch-column", "arch", "--target",
                           "acc", "--store", str(tmp_path / "s.sqlite"), "--no-progress", "--proxies", "params"],
                          cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 2 and "every network failed to score" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_an_unknown_family_in_a_model_table_is_refused_before_scoring(tmp_path, capsys):
+    table = write_csv(tmp_path / "t.csv", [["dense-mlp", "1"], ["no_such_family", "2"]])
+    code = main(["rank", str(table), "--arch-column", "arch", "--target", "acc", "--store", str(tmp_path / "s.sqlite"),
+                 "--no-progress", "--proxies", "params"])
+    err = capsys.readouterr().err
+    assert code == 2 and "line 3, column 'arch': unknown model 'no_such_family'" in err and err.count("\n") == 1
+    assert not (tmp_path / "s.sqlite").exists()
 
 
 def test_rank_on_dataset_inputs_fits_families_to_the_data_as_nnmass_proxies_does(tmp_path, capsys):

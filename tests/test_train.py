@@ -43,6 +43,12 @@ def test_fit_spec_to_data(digits):
     spec = DenseMLPSpec(depth=6, seed=4)
     fitted = fit_spec_to_data(spec, digits)
     assert (fitted.input_dim, fitted.num_classes, fitted.skips) == (64, 10, spec.skips)
+    # A key the user fixed is refused, with the caller's advice (design's: a --range to search).
+    with pytest.raises(UsageError, match="input_dim=784 does not fit dataset digits, which needs input_dim=64; "
+                                         "set input_dim=64 or leave it to the dataset"):
+        fit_spec_to_data(spec, digits, fixed={"input_dim"})
+    with pytest.raises(UsageError, match="needs input_dim=64; design for it with --range input_dim=64$"):
+        fit_spec_to_data(spec, digits, fixed={"input_dim"}, advice="design for it with --range {key}={value}")
     cnn = fit_spec_to_data(DenseCNNSpec(num_cells=2, depth=(3, 3), wm=0.5, tc=(4, 4)), digits)
     assert (cnn.in_channels, cnn.input_size, cnn.num_classes) == (1, 8, 10)
     with pytest.raises(UsageError, match="input_dim=784 does not fit dataset digits"):

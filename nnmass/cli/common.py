@@ -118,9 +118,16 @@ def model_errors(doing: str):
         raise UsageError(f"{doing}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
 
 
+def check_data_root(args) -> None:
+    """``--data-root`` goes with a data set: refused beside Gaussian inputs, which read none."""
+    if args.inputs == "gaussian" and args.data_root is not None:
+        raise UsageError("--data-root goes with --inputs DATASET; Gaussian inputs read no files")
+
+
 def inputs_data(args):
     """The data set ``--inputs`` names (from ``--data-root``, on ``--device``), or None
     for Gaussian inputs."""
+    check_data_root(args)
     if args.inputs == "gaussian":
         return None
     from ..data import load_dataset

@@ -14,6 +14,7 @@ from ..validate import MAX_DESIGN_CHUNK, MAX_INPUT_SIZE
 from .common import add_device_arg, int_at_least, seed_type
 
 SPACE_NAMES = ("dense-cnn", "dense-mlp", "mobilenet_v2")  # nnmass.design.SPACES, without importing it
+TRAIN_DATASET = "mnist-5k"  # --train's default data set
 
 
 HELP = "choose a compressed network by NN-Mass under a params/MACs budget"
@@ -41,7 +42,7 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     t = p.add_argument_group("verify by training")
     t.add_argument("--train", action="store_true", help="train the chosen network once")
-    t.add_argument("--dataset", default="mnist-5k", metavar="NAME", help="dataset for --train (default mnist-5k)")
+    t.add_argument("--dataset", metavar="NAME", help=f"dataset for --train (default {TRAIN_DATASET})")
     t.add_argument("--data-root", metavar="DIR", help="folder holding an on-disk dataset")
     t.add_argument("--epochs", type=int_at_least(1), help="epochs for --train (default depends on the dataset)")
     add_device_arg(t, "where --train trains")
@@ -57,6 +58,12 @@ def run(args) -> int:
         raise UsageError(f"unknown design space {args.space!r}; valid: {', '.join(SPACES)}")
     if args.sets and args.match is None:
         raise UsageError("--set applies to the --match model; give --match MODEL")
+    unused = [f for f, v in (("--dataset", args.dataset), ("--data-root", args.data_root), ("--epochs", args.epochs))
+              if v is not None]
+    if unused and not args.train:
+        many = len(unused) > 1
+        raise UsageError(f"{' and '.join(unused)} appl{'y' if many else 'ies'} to --train; add --train or drop "
+                         f"{'them' if many else 'it'}")
     if args.list_keys:
         print(_keys_table(SPACES[args.space]))
         return 0
@@ -139,10 +146,12 @@ def _train(spec, args) -> dict:
     from ..models import build
     from ..train import default_config, fit_spec_to_data, train
     from ..spec.data_fit import DATA_KEYS
-    data = load_dataset(args.dataset, root=args.data_root, device=args.device)
+    dataset = args.dataset or TRAIN_DATASET
+    data = load_dataset(dataset, root=args.data_root, device=args.device)
     # The designed numbers hold only for the designed shapes: refuse to adapt them.
-    spec = fit_spec_to_data(spec, data, fixed=DATA_KEYS)
-    config = default_config(args.dataset, spec.family, args.epochs, args.device, seed=args.seed)
+    spec = fit_spec_to_data(spec, data, fixed=DATA_KEYS,
+                            advice="design for it with --range {key}={value}")
+    config = default_config(dataset, spec.family, args.epochs, args.device, seed=args.seed)
     print(f"training the chosen {spec.family} on {data.name} for {config.epochs} epochs", file=sys.stderr)
     result = train(build(spec, seed=args.seed), data, config)
     return {"dataset": data.name, **result.to_dict()}

@@ -17,6 +17,7 @@ from .common import (add_device_arg, add_model_args, format_table, inputs_data, 
                      resolve_spec, seed_type)
 
 
+DEFAULT_POSITIONS = 16
 HELP = "layerwise dynamical isometry: Jacobian singular values at init"
 
 
@@ -32,8 +33,9 @@ def add_arguments(p) -> None:
     p.add_argument("--inputs", default="gaussian", metavar="gaussian|DATASET",
                    help="N(0,1) inputs, or training examples of a dataset (e.g. digits, mnist-5k)")
     p.add_argument("--data-root", default=None, help="folder of an on-disk dataset")
-    p.add_argument("--positions", type=int_at_least(1), default=16,
-                   help="CNNs: output positions sampled per conv layer (default 16)")
+    p.add_argument("--positions", type=int_at_least(1), default=None,
+                   help=f"CNNs: output positions sampled per conv layer, at most (a layer with fewer gives all "
+                        f"of its own; default {DEFAULT_POSITIONS})")
     p.add_argument("--include-input-layer", action="store_true",
                    help="also measure the layer that reads the raw input")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
@@ -60,6 +62,10 @@ def run(args) -> int:
         data = inputs_data(args)
         # Input sizes follow the data unless the user fixed them (then they must match).
         model, shape, spec = network_for_data(args.model, parse_sets(args.sets), args.seed, data)
+    from ..models.dense import DenseMLP
+    if args.positions is not None and isinstance(model, DenseMLP):
+        from ..errors import UsageError
+        raise UsageError("--positions applies to CNNs; an MLP's layer Jacobians are measured whole")
     model = model.to(args.device)
     if data is not None:
         x = dataset_batch(data, args.batch, args.seed, args.device)
@@ -69,7 +75,8 @@ def run(args) -> int:
         check_input_elements("--batch", (args.batch, *shape[1:]))
         x = gaussian_of_shape(shape[1:], args.batch, args.seed, args.device)
     with model_errors(f"cannot measure {args.model} on inputs of shape {','.join(map(str, x.shape[1:]))}"):
-        report = measure(model, x, include_input_layer=args.include_input_layer, positions=args.positions,
+        report = measure(model, x, include_input_layer=args.include_input_layer,
+                         positions=args.positions or DEFAULT_POSITIONS,
                          generator=torch.Generator().manual_seed(args.seed),
                          progress=_progress_bar() if args.progress and not isinstance(spec, DenseMLPSpec) else None)
     mass = _nn_mass(model, spec, tuple(x.shape[1:]), args.device)

@@ -114,8 +114,9 @@ def run(args) -> int:
     from ..rank.table import read_table, subsample
     from ..validate import check_input_elements, shown
 
-    from .common import executor_cluster
+    from .common import check_data_root, executor_cluster
     cluster = executor_cluster(args, args.workers)  # a bad or dead --ray-address fails here, in seconds
+    check_data_root(args)
     names = list(parse_scores(args.proxies, "--proxies"))
     check_batch_for(members_to_score(names), args.batch)
     check_paths(args)

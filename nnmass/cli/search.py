@@ -42,8 +42,8 @@ def add_arguments(p) -> None:
     p.add_argument("--dataset", metavar="NAME", help="the task: NB201 cifar10 (default), cifar100, "
                    "ImageNet16-120; TransNAS-Bench-101 one of its 7 tasks")
     p.add_argument("--table", metavar="CSV", help="measured targets of the space's architectures")
-    p.add_argument("--arch-column", default="arch", metavar="COL", help="with --table (default arch)")
-    p.add_argument("--target", default="val_accuracy", metavar="COL", help="with --table (default val_accuracy)")
+    p.add_argument("--arch-column", metavar="COL", help="with --table (default arch)")
+    p.add_argument("--target", metavar="COL", help="with --table (default val_accuracy)")
     p.add_argument("--top", type=int_at_least(1, 1000), default=10, metavar="K", help="architectures listed (10)")
     p.add_argument("--seed", type=seed_type, default=0, metavar="S",
                    help="seeds the draws, the weight init, the batch and each proxy's draws (default 0)")
@@ -74,6 +74,11 @@ def _plan(args, space):
         raise UsageError("--strategy evolution needs --samples N (its budget), not --all")
     if not args.all and args.samples is None:
         raise UsageError("give --all or --samples N")
+    unused = [f for f, v in (("--arch-column", args.arch_column), ("--target", args.target)) if v is not None]
+    if unused and args.table is None:
+        many = len(unused) > 1
+        raise UsageError(f"{' and '.join(unused)} name{'' if many else 's'} {'columns' if many else 'a column'} of "
+                         f"--table; add --table CSV or drop {'them' if many else 'it'}")
     return SearchPlan(space=space, score=args.score, strategy="all" if args.all else args.strategy,
                       samples=args.samples, screen=args.screen, keep=args.keep,
                       max_params=None if args.max_params is None else parse_count(args.max_params, "--max-params"),
@@ -86,7 +91,8 @@ def _targets(args, space_name: str, dataset):
     from ..rank.table import read_table
     from ..spaces import get_space
 
-    table = read_table(args.table, args.arch_column, args.target, space=space_name, dataset=dataset,
+    table = read_table(args.table, args.arch_column or "arch", args.target or "val_accuracy", space=space_name,
+                       dataset=dataset,
                        canonical=False)  # targets belong to architectures as written
     higher = get_space(space_name).task(table.dataset or dataset).higher_is_better
     targets: dict[str, list[float]] = {}

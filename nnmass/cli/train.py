@@ -39,6 +39,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..data import load_dataset
+    from ..errors import UsageError
     from ..families import parse_sets
     from ..mass import spec_mass
     from ..models.network import network_for_data
@@ -53,6 +54,13 @@ def run(args) -> int:
                             batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer,
                             momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
                             label_smoothing=args.label_smoothing, amp=args.amp)
+    if args.momentum is not None and config.optimizer != "sgd":
+        raise UsageError(f"--momentum is SGD's; {args.model} trains with {config.optimizer} here "
+                         "(add --optimizer sgd or drop --momentum)")
+    examples = data.size("train")
+    if args.batch_size is not None and args.batch_size > examples:
+        raise UsageError(f"--batch-size {args.batch_size:,} is more than the {examples:,} training examples "
+                         f"of {data.name}; valid: 1..{examples:,}")
     params = sum(p.numel() for p in model.parameters())
     mass = float(spec_mass(spec))
     print(f"training {args.model} ({params:,} params, NN-Mass {mass:.4g}) on {data.name} "

@@ -248,5 +248,6 @@ def refuse_combinations(spec, what: str, why: str) -> None:
     for item in items:
         text = "".join(item.split()).lower() if isinstance(item, str) else ""
         if "+" in text or text.split("-")[0] in NAMED:
+            parse_score(item, what)  # a malformed one is told as such: an unknown or empty member
             raise UsageError(f"{what}: {shown(item)} is a combined score, which {why}; list single proxies "
                              f"({', '.join(PROXY_NAMES)})")

@@ -118,7 +118,15 @@ def canonical_network(text: str, space: str, canonical: bool = True) -> str:
         return s.canonical_key(arch) if canonical else s.format(arch)
     if not isinstance(text, str) or not text.strip():
         raise UsageError(f"a MODEL string must be non-empty, got {shown(text)}")
-    return text.strip()
+    text = text.strip()
+    if ":" not in text and not text.endswith(".json"):  # a family or a spec file: known before any scoring
+        from pathlib import Path
+
+        from ..families import FAMILIES
+        if text not in FAMILIES and not Path(text).is_file():
+            raise UsageError(f"unknown model {shown(text)}; valid: {', '.join(FAMILIES)}, a spec or model .json "
+                             "file, or SOURCE:NAME (torchvision:, timm:, nb201:, ..., file.py:FACTORY)")
+    return text
 
 
 def build_network(network: str, setting: ScoreSetting, data=None):

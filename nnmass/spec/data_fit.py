@@ -9,7 +9,8 @@ DATA_KEYS = ("input_dim", "num_classes", "in_channels", "input_size")
 """The spec fields a data set decides, unless the user fixes them."""
 
 
-def fit_spec_to_data(spec: Spec, data, fixed=()) -> Spec:
+def fit_spec_to_data(spec: Spec, data, fixed=(), advice: str = "set {key}={value} or leave it to the dataset"
+                      ) -> Spec:
     """``spec`` with its data-dependent fields taken from ``data``.
 
     Sets ``num_classes`` for every family, ``input_dim`` for MLPs (the flattened
@@ -22,6 +23,7 @@ def fit_spec_to_data(spec: Spec, data, fixed=()) -> Spec:
         data: a :class:`nnmass.data.Data` (only its shape and classes are read).
         fixed: names the user set explicitly; for those a value that does not
             match the data is a :class:`UsageError` instead of being replaced.
+        advice: what that error tells the user to do, with ``{key}`` and ``{value}``.
     """
     shape = tuple(data.input_shape)
     want = {"num_classes": data.num_classes}
@@ -44,7 +46,7 @@ def fit_spec_to_data(spec: Spec, data, fixed=()) -> Spec:
             continue
         if key in fixed:
             raise UsageError(f"{key}={have} does not fit dataset {data.name}, which needs {key}={value}; "
-                             f"set {key}={value} or leave it to the dataset")
+                             + advice.format(key=key, value=value))
         changes[key] = value
     if not changes:
         return spec
