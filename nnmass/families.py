@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,8 +96,28 @@ def _convert(spec_type: type[Spec], key: str, text: str):
         return text
     except ValueError:
         kind = "true or false" if isinstance(default, bool) else (
-            "comma-separated integers" if isinstance(default, tuple) else type(default).__name__)
-        raise UsageError(f"--set {key}={shown(text)}: expected {kind}") from None
+            "comma-separated integers" if isinstance(default, tuple) else
+            "an integer" if isinstance(default, int) else "a number")
+        valid = _valid_values(spec_type, key, default)
+        raise UsageError(f"--set {key}={shown(text)}: " + (f"must be {valid}" if valid else f"expected {kind}")) from None
+
+
+def _valid_values(spec_type: type[Spec], key: str, default) -> str | None:
+    """What ``key`` must be, in the words of the spec's own check (``must be an integer
+    in 1..65536``). The ranges live in each spec's ``__post_init__``; a value below any
+    bound makes it state them, so no second table of ranges is kept."""
+    if isinstance(default, bool) or not isinstance(default, (int, float, tuple)):
+        return None
+    low = -2 ** 62
+    probe = (low,) if isinstance(default, tuple) else low if isinstance(default, int) else float(low)
+    try:
+        spec_type(**{key: probe})
+    except UsageError as e:
+        said = re.match(rf"{re.escape(key)}(?: \(\w+ \d+\))? must be (.+?), got ", str(e))
+        return said.group(1) if said else None
+    except Exception:
+        return None
+    return None
 
 
 def _strict(text: str, pattern, convert):

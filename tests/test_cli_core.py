@@ -102,7 +102,7 @@ BAD_INPUT = [
     (["mass", "resnet9"], "unknown model 'resnet9'; valid: dense-mlp"),
     (["mass", "dense-mlp", "--set", "colour=red"], "unknown key(s) colour for dense-mlp; valid keys:"),
     (["mass", "dense-mlp", "--set", "width"], "--set takes KEY=VALUE, got 'width'"),
-    (["mass", "dense-mlp", "--set", "width=eight"], "expected int"),
+    (["mass", "dense-mlp", "--set", "width=eight"], "must be an integer in 1..65536"),
     (["mass", "{tmp}/missing.json"], "cannot read spec file"),
     (["mass", "{tmp}/bad.json"], "malformed spec JSON"),
     (["mass", "{tmp}/list.json"], "a spec must be a JSON object with a 'family' key"),

@@ -26,8 +26,10 @@ def run(args) -> int:
     import shlex
     import sys
 
+    from ..files.writing import check_output_folder
     from ..report import load_rows, select_rows, write_report
 
+    check_output_folder(args.out, "--out")
     rows = select_rows(load_rows(args.store), args.store, args.sweep, args.dataset, args.pool)
     path = write_report(rows, args.out, args.title, formats=args.format, n_boot=args.bootstrap, seed=args.seed,
                         command="nnmass " + shlex.join(sys.argv[1:]))

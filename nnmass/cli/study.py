@@ -68,6 +68,9 @@ def run(args) -> int:
     from .common import executor_cluster
 
     get_study(args.name)
+    if args.out is not None:  # the default folder is made with its parents; a given one must be placeable
+        from ..files.writing import check_output_folder
+        check_output_folder(args.out, "--out")
     datasets = _datasets(args)
     tasks = _tasks(args)
     _check_limit(args)

@@ -54,6 +54,30 @@ def check_output(path, flag: str, protect: Iterable = (), suffixes: Iterable[str
     return target
 
 
+
+def check_output_folder(path, flag: str) -> Path:
+    """The folder ``path`` names, if nnmass may write into it: an existing folder, or a
+    new one inside an existing, writable folder (a mistyped parent is not created).
+
+    Raises:
+        UsageError: one line naming what is wrong with ``path``.
+    """
+    where = repr(str(path))
+    if not str(path).strip():
+        raise UsageError(f"{flag} needs a folder name, got {where}")
+    target = Path(os.path.realpath(path))
+    if target.exists():
+        if not target.is_dir():
+            raise UsageError(f"cannot write {flag} {where}: it is a file; give a folder")
+        parent = target
+    else:
+        parent = target.parent
+        if not parent.is_dir():
+            raise UsageError(f"cannot write {flag} {where}: folder {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {flag} {where}: folder {str(parent)!r} is not writable")
+    return target
+
 def write_atomically(path, flag: str, write: Callable[[str], object], protect: Iterable = (),
                      suffixes: Iterable[str] = ()) -> Path:
     """Check ``path`` (:func:`check_output`), call ``write(temp_path)`` to fill a temporary

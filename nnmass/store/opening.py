@@ -44,7 +44,8 @@ def check_store_file(path, *, reading: bool, what: str = "results store") -> boo
         raise UsageError(f"store {where(path)} is a folder; give the store's file")
     if not p.exists():
         if reading:
-            raise UsageError(f"store {where(path)} does not exist; give the --store file a sweep wrote")
+            writer = "rank, search or a study" if what == "score store" else "a sweep"
+            raise UsageError(f"store {where(path)} does not exist; give a {what} file that {writer} wrote")
         if not p.parent.is_dir():
             raise UsageError(f"cannot create store {where(path)}: folder {str(p.parent)!r} does not exist")
         return False
