@@ -15,7 +15,7 @@ from .errors import UsageError
 from .files.writing import write_text_atomically
 from .json_values import jsonable
 from .render import code, heading, image, para, prepare_out_dir, table, write_blocks
-from .stats import PREDICTORS, TARGETS, fit_table
+from .stats import MIN_ARCHITECTURES, PREDICTORS, TARGETS, fit_table
 from .stats.proxy_fits import best_predictor, proxy_table
 from .table import with_ci
 from .validate import shown
@@ -211,8 +211,11 @@ def write_report(store_or_rows, out_dir: str | Path, title: str = "nnmass sweep 
              "bootstrap over architectures and the seeds within them "
              f"({n_boot} resamples, generator seed {seed}). 'paper R2' is the value the paper reports "
              "for the same fit."),
-        table(summary_rows(fits, reference)),
     ]
+    fitted = max((r["n"] for r in fits), default=0)
+    blocks.append(table(summary_rows(fits, reference)) if fitted >= MIN_ARCHITECTURES else
+                  para(f"No fit: a line needs at least {MIN_ARCHITECTURES} architectures with finished trials "
+                       f"and a value for every predictor, and this store has {fitted}."))
     proxies = extra.get("proxy_table") or proxy_table(rows, n_boot=n_boot, seed=seed)
     blocks += sweep_proxy_blocks(proxies, n_boot, seed)
     blocks += _figures(rows, out)

@@ -72,6 +72,15 @@ def test_write_report_files_and_table(store_path, tmp_path):
     assert "fig3.png" in page and "nnmass report X" in page
 
 
+
+def test_a_report_of_too_few_architectures_says_so_instead_of_a_table_of_nan(store_path, tmp_path):
+    with ResultStore(store_path) as store:
+        rows = [r for r in store.trials() if r["status"] == "done" and r["depth"] == 4 and r["seed"] == 0][:2]
+    path = write_report(rows, tmp_path / "rep", "two", n_boot=10, command="x")
+    md = path.read_text()
+    assert "No fit: a line needs at least 3 architectures" in md and "this store has 2." in md
+    assert "| test_acc |" not in md and "2 trials: 2 done" in md
+
 def test_fit_cli_json(store_path, capsys):
     assert main(["fit", str(store_path), "--json", "--bootstrap", "30"]) == 0
     rows = json.loads(capsys.readouterr().out)
