@@ -127,6 +127,8 @@ GRIDS = [
      "crosses to 159,600 trials, over the 100,000"),
     ("echo.yaml", GRID + "grid: {depth: ['" + "x" * 100000 + "']}\n", "must be an integer >= 2"),
     ("badlist.yaml", GRID + "grid: {depth: " + "x" * 100000 + "}\n", "must be a non-empty list of values"),
+    ("hugelr.yaml", GRID + "grid: {train.lr: [1.0e+39]}\n",
+     "training settings lr=1e+39: lr must be a number > 0 and <= 1e+37, got 1e+39"),
 ]
 
 

@@ -55,7 +55,11 @@ def prepare(trials: list[TrialSpec], device: str = "cpu", download: bool = False
             continue
         seen.add(sig)
         data = load_data(t, _DATA_CACHE, device, download)
-        make_train_config(t, device)
+        try:
+            make_train_config(t, device)
+        except UsageError as e:
+            settings = ", ".join(f"{k}={v!r}" for k, v in sorted(t.train.items()))[:160]
+            raise UsageError(f"sweep {t.sweep!r}, training settings {settings or 'the defaults'}: {e}") from None
         fit_spec_to_data(t.spec, data)  # e.g. a torchvision family on 1-channel digits
         if t.proxies and t.proxy_batch > data.size("train"):  # else every trial would fail alike
             raise UsageError(f"proxy_batch {t.proxy_batch} is more than the {data.size('train'):,} training "
