@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import UsageError
-from .files.writing import write_text_atomically
+from .files.writing import check_output_folder, write_text_atomically
 
 FORMATS = ("md", "html", "both")
 
@@ -97,11 +97,8 @@ def write_blocks(blocks: Sequence[tuple], out_dir: Path, title: str, formats: st
 
 
 def prepare_out_dir(out_dir: str | Path) -> Path:
-    if not str(out_dir).strip():
-        raise UsageError(f"--out needs a folder name, got {str(out_dir)!r}")
+    check_output_folder(out_dir, parents=True)
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"report folder {str(out)!r} is a file; give a folder path")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -338,6 +338,9 @@ def test_an_unknown_family_in_a_model_table_is_refused_before_scoring(tmp_path, 
     err = capsys.readouterr().err
     assert code == 2 and "line 3, column 'arch': unknown model 'no_such_family'" in err and err.count("\n") == 1
     assert not (tmp_path / "s.sqlite").exists()
+    # --dataset has nothing to keep in a model table without a dataset column: refused, not ignored.
+    with pytest.raises(UsageError, match="--dataset keeps the rows of a 'dataset' column, and table .* has none"):
+        read_table(table, "arch", "acc", space="model", dataset="cifar10")
 
 
 def test_rank_on_dataset_inputs_fits_families_to_the_data_as_nnmass_proxies_does(tmp_path, capsys):

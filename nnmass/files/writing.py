@@ -55,9 +55,11 @@ def check_output(path, flag: str, protect: Iterable = (), suffixes: Iterable[str
 
 
 
-def check_output_folder(path, flag: str) -> Path:
+def check_output_folder(path, flag: str = "--out", parents: bool = False) -> Path:
     """The folder ``path`` names, if nnmass may write into it: an existing folder, or a
-    new one inside an existing, writable folder (a mistyped parent is not created).
+    new one inside an existing, writable folder. With ``parents`` the missing folders
+    above it may be made too (a study's default folder); without, a mistyped parent is
+    refused rather than created.
 
     Raises:
         UsageError: one line naming what is wrong with ``path``.
@@ -66,17 +68,16 @@ def check_output_folder(path, flag: str) -> Path:
     if not str(path).strip():
         raise UsageError(f"{flag} needs a folder name, got {where}")
     target = Path(os.path.realpath(path))
-    if target.exists():
-        if not target.is_dir():
-            raise UsageError(f"cannot write {flag} {where}: it is a file; give a folder")
-        parent = target
-    else:
-        parent = target.parent
-        if not parent.is_dir():
-            raise UsageError(f"cannot write {flag} {where}: folder {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write {flag} {where}: folder {str(parent)!r} is not writable")
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"cannot write {flag} {where}: it is a file; give a folder path")
+    if parents or target.exists():
+        return target
+    if not target.parent.is_dir():
+        raise UsageError(f"cannot write {flag} {where}: folder {str(target.parent)!r} does not exist")
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {flag} {where}: folder {str(target.parent)!r} is not writable")
     return target
+
 
 def write_atomically(path, flag: str, write: Callable[[str], object], protect: Iterable = (),
                      suffixes: Iterable[str] = ()) -> Path:

@@ -97,6 +97,9 @@ def read_table(path: str | Path, arch_column: str, target: str, *, space: str = 
             lines.check_rest()
             raise UsageError(f"table {where} line {line} is not valid CSV: {e}") from None
     chosen = dataset
+    if space == "model" and dataset is not None and kept.present is None:
+        raise UsageError(f"--dataset keeps the rows of a 'dataset' column, and table {where} has none; a model "
+                         "table's inputs come from --inputs")
     if kept.present is not None:
         present = list(kept.present)
         if dataset is not None:
