@@ -115,7 +115,7 @@ def _valid_values(spec_type: type[Spec], key: str, default) -> str | None:
     except UsageError as e:
         said = re.match(rf"{re.escape(key)}(?: \(\w+ \d+\))? must be (.+?), got ", str(e))
         return said.group(1) if said else None
-    except Exception:
+    except Exception:  # a spec that fails otherwise on the probe: no range to quote
         return None
     return None
 

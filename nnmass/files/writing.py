@@ -54,7 +54,6 @@ def check_output(path, flag: str, protect: Iterable = (), suffixes: Iterable[str
     return target
 
 
-
 def check_output_folder(path, flag: str = "--out", parents: bool = False) -> Path:
     """The folder ``path`` names, if nnmass may write into it: an existing folder, or a
     new one inside an existing, writable folder. With ``parents`` the missing folders
