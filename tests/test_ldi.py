@@ -286,3 +286,32 @@ def test_benchmark_baseline_agrees_with_batched_spectra(capsys):
                          "--activation", "elu", "--repeat", "1", "--json"])
     assert json.loads(capsys.readouterr().out)["layers"] == 4
     assert result["max_abs_diff"] < 1e-5 and result["per_sample_s"] > 0 and result["batched_s"] > 0
+
+
+def test_the_report_names_the_positions_each_cnn_layer_was_measured_at():
+    """--positions is a most: a layer with fewer output positions gives all of its own,
+    and the JSON says how many each layer used (its conv output's H*W, read by a hook)."""
+    from nnmass.ldi import measure
+    spec = DenseCNNSpec(num_cells=2, depth=(3, 3), wm=0.25, tc=(3, 5), input_size=8, seed=4)
+    model = build(spec, seed=5)
+    sizes = {}
+
+    def size_of(name):
+        def hook(module, inputs, output):
+            sizes[name] = output.shape[-2] * output.shape[-1]
+        return hook
+    hooks = [m.register_forward_hook(size_of(n)) for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        model.eval()(x)
+    for h in hooks:
+        h.remove()
+    for asked in (5, 10_000):
+        layers = measure(model, x, positions=asked, generator=torch.Generator().manual_seed(0)).to_dict()["layers"]
+        used = {layer["name"]: layer["positions"] for layer in layers}
+        conv_of = {n: next(size for conv, size in sizes.items() if conv == n or conv.startswith(n + "."))
+                   for n in used}
+        assert used == {n: min(asked, conv_of[n]) for n in used}
+        assert len(set(conv_of.values())) > 1  # two cells, two image sizes
+    mlp = build(DenseMLPSpec(width=4, depth=4, tc=2, input_dim=6, num_classes=3), seed=0)
+    assert "positions" not in measure(mlp, torch.randn(2, 6)).to_dict()["layers"][0]

@@ -39,7 +39,10 @@ class LDIReport:
 
     @classmethod
     def from_spectra(cls, spectra: list[LayerSpectrum], **meta) -> "LDIReport":
-        layers = [{"name": s.name, **_stats(s.flat())} for s in spectra]
+        # CNN layers say how many output positions they were measured at: --positions is a
+        # most, and a layer with fewer positions gives all of its own.
+        layers = [{"name": s.name, **({} if s.positions is None else {"positions": int(s.positions.numel())}),
+                   **_stats(s.flat())} for s in spectra]
         overall = _stats(torch.cat([s.flat() for s in spectra])) if spectra else _stats(torch.zeros(0))
         return cls(**overall, layers=layers, spectra=spectra, **meta)
 
