@@ -143,16 +143,26 @@ def spec_for(name: str, sets: dict | None = None) -> Spec:
     return spec_and_fixed_keys(name, sets)[0]
 
 
+
+def names_spec_file(name: str) -> bool:
+    """Whether a name that is not a family is read as a spec file: it ends in ``.json``
+    or names a file."""
+    return name.endswith(".json") or Path(name).is_file()
+
+
+def unknown_model(name) -> UsageError:
+    """The one line for a model that is neither a family nor a spec file."""
+    return UsageError(f"unknown model {shown(name)}; valid: {', '.join(FAMILIES)} or a spec .json file")
+
 def spec_and_fixed_keys(name: str, sets: dict | None = None) -> tuple[Spec, frozenset[str]]:
     """:func:`spec_for`'s spec and the keys the user chose: those of ``sets`` and, for a
     spec file, every key the file writes. The other keys are defaults, which a data set
     may replace (:func:`nnmass.spec.data_fit.fit_spec_to_data`)."""
     sets = dict(sets or {})
     if name not in FAMILIES:
-        path = Path(name)
-        if name.endswith(".json") or path.is_file():
-            return _spec_from_file(path, sets)
-        raise UsageError(f"unknown model {shown(name)}; valid: {', '.join(FAMILIES)} or a spec .json file")
+        if names_spec_file(name):
+            return _spec_from_file(Path(name), sets)
+        raise unknown_model(name)
     fam = FAMILIES[name]
     _check_keys(fam.spec_type, sets, name)
     values = dict(fam.defaults)

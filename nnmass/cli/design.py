@@ -11,7 +11,7 @@ import sys
 
 from ..errors import UsageError
 from ..validate import MAX_DESIGN_CHUNK, MAX_INPUT_SIZE
-from .common import add_device_arg, int_at_least, seed_type
+from .common import add_device_arg, int_at_least, refuse_without, seed_type
 
 SPACE_NAMES = ("dense-cnn", "dense-mlp", "mobilenet_v2")  # nnmass.design.SPACES, without importing it
 TRAIN_DATASET = "mnist-5k"  # --train's default data set
@@ -58,12 +58,9 @@ def run(args) -> int:
         raise UsageError(f"unknown design space {args.space!r}; valid: {', '.join(SPACES)}")
     if args.sets and args.match is None:
         raise UsageError("--set applies to the --match model; give --match MODEL")
-    unused = [f for f, v in (("--dataset", args.dataset), ("--data-root", args.data_root), ("--epochs", args.epochs))
-              if v is not None]
-    if unused and not args.train:
-        many = len(unused) > 1
-        raise UsageError(f"{' and '.join(unused)} appl{'y' if many else 'ies'} to --train; add --train or drop "
-                         f"{'them' if many else 'it'}")
+    refuse_without(args.train,
+                   (("--dataset", args.dataset), ("--data-root", args.data_root), ("--epochs", args.epochs)),
+                   "applies to --train", "apply to --train", "add --train")
     if args.list_keys:
         print(_keys_table(SPACES[args.space]))
         return 0

@@ -13,8 +13,8 @@ architectures' measured targets and the regret against the table's best are give
 from __future__ import annotations
 
 from ..table import human
-from .common import (add_device_arg, add_executor_args, format_table, int_at_least, number_type, print_json, seed_type,
-                     workers_type)
+from .common import (add_device_arg, add_executor_args, format_table, int_at_least, number_type, print_json,
+                     refuse_without, seed_type, workers_type)
 
 SPACE_NAMES = ("nb201", "nb101", "nb301", "darts", "tnb-micro", "tnb-macro")  # nnmass.spaces.space_names
 DEFAULT_STORE = "nnmass-runs/rank/scores.sqlite"  # shared with `nnmass rank`
@@ -74,11 +74,8 @@ def _plan(args, space):
         raise UsageError("--strategy evolution needs --samples N (its budget), not --all")
     if not args.all and args.samples is None:
         raise UsageError("give --all or --samples N")
-    unused = [f for f, v in (("--arch-column", args.arch_column), ("--target", args.target)) if v is not None]
-    if unused and args.table is None:
-        many = len(unused) > 1
-        raise UsageError(f"{' and '.join(unused)} name{'' if many else 's'} {'columns' if many else 'a column'} of "
-                         f"--table; add --table CSV or drop {'them' if many else 'it'}")
+    refuse_without(args.table is not None, (("--arch-column", args.arch_column), ("--target", args.target)),
+                   "names a column of --table", "name columns of --table", "add --table CSV")
     return SearchPlan(space=space, score=args.score, strategy="all" if args.all else args.strategy,
                       samples=args.samples, screen=args.screen, keep=args.keep,
                       max_params=None if args.max_params is None else parse_count(args.max_params, "--max-params"),

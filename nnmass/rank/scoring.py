@@ -14,6 +14,7 @@ import traceback
 from dataclasses import asdict, dataclass
 
 from ..errors import UsageError
+from ..families import FAMILIES, names_spec_file, unknown_model
 from ..store.results import row_json
 from ..validate import check_input_elements, check_int, check_seed, shown
 
@@ -119,13 +120,8 @@ def canonical_network(text: str, space: str, canonical: bool = True) -> str:
     if not isinstance(text, str) or not text.strip():
         raise UsageError(f"a MODEL string must be non-empty, got {shown(text)}")
     text = text.strip()
-    if ":" not in text and not text.endswith(".json"):  # a family or a spec file: known before any scoring
-        from pathlib import Path
-
-        from ..families import FAMILIES
-        if text not in FAMILIES and not Path(text).is_file():
-            raise UsageError(f"unknown model {shown(text)}; valid: {', '.join(FAMILIES)}, a spec or model .json "
-                             "file, or SOURCE:NAME (torchvision:, timm:, nb201:, ..., file.py:FACTORY)")
+    if ":" not in text and text not in FAMILIES and not names_spec_file(text):  # SOURCE:NAME is checked when built
+        raise unknown_model(text)
     return text
 
 

@@ -50,7 +50,7 @@ from pathlib import Path
 
 from ..data.pixels import PIXELS
 from ..errors import UsageError
-from ..families import FAMILIES, settable_keys, spec_for
+from ..families import FAMILIES, settable_keys, spec_for, unknown_model
 from ..spec import Spec
 from ..train.config import coerce_settings
 from ..files.reading import parse_yaml_or_json, read_text_file
@@ -196,7 +196,7 @@ def _top_level(data: dict, default_name: str, bad) -> tuple:
     model = data["model"]
     # A spec .json (e.g. from `nnmass design --out`) is read by spec_for like a family.
     if model not in FAMILIES and not (isinstance(model, str) and model.endswith(".json")):
-        raise bad(f"unknown model {shown(model)}; valid: {', '.join(FAMILIES)} or a spec .json file")
+        raise bad(str(unknown_model(model)))
     dataset = data["dataset"]
     if not isinstance(dataset, str) or not dataset:
         raise bad(f"dataset must be a dataset name, got {shown(dataset)}")
