@@ -143,7 +143,6 @@ def spec_for(name: str, sets: dict | None = None) -> Spec:
     return spec_and_fixed_keys(name, sets)[0]
 
 
-
 def names_spec_file(name: str) -> bool:
     """Whether a name that is not a family is read as a spec file: it ends in ``.json``
     or names a file."""
@@ -153,6 +152,7 @@ def names_spec_file(name: str) -> bool:
 def unknown_model(name) -> UsageError:
     """The one line for a model that is neither a family nor a spec file."""
     return UsageError(f"unknown model {shown(name)}; valid: {', '.join(FAMILIES)} or a spec .json file")
+
 
 def spec_and_fixed_keys(name: str, sets: dict | None = None) -> tuple[Spec, frozenset[str]]:
     """:func:`spec_for`'s spec and the keys the user chose: those of ``sets`` and, for a

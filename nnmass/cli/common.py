@@ -124,7 +124,6 @@ def check_data_root(args) -> None:
         raise UsageError("--data-root goes with --inputs DATASET; Gaussian inputs read no files")
 
 
-
 def refuse_without(needed: bool, options: tuple[tuple[str, object], ...], one: str, many: str, remedy: str) -> None:
     """Refuse options given (value not None) without the one they act through: one line,
     ``--a and --b <many>; <remedy> or drop them`` (``<one>`` and ``it`` for one)."""
@@ -133,6 +132,7 @@ def refuse_without(needed: bool, options: tuple[tuple[str, object], ...], one: s
         several = len(given) > 1
         raise UsageError(f"{' and '.join(given)} {many if several else one}; {remedy} or drop "
                          f"{'them' if several else 'it'}")
+
 
 def inputs_data(args):
     """The data set ``--inputs`` names (from ``--data-root``, on ``--device``), or None
